@@ -1,0 +1,176 @@
+/*
+ * ThreadNet module ABI, version 1.
+ *
+ * A module is a shared object that the hypervisor loads at run time (dlopen) and that
+ * exports one C symbol:
+ *
+ *     const struct tn_module *threadnet_module_v1(void);
+ *
+ * The hypervisor traps a network system call of a tracee, fills a `tn_call`, asks every
+ * loaded module's `choose` in load order, and hands the call to the first module that
+ * claims it (TN_CHOICE_MINE). With no claimant the kernel runs the call unchanged
+ * (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+ *
+ * `handle` runs on its own fiber (a cooperative task). It must answer the call exactly
+ * once with one of: reply, reply_continue, inject_fd(..., TN_INJECT_SEND). It may block
+ * the fiber with `wait_fd`/`sleep_until`/`park`; while blocked other calls are served.
+ * If the tracee is interrupted by a signal while a handler waits, the wait returns
+ * TN_ECANCELED and the handler must unwind without replying (the kernel already failed
+ * the call with EINTR or will restart it as a new notification). Because a restarted call
+ * arrives again, handlers must be idempotent: doing the visible effect twice must be safe.
+ *
+ * The hypervisor knows nothing about any module; modules know nothing about the
+ * hypervisor beyond this table. All functions are called on the supervisor's single
+ * event-loop thread.
+ *
+ * Compatibility: `abi_version` in both tables is TN_MODULE_ABI_VERSION. New functions are
+ * only ever appended to the end of the tables; `size` fields let either side detect an
+ * older partner.
+ */
+#ifndef THREADNET_MODULE_H
+#define THREADNET_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TN_MODULE_ABI_VERSION 1u
+#define TN_MODULE_SYMBOL "threadnet_module_v1"
+
+/* errno-style result of a wait that was cancelled because the tracee's call went away. */
+#define TN_ECANCELED 125 /* == ECANCELED on Linux */
+
+/* One trapped system call. Arguments are raw register values (x86_64 ABI). */
+struct tn_call {
+  uint64_t id;      /* seccomp notification id */
+  int32_t tid;      /* thread that made the call (host pid namespace) */
+  int32_t tgid;     /* its process */
+  int32_t nr;       /* system call number */
+  uint32_t arch;    /* AUDIT_ARCH_* */
+  uint64_t ip;      /* instruction pointer at the call */
+  uint64_t args[6];
+};
+
+/* Choice results. */
+enum { TN_CHOICE_NONE = 0, TN_CHOICE_MINE = 1 };
+
+/* inject_fd flags. */
+enum {
+  TN_INJECT_CLOEXEC = 1u << 0, /* O_CLOEXEC on the tracee's new fd */
+  TN_INJECT_SEND = 1u << 1,    /* also answer the call with the new fd number (atomic) */
+  TN_INJECT_AT = 1u << 2,      /* place at `target_fd`, replacing what is there (dup2-like) */
+};
+
+/* fd event flags for wait_fd / watch_fd: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
+ * values from <sys/epoll.h>. */
+typedef void (*tn_watch_cb)(void *arg, int fd, uint32_t events);
+typedef void (*tn_timer_cb)(void *arg);
+
+/* Services the hypervisor offers a module. `hv` is passed back as the first argument. */
+struct tn_host {
+  uint32_t abi_version;
+  uint32_t size; /* sizeof(struct tn_host) as built by the hypervisor */
+  void *hv;
+
+  /* -- tracee memory (copied once; bounds are the caller's buffer) ------------------- */
+  /* 0 or -errno (EFAULT for an unmapped range). Partial reads are failures. */
+  int (*read_mem)(void *hv, const struct tn_call *c, uint64_t addr, void *buf, size_t len);
+  int (*write_mem)(void *hv, const struct tn_call *c, uint64_t addr, const void *buf, size_t len);
+  /* Reads a NUL-terminated string of at most cap-1 bytes; returns its length or -errno. */
+  long (*read_str)(void *hv, const struct tn_call *c, uint64_t addr, char *buf, size_t cap);
+
+  /* -- tracee file descriptors ------------------------------------------------------- */
+  /* A supervisor-side duplicate of the tracee's fd (pidfd_getfd). Caller closes it.
+   * Returns the new fd or -errno (EBADF if the tracee has no such fd). */
+  int (*get_fd)(void *hv, const struct tn_call *c, int tracee_fd);
+  /* Identity of the open file behind a tracee fd: (device, inode) packed in *ino, which
+   * survives dup/fork/SCM_RIGHTS. 0 or -errno. */
+  int (*fd_identity)(void *hv, const struct tn_call *c, int tracee_fd, uint64_t *ino);
+  /* Identity of a supervisor-side fd, same encoding as fd_identity. */
+  int (*local_identity)(void *hv, int fd, uint64_t *ino);
+
+  /* -- answering the call (exactly one of these, once) ------------------------------- */
+  /* Success with `value` when err == 0, else failure with errno `err` (> 0). 0 or -errno;
+   * -ENOENT means the call is gone (tracee interrupted or killed). */
+  int (*reply)(void *hv, const struct tn_call *c, int64_t value, int err);
+  /* Let the kernel run the call as the tracee made it. */
+  int (*reply_continue)(void *hv, const struct tn_call *c);
+  /* Install `local_fd` (a supervisor fd; not consumed) into the tracee. With
+   * TN_INJECT_SEND this also answers the call with the new fd number. Returns the tracee's
+   * fd number or -errno. */
+  int (*inject_fd)(void *hv, const struct tn_call *c, int local_fd, int target_fd,
+                   unsigned flags);
+  /* Is the call still waiting for an answer? 1 yes, 0 gone. */
+  int (*call_valid)(void *hv, const struct tn_call *c);
+
+  /* -- blocking inside a handler (fiber) --------------------------------------------- */
+  /* Suspend the handler until `fd` has one of `events` (returns the events seen), the
+   * deadline passes (returns 0; deadline_ns == 0 means none, CLOCK_MONOTONIC), or the
+   * call is cancelled (returns -TN_ECANCELED). */
+  int (*wait_fd)(void *hv, const struct tn_call *c, int fd, uint32_t events,
+                 uint64_t deadline_ns);
+  /* Suspend until `wake(token)` is called by someone else, the deadline passes (0), or
+   * cancellation (-TN_ECANCELED). Returns 1 when woken. `token` is an opaque handle
+   * from `park_token`. */
+  void *(*park_token)(void *hv);
+  int (*park)(void *hv, const struct tn_call *c, void *token, uint64_t deadline_ns);
+  void (*wake)(void *hv, void *token);
+
+  /* -- event loop (outside handlers: proxies, timers) -------------------------------- */
+  /* Edge-triggered watch of a supervisor fd; one watch per fd; cb runs on the loop. */
+  int (*watch_fd)(void *hv, int fd, uint32_t events, tn_watch_cb cb, void *arg);
+  int (*modify_watch)(void *hv, int fd, uint32_t events);
+  int (*unwatch_fd)(void *hv, int fd);
+  /* One-shot timer at CLOCK_MONOTONIC deadline; returns an id > 0 or -errno. */
+  long (*add_timer)(void *hv, uint64_t deadline_ns, tn_timer_cb cb, void *arg);
+  void (*cancel_timer)(void *hv, long id);
+  uint64_t (*now_ns)(void *hv);
+  /* Run `fn(arg)` as a new fiber soon (for work that needs to wait outside a call). */
+  int (*spawn)(void *hv, void (*fn)(void *arg), void *arg);
+
+  /* -- diagnostics ------------------------------------------------------------------- */
+  /* 1 when --trace is on. trace() appends one line (no newline needed) to the trace. */
+  int (*tracing)(void *hv);
+  void (*trace)(void *hv, const struct tn_call *c, const char *line);
+  /* A one-line message to the user's stderr, prefixed "threadnet: ". */
+  void (*warn)(void *hv, const char *line);
+};
+
+/* Process events the hypervisor reports to every module (may be NULL). */
+struct tn_module {
+  uint32_t abi_version; /* TN_MODULE_ABI_VERSION */
+  uint32_t size;        /* sizeof(struct tn_module) as built by the module */
+  const char *name;     /* short name, e.g. "relay" */
+  const char *summary;  /* one line for `threadnet modules` */
+
+  /* Create a module instance. `argv` are the module's options (from the command line,
+   * e.g. --publish 80:8080 for relay), argv[argc] == NULL. On error return NULL and
+   * write a message of at most errcap bytes into err. */
+  void *(*init)(const struct tn_host *host, int argc, const char *const *argv, char *err,
+                size_t errcap);
+  void (*fini)(void *self);
+
+  /* Which system calls the module wants trapped (x86_64 numbers); the hypervisor builds
+   * the filter from the union. Terminated by -1. */
+  const int *syscalls;
+
+  /* The choice step: claim the call or not. Must not block or reply. */
+  int (*choose)(void *self, const struct tn_call *c);
+  /* Serve a claimed call on a fiber (see top of file). */
+  void (*handle)(void *self, const struct tn_call *c);
+
+  /* Process tree events (optional). */
+  void (*on_fork)(void *self, int32_t parent_tgid, int32_t child_tgid);
+  void (*on_exec)(void *self, int32_t tgid);
+  void (*on_exit)(void *self, int32_t tgid);
+};
+
+typedef const struct tn_module *(*tn_module_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* THREADNET_MODULE_H */
