@@ -8,7 +8,9 @@
 // into a scratch buffer large enough for any frame so a too-small caller buffer drops the
 // frame instead of truncating it.
 #include <fcntl.h>
+extern "C" {
 #include <libvdeplug.h>
+}
 #include <poll.h>
 #include <sys/socket.h>
 
