@@ -134,3 +134,37 @@ inline std::string make_temp_dir(const char* tag) {
 }
 
 }  // namespace linktest
+
+namespace linktest {
+
+// A named network namespace created for one test and deleted (with everything in it) when
+// this object dies, also when the test fails half way.
+class NetnsGuard {
+ public:
+  explicit NetnsGuard(std::string name) : name_(std::move(name)) {
+    sh("ip netns del " + name_ + " 2>/dev/null");
+    ok_ = sh("ip netns add " + name_) == 0;
+  }
+  ~NetnsGuard() {
+    if (ok_) sh("ip netns del " + name_ + " 2>/dev/null");
+  }
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  int exec(const std::string& cmd) const { return sh("ip netns exec " + name_ + " " + cmd); }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+// Why a root/namespace test cannot run here, or "" if it can.
+inline std::string netns_unavailable_reason() {
+  if (!is_root()) return "needs root (creates a network namespace and a tap device)";
+  if (access("/dev/net/tun", R_OK | W_OK) != 0) return "/dev/net/tun not available";
+  if (sh("command -v ip >/dev/null 2>&1") != 0) return "ip (iproute2) not installed";
+  return "";
+}
+
+}  // namespace linktest

@@ -1,0 +1,70 @@
+// TapLink against the Linux kernel: a tap device moved into a namespace the test creates,
+// with an address on the kernel side; our ARP request must get the kernel's ARP reply.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+
+#include "libstack/links.h"
+#include "links_test_util.h"
+
+using namespace libstack;
+using namespace linktest;
+using namespace std::chrono_literals;
+
+namespace {
+
+TEST(TapLink, KernelAnswersArpInNamespace) {
+  if (auto why = netns_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  std::string id = std::to_string(getpid());
+  std::string tap = "lstap" + id;
+  NetnsGuard ns("lstapns" + id);
+  ASSERT_TRUE(ns.ok()) << "ip netns add failed";
+
+  std::string err;
+  auto link = make_link("tap:" + tap, {}, &err);
+  ASSERT_TRUE(link) << err;
+  EXPECT_EQ(link->kind(), LinkKind::Ethernet);
+  ASSERT_EQ(sh("ip link set " + tap + " netns " + ns.name()), 0);
+  ASSERT_EQ(ns.exec("ip addr add 10.201.0.1/24 dev " + tap), 0);
+  ASSERT_EQ(ns.exec("ip link set " + tap + " up"), 0);
+
+  const std::array<uint8_t, 6> mac = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
+  std::vector<uint8_t> req = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  req.insert(req.end(), mac.begin(), mac.end());
+  std::vector<uint8_t> arp = {0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1};
+  req.insert(req.end(), arp.begin(), arp.end());
+  req.insert(req.end(), mac.begin(), mac.end());
+  for (uint8_t b : {10, 201, 0, 2}) req.push_back(b);
+  for (int i = 0; i < 6; ++i) req.push_back(0);
+  for (uint8_t b : {10, 201, 0, 1}) req.push_back(b);
+  req.resize(60, 0);
+
+  auto is_reply = [&](std::span<const uint8_t> f) {
+    return f.size() >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[20] == 0 && f[21] == 2 &&
+           std::memcmp(&f[0], mac.data(), 6) == 0 && f[28] == 10 && f[29] == 201 &&
+           f[30] == 0 && f[31] == 1 && std::memcmp(&f[32], mac.data(), 6) == 0;
+  };
+  std::array<uint8_t, 2000> buf;
+  size_t n = 0;
+  for (int attempt = 0; attempt < 10 && n == 0; ++attempt) {
+    ASSERT_TRUE(link->transmit(req, mono_now())) << "write to tap failed";
+    n = receive_matching(*link, buf, is_reply, 500ms);
+  }
+  ASSERT_GT(n, 0u) << "no ARP reply from the kernel side of " << tap;
+  // The kernel's MAC (sender hardware address) must be its tap's MAC, unicast.
+  EXPECT_EQ(buf[22] & 1, 0);
+  EXPECT_EQ(std::memcmp(&buf[6], &buf[22], 6), 0);
+}
+
+TEST(TapLink, OpenErrorsAreClear) {
+  std::string err;
+  EXPECT_FALSE(TapLink::open("", 1500, &err));
+  EXPECT_NE(err.find("must be"), std::string::npos) << err;
+  if (!is_root()) {
+    EXPECT_FALSE(TapLink::open("lstapnoperm", 1500, &err));
+    EXPECT_NE(err.find("CAP_NET_ADMIN"), std::string::npos) << err;
+  }
+}
+
+}  // namespace
