@@ -366,6 +366,7 @@ void DhcpClient::on_packet(std::span<const uint8_t> payload, Instant now) {
         ++stats_.naks;
         drop_lease(now);
         enter_init(now);
+        poll(now);  // DISCOVER at once
       } else {
         ignore();
       }
