@@ -99,7 +99,7 @@ TEST(DhcpClient, DiscoverOfferRequestAck) {
   h.client.poll(h.now);
   ASSERT_EQ(h.sent.size(), 1u);
   EXPECT_EQ(h.client.state(), DhcpState::Selecting);
-  const auto& d = h.sent[0];
+  const auto d = h.sent[0];
   EXPECT_EQ(d.msg.type, DhcpMessageType::Discover);
   EXPECT_EQ(d.send.src, Ipv4Addr{});
   EXPECT_EQ(d.send.dst, kBcast);
@@ -111,7 +111,7 @@ TEST(DhcpClient, DiscoverOfferRequestAck) {
   h.now = 100s + 300ms;
   h.deliver(h.reply(DhcpMessageType::Offer));
   ASSERT_EQ(h.sent.size(), 2u);
-  const auto& r = h.sent[1].msg;
+  const auto r = h.sent[1].msg;
   EXPECT_EQ(h.client.state(), DhcpState::Requesting);
   EXPECT_EQ(r.type, DhcpMessageType::Request);
   EXPECT_EQ(r.xid, d.msg.xid) << "REQUEST answers the OFFER's xid";
@@ -244,7 +244,7 @@ TEST(DhcpClient, RenewUnicastsToServerAndExtendsLease) {
   EXPECT_EQ(t1, Instant(50s));
   h.advance_to(t1);
   EXPECT_EQ(h.client.state(), DhcpState::Renewing);
-  const auto& s = h.sent.back();
+  const auto s = h.sent.back();
   EXPECT_EQ(s.msg.type, DhcpMessageType::Request);
   EXPECT_EQ(s.msg.ciaddr, kOffered);
   EXPECT_EQ(s.send.src, kOffered);
@@ -279,7 +279,7 @@ TEST(DhcpClient, RenewRetriesThenRebindsByBroadcast) {
     EXPECT_LE(renew_times[i], Instant(875s));
   }
   EXPECT_EQ(h.now, Instant(875s));
-  const auto& s = h.sent.back();
+  const auto s = h.sent.back();
   EXPECT_EQ(s.send.dst, kBcast);
   EXPECT_EQ(s.send.src, kOffered);
   EXPECT_EQ(s.msg.ciaddr, kOffered);
