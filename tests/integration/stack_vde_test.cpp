@@ -127,6 +127,49 @@ TEST_F(VdeTest, Vdeplug4SwitchHostedByVdePlug) {
   through_vde_plug_host("switch://" + dir_ + "/swp");
 }
 
+TEST_F(VdeTest, PcapOptionRecordsBothDirections) {
+  LinkOptions o;
+  o.pcap_path = dir_ + "/a.pcap";
+  std::string err;
+  auto a = make_link("ptp://" + dir_ + "/ptp3", o, &err);
+  ASSERT_TRUE(a) << err;
+  auto* pa = dynamic_cast<PcapLink*>(a.get());
+  ASSERT_NE(pa, nullptr) << "pcap_path must wrap the link";
+  auto b = open("ptp://" + dir_ + "/ptp3");
+  ASSERT_TRUE(b);
+  exchange(*a, *b);
+  // a sent >= 2 frames (broadcast retries + f3) and received f2.
+  EXPECT_GE(pa->records(), 3u);
+  struct stat st {};
+  ASSERT_EQ(stat(o.pcap_path.c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 24 + 3 * 16 + 60 + 200);
+}
+
+TEST_F(VdeTest, MtuIsSettable) {
+  std::string err;
+  auto a = VdeLink::open("ptp://" + dir_ + "/ptp4", 9000, &err);
+  ASSERT_TRUE(a) << err;
+  auto b = VdeLink::open("ptp://" + dir_ + "/ptp4", 9000, &err);
+  ASSERT_TRUE(b) << err;
+  EXPECT_EQ(a->mtu(), 9000u);
+  std::vector<uint8_t> jumbo(9014, 0x5a);
+  std::memcpy(jumbo.data(), kMacB.b.data(), 6);
+  std::memcpy(jumbo.data() + 6, kMacA.b.data(), 6);
+  jumbo[12] = 0x88;
+  jumbo[13] = 0xb5;
+  uint32_t tag = 9;
+  std::memcpy(&jumbo[14], &tag, 4);
+  std::vector<uint8_t> buf(10000);
+  size_t n = 0;
+  for (int i = 0; i < 20 && n == 0; ++i) {
+    ASSERT_TRUE(a->transmit(jumbo, mono_now()));
+    n = receive_matching(*b, buf, tagged(9), 250ms);
+  }
+  EXPECT_EQ(n, jumbo.size());
+  a->set_mtu(1500);
+  EXPECT_FALSE(a->transmit(jumbo, mono_now()));
+}
+
 TEST_F(VdeTest, OversizeFrameIsDroppedNotSent) {
   auto a = open("ptp://" + dir_ + "/ptp2");
   ASSERT_TRUE(a);

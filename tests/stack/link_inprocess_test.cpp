@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "libstack/links.h"
@@ -278,6 +279,23 @@ TEST(InProcessLink, DetachedPortStopsReceiving) {
   a->transmit(frame(1), 0ns);
   EXPECT_EQ(drain(*c, 0ns).size(), 1u);
   EXPECT_EQ(hub->stats().queue_drops, 0u);
+}
+
+TEST(InProcessLink, PortsOnTwoThreads) {
+  InProcessOptions o;
+  o.queue_limit = 100000;
+  auto [a, b] = InProcessHub::make_pair(o);
+  constexpr int N = 5000;
+  auto sender = [](Link* l) {
+    for (int i = 0; i < N; ++i) l->transmit(frame(i), 0ns);
+  };
+  std::thread ta(sender, a.get()), tb(sender, b.get());
+  ta.join();
+  tb.join();
+  EXPECT_EQ(drain(*a, 0ns).size(), size_t(N));
+  auto got = drain(*b, 0ns);
+  ASSERT_EQ(got.size(), size_t(N));
+  for (int i = 0; i < N; ++i) ASSERT_EQ(got[i], uint32_t(i)) << "per-sender order kept";
 }
 
 }  // namespace

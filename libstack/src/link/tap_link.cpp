@@ -37,8 +37,12 @@ std::unique_ptr<TapLink> TapLink::open(std::string_view name, size_t mtu, std::s
   int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
-    return fail(std::string(what) + ":" + std::string(name) + ": open(/dev/net/tun): " +
-                std::strerror(e) + " (errno " + std::to_string(e) + ")");
+    std::string msg = std::string(what) + ":" + std::string(name) + ": open(/dev/net/tun): " +
+                      std::strerror(e) + " (errno " + std::to_string(e) + ")";
+    if (e == EPERM || e == EACCES)
+      msg += "; a tap/tun device needs access to /dev/net/tun and CAP_NET_ADMIN";
+    if (e == ENOENT) msg += "; the tun driver is missing (modprobe tun)";
+    return fail(std::move(msg));
   }
   ifreq ifr{};
   ifr.ifr_flags = static_cast<short>((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
