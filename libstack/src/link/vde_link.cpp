@@ -1,9 +1,9 @@
 // VdeLink: a libstack::Link over libvdeplug.
 //
 // Theory of operation: vde_open() gives a VDECONN whose data fd becomes readable when a
-// frame is waiting. receive() polls that fd with a zero timeout before calling vde_recv(),
-// because not every plugin honours MSG_DONTWAIT or tolerates O_NONBLOCK on its fd; this
-// keeps receive() non-blocking for every URL scheme. transmit() uses MSG_DONTWAIT and
+// frame is waiting. receive() polls that fd with a zero timeout before calling vde_recv()
+// (without MSG_DONTWAIT), because not every plugin honours MSG_DONTWAIT or tolerates
+// O_NONBLOCK on its fd; this keeps receive() non-blocking for every URL scheme. transmit() uses MSG_DONTWAIT and
 // counts EAGAIN/ENOBUFS as a drop (VDE itself is lossy, like Ethernet). Frames are read
 // into a scratch buffer large enough for any frame so a too-small caller buffer drops the
 // frame instead of truncating it.
@@ -87,7 +87,9 @@ size_t VdeLink::receive(std::span<uint8_t> buf, Instant) {
     pollfd p{data_fd_, POLLIN, 0};
     int r = ::poll(&p, 1, 0);
     if (r <= 0 || !(p.revents & (POLLIN | POLLERR | POLLHUP))) return 0;
-    ssize_t n = vde_recv(conn_, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
+    // Flags 0: the fd is readable, and stream-framed plugins (cmd://) must not be cut
+    // in the middle of a frame by MSG_DONTWAIT.
+    ssize_t n = vde_recv(conn_, scratch_.data(), scratch_.size(), 0);
     if (n <= 0) return 0;
     size_t len = static_cast<size_t>(n);
     if (len < kEthernetHeaderLen) continue;  // not a frame (keepalive/control)
