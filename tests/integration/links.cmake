@@ -1,6 +1,6 @@
 # Link/DHCP integration tests (branch links): real vde_switch, vdeplug4 plugins, tap devices
 # in network namespaces, dnsmasq. Label integration.
-foreach(t stack_vde_test stack_tap_test stack_dhcp_dnsmasq_test)
+foreach(t stack_vde_test stack_tap_test stack_dhcp_dnsmasq_test stack_dhcp_slirp_test)
   if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${t}.cpp)
     add_executable(${t} ${CMAKE_CURRENT_LIST_DIR}/${t}.cpp)
     target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
