@@ -60,6 +60,53 @@ TEST(TapLink, KernelAnswersArpInNamespace) {
   EXPECT_EQ(std::memcmp(&buf[6], &buf[22], 6), 0);
 }
 
+uint16_t csum(std::span<const uint8_t> b) {
+  uint32_t s = 0;
+  for (size_t i = 0; i + 1 < b.size(); i += 2) s += uint32_t(b[i]) << 8 | b[i + 1];
+  if (b.size() & 1) s += uint32_t(b.back()) << 8;
+  while (s >> 16) s = (s & 0xffff) + (s >> 16);
+  return uint16_t(~s);
+}
+
+TEST(TapLink, TunModeKernelAnswersPing) {
+  if (auto why = netns_unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  std::string id = std::to_string(getpid());
+  std::string tun = "lstun" + id;
+  NetnsGuard ns("lstunns" + id);
+  if (!ns.ok()) GTEST_SKIP() << "ip netns add failed (no CAP_SYS_ADMIN in this container?)";
+  std::string err;
+  auto link = make_link("tun:" + tun, {}, &err);
+  if (!link && err.find("CAP_NET_ADMIN") != std::string::npos) GTEST_SKIP() << err;
+  ASSERT_TRUE(link) << err;
+  EXPECT_EQ(link->kind(), LinkKind::Ip);
+  ASSERT_EQ(sh("ip link set " + tun + " netns " + ns.name()), 0);
+  ASSERT_EQ(ns.exec("ip addr add 10.203.0.1/24 dev " + tun), 0);
+  ASSERT_EQ(ns.exec("ip link set " + tun + " up"), 0);
+
+  // ICMP echo request 10.203.0.2 -> 10.203.0.1, id 0x4c53, seq 1, 8 bytes payload.
+  std::vector<uint8_t> pkt = {0x45, 0, 0, 36, 0, 1, 0x40, 0, 64, 1, 0, 0, 10, 203, 0, 2,
+                              10, 203, 0, 1, 8, 0, 0, 0, 0x4c, 0x53, 0, 1,
+                              'l', 'i', 'b', 's', 't', 'a', 'c', 'k'};
+  uint16_t c = csum(std::span(pkt).first(20));
+  pkt[10] = uint8_t(c >> 8);
+  pkt[11] = uint8_t(c);
+  c = csum(std::span(pkt).subspan(20));
+  pkt[22] = uint8_t(c >> 8);
+  pkt[23] = uint8_t(c);
+  auto is_reply = [](std::span<const uint8_t> f) {
+    return f.size() >= 36 && (f[0] >> 4) == 4 && f[9] == 1 && f[20] == 0 && f[24] == 0x4c &&
+           f[25] == 0x53 && f[12] == 10 && f[13] == 203 && f[15] == 1 &&
+           std::memcmp(&f[28], "libstack", 8) == 0;
+  };
+  std::array<uint8_t, 2000> buf;
+  size_t n = 0;
+  for (int attempt = 0; attempt < 10 && n == 0; ++attempt) {
+    ASSERT_TRUE(link->transmit(pkt, mono_now()));
+    n = receive_matching(*link, buf, is_reply, 500ms);
+  }
+  ASSERT_GT(n, 0u) << "no ICMP echo reply from the kernel side of " << tun;
+}
+
 // Opens a tap as an unprivileged user (a child that drops to nobody when we are root) and
 // returns the error text.
 std::string unprivileged_open_error(const std::string& name) {
