@@ -450,7 +450,9 @@ void Supervisor::dispatch(const seccomp_notif &n) {
         [this, raw, i] {
           Mod &mm = mods_[i];
           mm.m->handle(mm.self, &raw->call);
-          if (!raw->answered) {
+          if (!raw->answered && !id_valid(raw->call.id)) {
+            if (trace_) fprintf(trace_, "%s = ? <interrupted>\n", raw->trace_head.c_str());
+          } else if (!raw->answered) {
             if (!mm.warned_unanswered) {
               mm.warned_unanswered = true;
               warn(std::string("module ") + mm.m->name + " did not answer a " +
