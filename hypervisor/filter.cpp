@@ -66,7 +66,7 @@ std::vector<sock_filter> build_filter(const FilterSpec &spec, std::string *err) 
         if (rc < 0) return fail("seccomp rule (socket)");
       }
     } else if (nr == SYS_sendto || nr == SYS_recvfrom) {
-      rc = seccomp_rule_add(ctx.c, N, nr, 1, SCMP_A4(SCMP_CMP_NE, 0));
+      rc = seccomp_rule_add(ctx.c, N, nr, 1, scmp_arg_cmp{4, SCMP_CMP_NE, 0, 0});
       if (rc < 0) return fail("seccomp rule (sendto/recvfrom)");
     } else {
       rc = seccomp_rule_add(ctx.c, N, nr, 0);
@@ -81,7 +81,7 @@ std::vector<sock_filter> build_filter(const FilterSpec &spec, std::string *err) 
     }
   }
   if (spec.watch_own_listener && !spec.syscalls.count(SYS_seccomp)) {
-    rc = seccomp_rule_add(ctx.c, N, SYS_seccomp, 2, SCMP_A0(SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER),
+    rc = seccomp_rule_add(ctx.c, N, SYS_seccomp, 2, scmp_arg_cmp{0, SCMP_CMP_EQ, SECCOMP_SET_MODE_FILTER, 0},
                           SCMP_A1(SCMP_CMP_MASKED_EQ, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                                   SECCOMP_FILTER_FLAG_NEW_LISTENER));
     if (rc < 0) return fail("seccomp rule (seccomp)");
