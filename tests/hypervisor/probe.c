@@ -12,6 +12,8 @@
  *   x32                  x32 getpid (nr | 0x40000000): "x32: ENOSYS"
  *   listener             installs its own seccomp user-notify filter: "listener: EBUSY"
  *   sigint-wait          handler for SIGINT exits 42; prints "ready" and waits (bounded)
+ *   sigint-count         counts SIGINTs: prints "ready", then "sigints: N" 300 ms after the
+ *                        first one
  *   eintr                SIGALRM (no SA_RESTART) after 200 ms interrupts a blocked socket()
  *   tree FILE            forks a child and a double-forked daemon, writes all pids to
  *                        FILE, prints "ready", then sleeps (bounded)
@@ -78,6 +80,11 @@ static void on_sigint(int s) {
   _exit(42);
 }
 static void on_alarm(int s) { (void)s; }
+static volatile sig_atomic_t g_sigints;
+static void count_sigint(int s) {
+  (void)s;
+  g_sigints++;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
@@ -159,6 +166,19 @@ int main(int argc, char **argv) {
     printf("ready\n");
     for (int i = 0; i < 300; ++i) usleep(100000);
     return 1;
+  }
+  if (!strcmp(cmd, "sigint-count")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    printf("ready\n");
+    int i = 0;
+    while (!g_sigints && i++ < 300) usleep(20000);
+    usleep(300000); /* a doubled signal would arrive meanwhile */
+    printf("sigints: %d\n", (int)g_sigints);
+    return 0;
   }
   if (!strcmp(cmd, "eintr")) {
     struct sigaction sa;
