@@ -324,6 +324,18 @@ TEST(HvE2E, CancelledCallWhenSignalInterruptsTracee) {
   EXPECT_NE(r.err.find("= ? <interrupted>"), std::string::npos) << r.err;
 }
 
+TEST(HvE2E, DeadlineAnswersWhenNobodyCancels) {
+  Res r = run(tn(ex({"--example-mode", "block", "--example-timeout-ms", "100"}), {kProbe, "socket"}));
+  EXPECT_EQ(r.out, "socket: ETIMEDOUT\n") << r.err;
+}
+
+TEST(HvE2E, ModulesHearAboutExits) {
+  Res r = run(tn(ex({"--trace"}), {kProbe, "fork"}));
+  EXPECT_EQ(r.out, "child: EACCES\nparent: EACCES\n");
+  // The child exits while the run goes on; the parent's exit may race the end of the run.
+  EXPECT_GE(count(r.err, "example: process "), 1) << r.err;
+}
+
 TEST(HvE2E, TraceToFile) {
   char path[] = "/tmp/tn_trace_XXXXXX";
   int fd = mkstemp(path);
