@@ -42,6 +42,9 @@
 #include <unordered_set>
 
 #include "decode.h"
+#ifdef THREADNET_HAVE_UNWIND
+#include "backtrace.h"
+#endif
 #include "filter.h"
 #include "launch.h"
 #include "loop.h"
@@ -60,6 +63,7 @@ struct CallState {
   bool answered = false;
   bool traced_args = false;
   std::string trace_head;  // "[pid N] name(args)"
+  std::vector<std::string> stack;  // --trace-stack frames
   size_t module = 0;
 };
 
@@ -331,6 +335,7 @@ void Supervisor::finish_trace(CallState *cs, int64_t value, int err, bool cont) 
   if (!trace_) return;
   std::string res = cont ? " = ? <kernel>" : decode_result(value, err);
   fprintf(trace_, "%s%s\n", cs->trace_head.c_str(), res.c_str());
+  for (auto &f : cs->stack) fprintf(trace_, "    %s\n", f.c_str());
   fflush(trace_);
 }
 
@@ -403,6 +408,9 @@ void Supervisor::dispatch(const seccomp_notif &n) {
     MemReader rd = [this, &c](uint64_t a, void *b, size_t l) { return read_mem(&c, a, b, l) == 0; };
     cs->trace_head = "[pid " + std::to_string(c.tid) + "] " + syscall_name(c.nr, c.arch) +
                      decode_args(c, rd);
+#ifdef THREADNET_HAVE_UNWIND
+    if (opts_.trace_stack) cs->stack = tracee_backtrace(c.tid, 32);
+#endif
   }
   if (other_abi) {
     if (!warned_abi_) {
@@ -451,7 +459,10 @@ void Supervisor::dispatch(const seccomp_notif &n) {
           Mod &mm = mods_[i];
           mm.m->handle(mm.self, &raw->call);
           if (!raw->answered && !id_valid(raw->call.id)) {
-            if (trace_) fprintf(trace_, "%s = ? <interrupted>\n", raw->trace_head.c_str());
+            if (trace_) {
+              fprintf(trace_, "%s = ? <interrupted>\n", raw->trace_head.c_str());
+              for (auto &f : raw->stack) fprintf(trace_, "    %s\n", f.c_str());
+            }
           } else if (!raw->answered) {
             if (!mm.warned_unanswered) {
               mm.warned_unanswered = true;

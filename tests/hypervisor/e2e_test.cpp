@@ -336,6 +336,19 @@ TEST(HvE2E, ModulesHearAboutExits) {
   EXPECT_GE(count(r.err, "example: process "), 1) << r.err;
 }
 
+TEST(HvE2E, TraceStackShowsTheCallSite) {
+  Res r = run(tn(ex({"--trace-stack"}), {kProbe, "socket"}));
+  EXPECT_EQ(r.out, "socket: EACCES\n");
+  auto line = r.err.find("socket(AF_INET, SOCK_STREAM, 0) = -1 EACCES");
+  ASSERT_NE(line, std::string::npos) << r.err;
+  std::string frames = r.err.substr(line);
+  EXPECT_NE(frames.find("#0 "), std::string::npos) << frames;
+  EXPECT_NE(frames.find(" do_socket+0x"), std::string::npos) << frames;
+  // main appears too unless tn_probe was built with frame pointers (the sanitizer
+  // build): an rbp-based CFA ends the walk, see docs/hypervisor.md.
+  EXPECT_NE(frames.find("tn_probe)"), std::string::npos) << frames;
+}
+
 TEST(HvE2E, TraceToFile) {
   char path[] = "/tmp/tn_trace_XXXXXX";
   int fd = mkstemp(path);
