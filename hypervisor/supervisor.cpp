@@ -588,12 +588,13 @@ int Supervisor::run() {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
-  sigset_t old;
-  sigprocmask(SIG_BLOCK, &set, &old);
+  Inherit inh;
+  sigprocmask(SIG_BLOCK, &set, &inh.mask);
+  sigset_t &old = inh.mask;
   sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  signal(SIGPIPE, SIG_IGN);
+  inh.sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
 
-  tree_ = launch_tree(prog, opts_.argv, opts_.use_namespaces, opts_.sync_wakeup);
+  tree_ = launch_tree(prog, opts_.argv, opts_.use_namespaces, inh);
   if (tree_.fail_code) {
     if (tree_.child_pidfd >= 0) {
       siginfo_t si;

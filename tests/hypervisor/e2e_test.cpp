@@ -45,9 +45,20 @@ Child start(const std::vector<std::string> &args) {
   std::vector<char *> av;
   for (auto &a : args) av.push_back(const_cast<char *>(a.c_str()));
   av.push_back(nullptr);
+  // A known signal state whatever the test runner's (CI may ignore SIGPIPE, etc.).
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t def, none;
+  sigemptyset(&none);
+  sigemptyset(&def);
+  for (int s : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGCHLD}) sigaddset(&def, s);
+  posix_spawnattr_setsigdefault(&at, &def);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   Child c;
-  int r = posix_spawn(&c.pid, av[0], &fa, nullptr, av.data(), environ);
+  int r = posix_spawn(&c.pid, av[0], &fa, &at, av.data(), environ);
   EXPECT_EQ(r, 0);
+  posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   close(o[1]);
   close(e[1]);
@@ -309,6 +320,23 @@ TEST(HvE2E, TerminalSigintIsNotDoubled) {
   ASSERT_TRUE(ready) << out;
   ASSERT_TRUE(counted) << out;
   EXPECT_NE(out.find("sigints: 1"), std::string::npos) << out;
+}
+
+TEST(HvE2E, ProgramInheritsTheUsersSignalState) {
+  // nohup-style: SIGHUP ignored by the user stays ignored; SIGPIPE default stays default;
+  // nothing is left blocked by the supervisor.
+  Res r = run(tn(ex(), {"/bin/sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  unsigned long long blk = 1, ign = 0;
+  ASSERT_EQ(sscanf(r.out.c_str(), "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2) << r.out;
+  EXPECT_EQ(blk, 0u);
+  EXPECT_EQ(ign & (1ull << (SIGPIPE - 1)), 0u) << r.out;
+  Res h = run({"/bin/sh", "-c", "trap '' HUP; exec \"$0\" run --module \"$1\" -- /bin/sh -c "
+                                "\"grep '^SigIgn' /proc/self/status\"",
+               kThreadnet, kExample});
+  unsigned long long ign2 = 0;
+  ASSERT_EQ(sscanf(h.out.c_str(), "SigIgn: %llx", &ign2), 1) << h.out << h.err;
+  EXPECT_NE(ign2 & (1ull << (SIGHUP - 1)), 0u) << h.out;
 }
 
 TEST(HvE2E, BackgroundChildrenKeepTheRunAlive) {
