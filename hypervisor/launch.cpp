@@ -51,8 +51,11 @@ volatile pid_t g_prog_pid = 0;
 
 void forward_handler(int sig, siginfo_t *si, void *) {
   // Only signals S sent on purpose; terminal ones already reached the process group.
-  if (si && (si->si_code == SI_USER || si->si_code == SI_QUEUE) && g_prog_pid > 0)
+  if (!si || (si->si_code != SI_USER && si->si_code != SI_QUEUE)) return;
+  if (g_prog_pid > 0)
     kill(g_prog_pid, sig);
+  else
+    kill(-1, sig);  // the program is gone: every process left in the namespace (daemons)
 }
 
 void errmsg(const char *a, const char *b, const char *c) {

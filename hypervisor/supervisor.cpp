@@ -486,8 +486,10 @@ void Supervisor::on_signal() {
   signalfd_siginfo si;
   while (read(sigfd_, &si, sizeof si) == sizeof si) {
     int code = si.ssi_code;
-    if ((code == SI_USER || code == SI_QUEUE) && !child_done_ && tree_.child > 0)
-      kill(tree_.child, int(si.ssi_signo));
+    // Once the program has ended (only daemons keep the run alive), a terminal signal
+    // is relayed too: the daemons are in other sessions and never saw it.
+    bool relay = code == SI_USER || code == SI_QUEUE || (have_status_ && tree_.namespaced);
+    if (relay && !child_done_ && tree_.child > 0) kill(tree_.child, int(si.ssi_signo));
   }
 }
 

@@ -345,6 +345,31 @@ TEST(HvE2E, BackgroundChildrenKeepTheRunAlive) {
   EXPECT_EQ(r.out, "early\nlate\n");
 }
 
+TEST(HvE2E, SigtermAfterProgramEndReachesDaemons) {
+  // The program exits at once, leaving a setsid'd daemon; SIGTERM to threadnet ends it.
+  Child c = start(tn(ex(), {"/bin/sh", "-c", "setsid sleep 30 & echo started"}));
+  ASSERT_TRUE(pump(c, 10000, [&] { return c.sout.find("started") != std::string::npos; }));
+  // Wait (bounded) until the shell has exited; the run stays alive for the daemon.
+  auto comm_of = [](pid_t p) {
+    std::ifstream f("/proc/" + std::to_string(p) + "/comm");
+    std::string s;
+    std::getline(f, s);
+    return s;
+  };
+  bool shell_gone = false;
+  for (int i = 0; i < 1000 && !shell_gone; ++i) {
+    shell_gone = true;
+    for (pid_t p : descendants(c.pid))
+      if (comm_of(p) == "sh") shell_gone = false;
+    if (!shell_gone) usleep(10000);
+  }
+  ASSERT_TRUE(shell_gone);
+  auto t0 = std::chrono::steady_clock::now();
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(finish(c, 10000), 0);  // the program's (the shell's) status
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
 TEST(HvE2E, CancelledCallWhenSignalInterruptsTracee) {
   Res r = run(tn(ex({"--example-mode", "block", "--trace"}), {kProbe, "eintr"}));
   EXPECT_EQ(r.out, "eintr: EINTR\n");
