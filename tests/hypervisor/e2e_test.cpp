@@ -480,6 +480,14 @@ TEST(HvE2E, SupervisorKilledTreeDies) {
   }
 }
 
+TEST(HvE2E, NoNamespacesFallbackMode) {
+  Res r = run(tn(ex({"--no-namespaces"}), {"/bin/sh", "-c", kProbe + " fork; exit 7"}));
+  EXPECT_EQ(r.code, 7);
+  EXPECT_EQ(r.out, "child: EACCES\nparent: EACCES\n");
+  Res s = run(tn(ex({"--no-namespaces"}), {"/bin/sh", "-c", "kill -KILL $$"}));
+  EXPECT_EQ(s.code, 128 + SIGKILL);
+}
+
 TEST(HvE2E, GetpidMatchesProc) {
   Res r = run(tn(ex(), {kProbe, "pid"}));
   int a = -1, b = -2;
