@@ -8,6 +8,9 @@
  *   pair    inject one end of an AF_UNIX stream pair as the new socket (atomically with
  *           the reply); the module keeps the other end and echoes what it reads, in upper
  *           case, from an event-loop watch;
+ *   ident   two-step answer: inject one end of a pair at fd 100 (TN_INJECT_AT, no SEND),
+ *           check with fd_identity that the tracee's fd 100 is the very file we hold
+ *           (local_identity), then reply 100 (or EIO if the identities differ);
  *   block   never answer until the tracee gives up: the handler parks with a deadline of
  *           --example-timeout-ms (default 10000) and then answers ETIMEDOUT; a signal that
  *           interrupts the tracee cancels the park (-TN_ECANCELED) and the handler returns
@@ -26,7 +29,7 @@
 #include <threadnet/module.h>
 #include <unistd.h>
 
-enum mode { MODE_EACCES, MODE_PAIR, MODE_BLOCK };
+enum mode { MODE_EACCES, MODE_PAIR, MODE_BLOCK, MODE_IDENT };
 
 struct example {
   const struct tn_host *host;
@@ -58,8 +61,9 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
       if (!strcmp(v, "eacces")) ex->mode = MODE_EACCES;
       else if (!strcmp(v, "pair")) ex->mode = MODE_PAIR;
       else if (!strcmp(v, "block")) ex->mode = MODE_BLOCK;
+      else if (!strcmp(v, "ident")) ex->mode = MODE_IDENT;
       else {
-        snprintf(err, errcap, "--example-mode must be eacces, pair or block, not '%s'", v);
+        snprintf(err, errcap, "--example-mode must be eacces, pair, ident or block, not '%s'", v);
         free(ex);
         return NULL;
       }
@@ -132,6 +136,17 @@ static void example_handle(void *self, const struct tn_call *c) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
     h->reply(h->hv, c, 0, ENOBUFS);
+    return;
+  }
+  if (ex->mode == MODE_IDENT) {
+    int r = h->inject_fd(h->hv, c, sv[1], 100, TN_INJECT_AT);
+    uint64_t mine = 0, theirs = 1;
+    int ok = r == 100 && h->local_identity(h->hv, sv[1], &mine) == 0 &&
+             h->fd_identity(h->hv, c, 100, &theirs) == 0 && mine == theirs;
+    close(sv[0]);
+    close(sv[1]);
+    if (r == -ENOENT) return;
+    h->reply(h->hv, c, ok ? 100 : 0, ok ? 0 : EIO);
     return;
   }
   int type = (int)c->args[1];

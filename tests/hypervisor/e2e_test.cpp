@@ -214,6 +214,14 @@ TEST(HvE2E, InjectedSocketpairEnd) {
   EXPECT_EQ(r2.out, "echo: ABC\n") << r2.err;
 }
 
+TEST(HvE2E, InjectAtAndFdIdentity) {
+  Res r = run(tn(ex({"--example-mode", "ident"}), {kProbe, "socketfd"}));
+  EXPECT_EQ(r.out, "socketfd: 100\n") << r.err;
+  // From non-leader threads too (pidfd_open(tid, PIDFD_THREAD) / Tgid path).
+  Res t = run(tn(ex({"--example-mode", "ident"}), {kProbe, "threadsfd", "3"}));
+  EXPECT_EQ(count(t.out, ": fd 100\n"), 3) << t.out << t.err;
+}
+
 TEST(HvE2E, FollowsThreads) {
   Res r = run(tn(ex(), {kProbe, "threads", "4"}));
   EXPECT_EQ(count(r.out, ": EACCES"), 4) << r.out;

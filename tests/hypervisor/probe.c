@@ -6,6 +6,8 @@
  *                        the example module's pair mode
  *   unix                 socket(AF_UNIX) (never trapped): "unix: ok"
  *   threads N            N threads each do `socket`
+ *   threadsfd N          N threads each print the fd number socket() returned
+ *   socketfd             prints the fd number socket() returned
  *   fork | vfork         the child does `socket`, then the parent
  *   uring                io_uring_setup(): "uring: ENOSYS"
  *   int80                i386 socketcall(SYS_SOCKET) via int 0x80: "int80: ENOSYS"
@@ -56,9 +58,16 @@ static int do_socket(const char *tag) {
   return 0;
 }
 
+static int g_print_fd;
+
 static void *thr(void *arg) {
   char tag[32];
   snprintf(tag, sizeof tag, "thread%ld", (long)arg);
+  if (g_print_fd) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    printf("%s: fd %d%s\n", tag, fd, fd < 0 ? ename(errno) : "");
+    return NULL;
+  }
   do_socket(tag);
   return NULL;
 }
@@ -110,7 +119,13 @@ int main(int argc, char **argv) {
     printf("unix: %s\n", fd >= 0 ? "ok" : ename(errno));
     return 0;
   }
-  if (!strcmp(cmd, "threads")) {
+  if (!strcmp(cmd, "socketfd")) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    printf("socketfd: %d%s\n", fd, fd < 0 ? ename(errno) : "");
+    return 0;
+  }
+  if (!strcmp(cmd, "threads") || !strcmp(cmd, "threadsfd")) {
+    g_print_fd = !strcmp(cmd, "threadsfd");
     int n = argc > 2 ? atoi(argv[2]) : 4;
     pthread_t t[64];
     if (n > 64) n = 64;
