@@ -264,6 +264,15 @@ TEST(HvE2E, OwnSeccompListenerGetsEbusy) {
   EXPECT_NE(r.err.find("own seccomp user-notify listener"), std::string::npos) << r.err;
 }
 
+TEST(HvE2E, NestedThreadnetFailsClearly) {
+  Res r = run(tn(ex(), {kThreadnet, "run", "--module", kExample, "--", "/bin/true"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("threadnet: cannot install the seccomp filter: a seccomp user-notify "
+                       "listener already exists in this process tree"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(HvE2E, IoUringRefusedWithOneMessage) {
   Res r = run(tn(ex(), {"/bin/sh", "-c", kProbe + " uring; " + kProbe + " uring"}));
   EXPECT_EQ(r.out, "uring: ENOSYS\nuring: ENOSYS\n");
