@@ -251,6 +251,18 @@ int Supervisor::pidfd_for(const tn_call *c) {
 }
 
 int Supervisor::get_fd(const tn_call *c, int tfd) {
+  // Fast path: the pidfd kept for the process (threads share its fd table). The pidfd
+  // pins the process, so its fds are the caller's as long as the call is still valid.
+  auto it = procs_.find(c->tgid);
+  if (it != procs_.end()) {
+    int fd = int(syscall(SYS_pidfd_getfd, it->second, tfd, 0));
+    if (fd >= 0) {
+      if (id_valid(c->id)) return fd;
+      close(fd);
+      return -ENOENT;
+    }
+    if (errno != ESRCH) return -errno;
+  }
   int pfd = pidfd_for(c);
   if (pfd < 0) return pfd;
   int fd = int(syscall(SYS_pidfd_getfd, pfd, tfd, 0));
