@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -94,6 +95,10 @@ class Supervisor {
   }
   void warn(const std::string &s) { fprintf(stderr, "threadnet: %s\n", s.c_str()); }
   void trace_line(const tn_call *c, const std::string &line);
+  void hold(int delta) {
+    holds_ += delta;
+    if (holds_ <= 0) loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
+  }
   Loop loop_;
 
  private:
@@ -129,6 +134,8 @@ class Supervisor {
   std::unordered_map<uint64_t, CallState *> calls_;
   std::unordered_map<int32_t, int> procs_;  // tgid -> pidfd
   std::unordered_set<Token *> tokens_;
+  int holds_ = 0;
+  uint64_t hold_deadline_ = 0;
 };
 
 // ---- tn_host thunks --------------------------------------------------------------------
@@ -194,6 +201,7 @@ void h_trace(void *hv, const tn_call *c, const char *line) {
   Supervisor::S(hv)->trace_line(c, line ? line : "");
 }
 void h_warn(void *hv, const char *line) { Supervisor::S(hv)->warn(line ? line : ""); }
+void h_hold(void *hv, int delta) { Supervisor::S(hv)->hold(delta); }
 
 // ---- services --------------------------------------------------------------------------
 
@@ -555,6 +563,7 @@ void Supervisor::fill_host() {
   host_.trace = h_trace;
   host_.warn = h_warn;
   host_.free_token = h_free_token;
+  host_.hold = h_hold;
 }
 
 bool Supervisor::init_modules() {
@@ -590,8 +599,12 @@ int Supervisor::run() {
   if (!init_modules()) return 2;
 
   FilterSpec spec;
-  for (auto &m : mods_)
+  for (auto &m : mods_) {
     for (const int *p = m.m->syscalls; *p != -1; ++p) spec.syscalls.insert(*p);
+    if (m.m->size >= offsetof(tn_module, rules) + sizeof(m.m->rules) && m.m->rules)
+      for (const tn_syscall_rule *r = m.m->rules; r->nr != -1; ++r)
+        spec.rules.push_back(FilterRule{r->nr, r->arg, r->mask, r->value});
+  }
   if (spec.syscalls.erase(SYS_write))  // the launch handshake needs an untrapped write
     warn("write() cannot be trapped (the launch handshake uses it); ignoring it");
   std::string ferr;
@@ -628,7 +641,16 @@ int Supervisor::run() {
   if (tree_.ctl >= 0) loop_.watch(tree_.ctl, EPOLLIN, [this](uint32_t) { on_ctl(); });
   loop_.watch(tree_.child_pidfd, EPOLLIN, [this](uint32_t) { on_child_exit(); });
 
-  loop_.run([this] { return child_done_; });
+  // After the tree has ended, modules holding the run (flushing) get up to 10 s.
+  loop_.run([this] {
+    if (!child_done_) return false;
+    if (holds_ <= 0) return true;
+    if (!hold_deadline_) {
+      hold_deadline_ = loop_.now() + 10'000'000'000ull;
+      loop_.add_timer(hold_deadline_, [] {});
+    }
+    return loop_.now() >= hold_deadline_;
+  });
 
   loop_.shutdown();
   for (auto &m : mods_)

@@ -11,6 +11,8 @@
  *   ident   two-step answer: inject one end of a pair at fd 100 (TN_INJECT_AT, no SEND),
  *           check with fd_identity that the tracee's fd 100 is the very file we hold
  *           (local_identity), then reply 100 (or EIO if the identities differ);
+ * --example-linger-ms N holds the run (tn_host.hold) until N ms after the first exit of a
+ * process that made a trapped call: the run ends only after the release.
  *   block   never answer until the tracee gives up: the handler parks with a deadline of
  *           --example-timeout-ms (default 10000) and then answers ETIMEDOUT; a signal that
  *           interrupts the tracee cancels the park (-TN_ECANCELED) and the handler returns
@@ -20,6 +22,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,11 +38,14 @@ struct example {
   const struct tn_host *host;
   enum mode mode;
   uint64_t timeout_ns;
+  uint64_t linger_ns; /* hold the run this long after the first process exit */
+  int holding;
   unsigned cancelled;
 };
 
 static const int example_syscalls[] = {SYS_socket, -1};
-static const char *const example_options[] = {"example-mode=", "example-timeout-ms=", NULL};
+static const char *const example_options[] = {"example-mode=", "example-timeout-ms=",
+                                              "example-linger-ms=", NULL};
 
 static void *example_init(const struct tn_host *host, int argc, const char *const *argv,
                           char *err, size_t errcap) {
@@ -67,6 +73,9 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
         free(ex);
         return NULL;
       }
+    } else if (!strcmp(argv[i], "--example-linger-ms") && v) {
+      ++i;
+      ex->linger_ns = strtoull(v, NULL, 10) * 1000000ull;
     } else if (!strcmp(argv[i], "--example-timeout-ms") && v) {
       ++i;
       ex->timeout_ns = strtoull(v, NULL, 10) * 1000000ull;
@@ -75,6 +84,10 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
       free(ex);
       return NULL;
     }
+  }
+  if (ex->linger_ns && host->size >= offsetof(struct tn_host, hold) + sizeof(host->hold)) {
+    host->hold(host->hv, +1); /* released by a timer after the first exit */
+    ex->holding = 1;
   }
   return ex;
 }
@@ -165,8 +178,18 @@ static void example_handle(void *self, const struct tn_call *c) {
   if (h->watch_fd(h->hv, sv[0], EPOLLIN | EPOLLRDHUP, echo_cb, ex) < 0) close(sv[0]);
 }
 
+static void release_cb(void *arg) {
+  struct example *ex = arg;
+  if (ex->host->tracing(ex->host->hv)) ex->host->trace(ex->host->hv, NULL, "example: released");
+  ex->host->hold(ex->host->hv, -1);
+}
+
 static void example_on_exit(void *self, int32_t tgid) {
   struct example *ex = self;
+  if (ex->holding == 1) {
+    ex->holding = 2;
+    ex->host->add_timer(ex->host->hv, ex->host->now_ns(ex->host->hv) + ex->linger_ns, release_cb, ex);
+  }
   if (ex->host->tracing(ex->host->hv)) {
     char line[64];
     snprintf(line, sizeof line, "example: process %d exited", (int)tgid);

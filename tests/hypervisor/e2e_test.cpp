@@ -419,6 +419,16 @@ TEST(HvE2E, TraceStackShowsTheCallSite) {
   EXPECT_NE(frames.find("tn_probe)"), std::string::npos) << frames;
 }
 
+TEST(HvE2E, ModuleHoldKeepsTheLoopAfterTheTree) {
+  auto t0 = std::chrono::steady_clock::now();
+  Res r = run(tn(ex({"--example-linger-ms", "300", "--trace"}), {kProbe, "socket"}));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.err.find("example: released"), std::string::npos) << r.err;
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(10));
+}
+
 TEST(HvE2E, TraceToFile) {
   char path[] = "/tmp/tn_trace_XXXXXX";
   int fd = mkstemp(path);
