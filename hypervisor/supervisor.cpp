@@ -40,7 +40,6 @@
 #include <cstring>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "decode.h"
 #ifdef THREADNET_HAVE_UNWIND
@@ -62,7 +61,6 @@ namespace {
 struct CallState {
   tn_call call{};
   bool answered = false;
-  bool traced_args = false;
   std::string trace_head;  // "[pid N] name(args)"
   std::vector<std::string> stack;  // --trace-stack frames
   size_t module = 0;
@@ -133,7 +131,6 @@ class Supervisor {
   bool warned_abi_ = false, warned_uring_ = false, warned_seccomp_ = false;
   std::unordered_map<uint64_t, CallState *> calls_;
   std::unordered_map<int32_t, int> procs_;  // tgid -> pidfd
-  std::unordered_set<Token *> tokens_;
   int holds_ = 0;
   uint64_t hold_deadline_ = 0;
 };
