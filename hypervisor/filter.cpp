@@ -5,7 +5,7 @@
 //                       rest go straight to the kernel);
 //   sendto/recvfrom     only with a non-NULL address argument (a connected socket's data
 //                       path stays in the kernel).
-// Modules may also ask for conditional traps (tn_module.rules: one argument under a
+// Modules may also ask for conditional traps (tn_host.add_rule: one argument under a
 // mask equals a value), OR'ed per call, e.g. ioctl only for a few request numbers.
 // Escape routes are closed with user-notify (so the supervisor can say once, on stderr,
 // why the call failed): io_uring_{setup,enter,register}, every call of another ABI (i386,

@@ -93,6 +93,12 @@ class Supervisor {
   }
   void warn(const std::string &s) { fprintf(stderr, "threadnet: %s\n", s.c_str()); }
   void trace_line(const tn_call *c, const std::string &line);
+  int add_rule(int nr, unsigned arg, uint64_t mask, uint64_t value) {
+    if (nr < 0 || arg > 5) return -EINVAL;
+    if (filter_built_) return -EBUSY;
+    rules_.push_back(FilterRule{nr, arg, mask, value});
+    return 0;
+  }
   void hold(int delta) {
     holds_ += delta;
     if (holds_ <= 0) loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
@@ -132,6 +138,8 @@ class Supervisor {
   std::unordered_map<uint64_t, CallState *> calls_;
   std::unordered_map<int32_t, int> procs_;  // tgid -> pidfd
   int holds_ = 0;
+  std::vector<FilterRule> rules_;
+  bool filter_built_ = false;
   uint64_t hold_deadline_ = 0;
 };
 
@@ -199,6 +207,9 @@ void h_trace(void *hv, const tn_call *c, const char *line) {
 }
 void h_warn(void *hv, const char *line) { Supervisor::S(hv)->warn(line ? line : ""); }
 void h_hold(void *hv, int delta) { Supervisor::S(hv)->hold(delta); }
+int h_add_rule(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value) {
+  return Supervisor::S(hv)->add_rule(nr, arg, mask, value);
+}
 
 // ---- services --------------------------------------------------------------------------
 
@@ -561,6 +572,7 @@ void Supervisor::fill_host() {
   host_.warn = h_warn;
   host_.free_token = h_free_token;
   host_.hold = h_hold;
+  host_.add_rule = h_add_rule;
 }
 
 bool Supervisor::init_modules() {
@@ -598,10 +610,9 @@ int Supervisor::run() {
   FilterSpec spec;
   for (auto &m : mods_) {
     for (const int *p = m.m->syscalls; *p != -1; ++p) spec.syscalls.insert(*p);
-    if (m.m->size >= offsetof(tn_module, rules) + sizeof(m.m->rules) && m.m->rules)
-      for (const tn_syscall_rule *r = m.m->rules; r->nr != -1; ++r)
-        spec.rules.push_back(FilterRule{r->nr, r->arg, r->mask, r->value});
   }
+  spec.rules = rules_;
+  filter_built_ = true;
   if (spec.syscalls.erase(SYS_write))  // the launch handshake needs an untrapped write
     warn("write() cannot be trapped (the launch handshake uses it); ignoring it");
   std::string ferr;

@@ -11,6 +11,8 @@
  *   ident   two-step answer: inject one end of a pair at fd 100 (TN_INJECT_AT, no SEND),
  *           check with fd_identity that the tracee's fd 100 is the very file we hold
  *           (local_identity), then reply 100 (or EIO if the identities differ);
+ * --example-fionread N traps ioctl(FIONREAD) only (tn_host.add_rule) and answers N through
+ * write_mem: every other ioctl stays in the kernel.
  * --example-linger-ms N holds the run (tn_host.hold) until N ms after the first exit of a
  * process that made a trapped call: the run ends only after the release.
  *   block   never answer until the tracee gives up: the handler parks with a deadline of
@@ -27,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <threadnet/module.h>
@@ -40,12 +43,14 @@ struct example {
   uint64_t timeout_ns;
   uint64_t linger_ns; /* hold the run this long after the first process exit */
   int holding;
+  int fionread; /* > 0: answer ioctl(FIONREAD) with this value (a conditional trap) */
   unsigned cancelled;
 };
 
 static const int example_syscalls[] = {SYS_socket, -1};
 static const char *const example_options[] = {"example-mode=", "example-timeout-ms=",
-                                              "example-linger-ms=", NULL};
+                                              "example-linger-ms=", "example-fionread=",
+                                              NULL};
 
 static void *example_init(const struct tn_host *host, int argc, const char *const *argv,
                           char *err, size_t errcap) {
@@ -73,6 +78,9 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
         free(ex);
         return NULL;
       }
+    } else if (!strcmp(argv[i], "--example-fionread") && v) {
+      ++i;
+      ex->fionread = atoi(v);
     } else if (!strcmp(argv[i], "--example-linger-ms") && v) {
       ++i;
       ex->linger_ns = strtoull(v, NULL, 10) * 1000000ull;
@@ -81,6 +89,17 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
       ex->timeout_ns = strtoull(v, NULL, 10) * 1000000ull;
     } else {
       snprintf(err, errcap, "unknown option '%s'", argv[i]);
+      free(ex);
+      return NULL;
+    }
+  }
+  if (ex->fionread > 0) {
+    /* Trap ioctl only for FIONREAD: every other ioctl stays in the kernel. */
+    int r = host->size >= offsetof(struct tn_host, add_rule) + sizeof(host->add_rule)
+                ? host->add_rule(host->hv, SYS_ioctl, 1, ~0ull, FIONREAD)
+                : -ENOSYS;
+    if (r < 0) {
+      snprintf(err, errcap, "add_rule: %s", strerror(-r));
       free(ex);
       return NULL;
     }
@@ -103,7 +122,8 @@ static void example_fini(void *self) {
 }
 
 static int example_choose(void *self, const struct tn_call *c) {
-  (void)self;
+  struct example *ex = self;
+  if (c->nr == SYS_ioctl) return ex->fionread > 0 ? TN_CHOICE_MINE : TN_CHOICE_NONE;
   if (c->nr != SYS_socket) return TN_CHOICE_NONE;
   int family = (int)c->args[0];
   return family == AF_INET || family == AF_INET6 ? TN_CHOICE_MINE : TN_CHOICE_NONE;
@@ -132,6 +152,12 @@ static void echo_cb(void *arg, int fd, uint32_t events) {
 static void example_handle(void *self, const struct tn_call *c) {
   struct example *ex = self;
   const struct tn_host *h = ex->host;
+  if (c->nr == SYS_ioctl) { /* FIONREAD: write the int the caller points to */
+    int v = ex->fionread;
+    int r = h->write_mem(h->hv, c, c->args[2], &v, sizeof v);
+    if (r != -ENOENT) h->reply(h->hv, c, 0, r < 0 ? -r : 0);
+    return;
+  }
   if (ex->mode == MODE_EACCES) {
     h->reply(h->hv, c, 0, EACCES);
     return;

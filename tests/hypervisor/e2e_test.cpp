@@ -419,6 +419,14 @@ TEST(HvE2E, TraceStackShowsTheCallSite) {
   EXPECT_NE(frames.find("tn_probe)"), std::string::npos) << frames;
 }
 
+TEST(HvE2E, ConditionalTrapAndWriteMem) {
+  Res r = run(tn(ex({"--example-fionread", "4242", "--trace"}), {kProbe, "fionread"}));
+  EXPECT_EQ(r.out, "fionread: 0 4242 0\n") << r.err;
+  EXPECT_EQ(count(r.err, "ioctl("), 1) << r.err;  // FIONBIO never reached the supervisor
+  Res n = run(tn(ex(), {kProbe, "fionread"}));
+  EXPECT_EQ(n.out, "fionread: 0 0 0\n") << n.err;
+}
+
 TEST(HvE2E, ModuleHoldKeepsTheLoopAfterTheTree) {
   auto t0 = std::chrono::steady_clock::now();
   Res r = run(tn(ex({"--example-linger-ms", "300", "--trace"}), {kProbe, "socket"}));

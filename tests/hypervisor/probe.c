@@ -7,6 +7,7 @@
  *   unix                 socket(AF_UNIX) (never trapped): "unix: ok"
  *   threads N            N threads each do `socket`
  *   threadsfd N          N threads each print the fd number socket() returned
+ *   fionread             ioctl(FIONREAD) on an empty pair: "fionread: 0 N 0" (N from module)
  *   socketfd             prints the fd number socket() returned
  *   fork | vfork         the child does `socket`, then the parent
  *   uring                io_uring_setup(): "uring: ENOSYS"
@@ -34,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -117,6 +119,15 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "unix")) {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     printf("unix: %s\n", fd >= 0 ? "ok" : ename(errno));
+    return 0;
+  }
+  if (!strcmp(cmd, "fionread")) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
+    int n = -1, on = 1;
+    int r = ioctl(sv[0], FIONREAD, &n);
+    int r2 = ioctl(sv[0], FIONBIO, &on); /* not trapped */
+    printf("fionread: %d %d %d\n", r, n, r2);
     return 0;
   }
   if (!strcmp(cmd, "socketfd")) {
