@@ -12,6 +12,7 @@
 #include "libstack/link.h"
 #include "libstack/stack.h"
 #include "libstack/udp.h"
+#include "stack_impl.h"
 
 namespace libstack::test {
 
@@ -58,6 +59,9 @@ class MemLink final : public Link {
 
 inline IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 inline Cidr cidr(const char* s) { return *Cidr::parse(s); }
+inline IpAddr unspecified_of(IpAddr::Family f) {
+  return f == IpAddr::Family::V4 ? IpAddr(Ipv4Addr{}) : IpAddr(Ipv6Addr{});
+}
 inline MacAddr mac(uint8_t last) { return {{0x02, 0, 0, 0, 0, last}}; }
 inline std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

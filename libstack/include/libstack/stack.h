@@ -52,7 +52,7 @@ struct StackConfig {
   X(arp_replies_tx) X(arp_gratuitous_tx) X(arp_conflict)                                      \
   X(neigh_queue_overflow) X(neigh_resolve_failed) X(neigh_table_full)                         \
   X(ipv4_rx) X(ipv4_tx) X(ipv4_truncated) X(ipv4_bad_checksum) X(ipv4_bad_version)            \
-  X(ipv4_bad_length) X(ipv4_malformed) X(ipv4_martian_src) X(ipv4_not_for_us)                 \
+  X(ipv4_bad_length) X(ipv4_malformed) X(ipv4_martian_src) X(ipv4_not_for_us) X(mcast_filtered)\
   X(ipv4_forwarded) X(ipv4_ttl_exceeded) X(ipv4_no_route) X(ipv4_frag_needed)                 \
   X(ipv4_fragments_rx) X(ipv4_reassembled) X(ipv4_fragments_tx)                               \
   X(ipv6_rx) X(ipv6_tx) X(ipv6_truncated) X(ipv6_bad_version) X(ipv6_malformed)               \

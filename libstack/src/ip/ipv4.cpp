@@ -44,7 +44,7 @@ void StackImpl::ipv4_input(Interface& i, std::span<const uint8_t> pkt) {
   if (!ours && is_v4_broadcast(dst, i)) ours = m.dst_broadcast = true;
   if (!ours && ip->dst.is_multicast()) {
     if (joined(i, dst) || ip->dst.to_u32() == 0xe0000001u || i.loopback) ours = m.dst_multicast = true;
-    else { ++ctr.ipv4_not_for_us; return; }
+    else { ++ctr.mcast_filtered; return; }
   }
   if (!ours && i.loopback) ours = true;  // looped-back broadcast copies
   if (!ours) {

@@ -37,7 +37,7 @@ void StackImpl::ipv6_input(Interface& i, std::span<const uint8_t> pkt) {
   bool tentative = false;
   if (!ours && ip->dst.is_multicast()) {
     if (joined(i, dst) || i.loopback) ours = m.dst_multicast = true;
-    else { ++ctr.ipv6_not_for_us; return; }
+    else { ++ctr.mcast_filtered; return; }
   }
   if (!ours) {
     if (IfAddr* a = find_addr(dst); a && (a->tentative || a->dad_failed)) ours = tentative = true;
