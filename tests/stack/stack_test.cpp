@@ -16,10 +16,11 @@ std::vector<uint8_t> echo_request(bool v6, uint16_t seq, size_t len = 16) {
   return m;
 }
 
-const NeighbourInfo* find_neigh(const std::vector<NeighbourInfo>& v, const IpAddr& a) {
+// By value: neighbours() returns a temporary vector.
+std::optional<NeighbourInfo> find_neigh(const std::vector<NeighbourInfo>& v, const IpAddr& a) {
   for (auto& n : v)
-    if (n.addr == a) return &n;
-  return nullptr;
+    if (n.addr == a) return n;
+  return std::nullopt;
 }
 
 TEST(Stack, LoopbackInterfaceAndUdp) {
@@ -81,11 +82,11 @@ TEST(Stack, ArpResolutionAndPingV4BothWays) {
   EXPECT_EQ(p.a->counters().icmp_echo_reply_tx, 1u);
   EXPECT_EQ(p.b->counters().icmp_echo_reply_tx, 1u);
   auto na = find_neigh(p.a->neighbours(), ip("10.0.0.2"));
-  ASSERT_NE(na, nullptr);
+  ASSERT_TRUE(na);
   EXPECT_EQ(na->mac, mac(2));
   EXPECT_EQ(na->state, NeighbourInfo::State::Reachable);
   // B learned A from A's request.
-  ASSERT_NE(find_neigh(p.b->neighbours(), ip("10.0.0.1")), nullptr);
+  ASSERT_TRUE(find_neigh(p.b->neighbours(), ip("10.0.0.1")));
 }
 
 TEST(Stack, ArpEntryExpires) {
@@ -96,13 +97,13 @@ TEST(Stack, ArpEntryExpires) {
   auto s = p.a->udp_socket(IpAddr::Family::V4);
   ASSERT_EQ(s->sendto(bytes("x"), Endpoint{ip("10.0.0.2"), 9}), 1);
   p.pump();
-  ASSERT_NE(find_neigh(p.a->neighbours(), ip("10.0.0.2")), nullptr);
+  ASSERT_NE(find_neigh(p.a->neighbours(), ip("10.0.0.2")), std::nullopt);
   p.advance(11s);
   auto n = find_neigh(p.a->neighbours(), ip("10.0.0.2"));
-  ASSERT_NE(n, nullptr);
+  ASSERT_TRUE(n);
   EXPECT_EQ(n->state, NeighbourInfo::State::Stale);
   p.advance(25s);
-  EXPECT_EQ(find_neigh(p.a->neighbours(), ip("10.0.0.2")), nullptr);
+  EXPECT_EQ(find_neigh(p.a->neighbours(), ip("10.0.0.2")), std::nullopt);
 }
 
 TEST(Stack, StaleEntryIsReprobedOnUse) {
@@ -170,7 +171,7 @@ TEST(Stack, NdpResolutionAndPingV6BothWays) {
   EXPECT_GE(p.a->counters().ndp_ns_tx, 1u);
   EXPECT_GE(p.b->counters().ndp_na_tx, 1u);
   auto n = find_neigh(p.a->neighbours(), ip("2001:db8::2"));
-  ASSERT_NE(n, nullptr);
+  ASSERT_TRUE(n);
   EXPECT_EQ(n->mac, mac(2));
   // Link-local ping works too (fe80::/64 auto-configured from the MAC).
   auto s = p.a->icmp_socket(IpAddr::Family::V6);
