@@ -10,7 +10,7 @@
 using namespace libstack;
 using namespace libstack::wire;
 
-namespace {
+namespace fz {
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -113,7 +113,9 @@ void fuzz_udp(Bytes in) {
   check(bool(UdpRepr::parse(out, s, d, true)));
 }
 
-}  // namespace
+}  // namespace fz
+
+using namespace fz;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);
