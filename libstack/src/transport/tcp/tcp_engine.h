@@ -51,7 +51,8 @@ class TcpEngine {
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
   void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
              Instant now);
-  // Runs every timer that is due.
+  // Runs every timer that is due. Socket calls (connect, send...) use the time of the
+  // latest input()/poll(): call poll(now) before them after a long idle period.
   void poll(Instant now);
   // Earliest timer deadline, or kNever.
   Instant next_deadline() const;
