@@ -578,6 +578,7 @@ void TcpEngine::output(Tcb* t, Instant now) {
     recovery_send(t, now);
     return;
   }
+  bool sws_blocked = false;
   for (int guard = 0; guard < 100000; ++guard) {
     uint32_t data_end = t->data_end();
     uint32_t flight = t->snd_nxt - t->snd_una;
@@ -590,7 +591,10 @@ void TcpEngine::output(Tcb* t, Instant now) {
     if (len == 0 && !fin) break;
     if (len < t->mss && len < avail) {
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): window-limited small segment.
-      if (len < t->max_snd_wnd / 2) break;
+      if (len < t->max_snd_wnd / 2) {
+        sws_blocked = len > 0 && len == usable && usable < t->snd_wnd + 1;
+        break;
+      }
     } else if (len < t->mss && len == avail && !fin && flight > 0 && !t->nodelay &&
                !lt(t->snd_nxt, t->snd_max)) {
       break;  // Nagle (RFC 9293 §3.7.4)
@@ -600,7 +604,9 @@ void TcpEngine::output(Tcb* t, Instant now) {
     if (fin) break;
   }
   // Persist timer (RFC 9293 §3.8.6.1): data waiting, zero window, nothing in flight.
-  if (t->snd_wnd == 0 && gt(t->data_end(), t->snd_una) && t->snd_nxt == t->snd_una &&
+  // It doubles as the SWS override timer (RFC 9293 §3.8.6.2.1) when a small usable
+  // window is all there is.
+  if ((t->snd_wnd == 0 || sws_blocked) && gt(t->data_end(), t->snd_una) && t->snd_nxt == t->snd_una &&
       t->snd_max == t->snd_una && t->rtx_at == kNever) {
     t->persist = true;
     t->persist_backoff = 0;
@@ -1438,7 +1444,8 @@ void TcpEngine::process_text(Tcb* t, const wire::TcpHeader& h, std::span<const u
     // Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): at least every second full
     // segment; at once when a hole was filled.
     t->unacked_bytes += data.size();
-    if (had_ooo || tun_.delayed_ack <= Duration(0) || t->unacked_bytes >= 2 * size_t(t->rcv_mss)) {
+    size_t full = t->rcv_mss > 12 + 8 && t->ts_ok ? t->rcv_mss - 12 : t->rcv_mss;
+    if (had_ooo || tun_.delayed_ack <= Duration(0) || t->unacked_bytes >= 2 * full) {
       send_ack(t, now);
     } else if (t->delack_at == kNever) {
       t->delack_at = now + tun_.delayed_ack;
@@ -1547,9 +1554,18 @@ void TcpEngine::on_rtx_timeout(Tcb* t, Instant now) {
 
 void TcpEngine::on_persist_timeout(Tcb* t, Instant now) {
   t->rtx_at = kNever;
-  if (t->snd_wnd > 0 || !gt(t->data_end(), t->snd_una)) {
+  if (!gt(t->data_end(), t->snd_una) || t->snd_nxt != t->snd_una) {
     t->persist = false;
     output(t, now);
+    return;
+  }
+  if (t->snd_wnd > 0) {
+    // SWS override: send what the small window allows.
+    t->persist = false;
+    uint32_t len = std::min({t->snd_wnd, t->mss, t->data_end() - t->snd_una});
+    bool fin = t->fin_queued && t->snd_una + len == t->fin_seq;
+    send_data_segment(t, t->snd_una, len, fin, now);
+    t->snd_nxt = t->snd_una + len + (fin ? 1 : 0);
     return;
   }
   // Zero-window probe: one byte at SND.UNA beyond the window (RFC 9293 §3.8.6.1).
