@@ -110,7 +110,7 @@ void ByteRing::copy_out(size_t off, uint8_t* p, size_t n) const {
 void ByteRing::consume(size_t n) {
   n = std::min(n, len_);
   len_ -= n;
-  head_ = len_ == 0 ? 0 : (head_ + n) % cap_;
+  head_ = (head_ + n) % cap_;  // never reset: out-of-order bytes live beyond the end
 }
 
 // ---------------------------------------------------------------------------- Tcb
