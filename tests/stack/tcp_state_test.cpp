@@ -373,6 +373,97 @@ TEST(TcpState, RstInClosingStatesCloses) {
   }
 }
 
+TEST(TcpState, RstInFinWait1ClosingAndTimeWait) {
+  for (int which = 0; which < 3; ++which) {
+    Net net;
+    auto& a = net.add(kA);
+    auto& b = net.add(kB);
+    Pair p;
+    ASSERT_TRUE(connect_pair(net, a, b, p));
+    TcpState want;
+    if (which == 0) {  // FIN-WAIT-1: the client never sees our FIN
+      net.drop = [](const Packet& pk) { return pk.src == kB; };
+      p.server.shutdown(kTcpShutWr);
+      want = TcpState::FinWait1;
+    } else if (which == 1) {  // CLOSING: FINs cross, the client's ACK of our FIN is lost
+      net.drop = [](const Packet& pk) { return pk.src == kA && !(pk.hdr().flags & tf::FIN); };
+      p.server.shutdown(kTcpShutWr);
+      p.client.shutdown(kTcpShutWr);
+      want = TcpState::Closing;
+    } else {  // TIME-WAIT
+      p.server.shutdown(kTcpShutWr);
+      ASSERT_TRUE(net.run_until([&] { return p.client.state() == TcpState::CloseWait; }));
+      p.client.shutdown(kTcpShutWr);
+      want = TcpState::TimeWait;
+    }
+    net.run_for(50ms);
+    ASSERT_EQ(p.server.state(), want) << which;
+    uint32_t rcv_nxt = 0;
+    for (auto& pk : net.sent_from(kB)) rcv_nxt = pk.hdr().ack;
+    net.inject(kA, kB, from_client(p, rcv_nxt, 0, tf::RST));
+    EXPECT_EQ(p.server.state(), TcpState::Closed) << which;
+    EXPECT_EQ(b.connection_count(), 0u) << which;
+  }
+}
+
+TEST(TcpState, TimeWaitDropsStrayAndIsReusedByNewSyn) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  Endpoint cl = p.client.local_endpoint();
+  p.server.shutdown(kTcpShutWr);  // the server closes first and ends in TIME-WAIT
+  ASSERT_TRUE(net.run_until([&] { return p.client.state() == TcpState::CloseWait; }));
+  p.client.close();
+  ASSERT_TRUE(net.run_until([&] { return p.server.state() == TcpState::TimeWait; }));
+  net.run_for(50ms);  // the client's LAST-ACK ends
+  EXPECT_EQ(a.connection_count(), 0u);
+  uint32_t rcv_nxt = 0;
+  for (auto& pk : net.sent_from(kB)) rcv_nxt = pk.hdr().ack;
+  wire::TcpHeader ack;
+  ack.src_port = cl.port;
+  ack.dst_port = 80;
+  ack.seq = rcv_nxt;
+  ack.flags = tf::ACK;
+  ack.window = 1000;
+  net.inject(kA, kB, ack);
+  EXPECT_EQ(b.counters().drop_time_wait, 1u);
+  // A new SYN from the same client port with a higher sequence number reuses the pair.
+  auto c2 = a.socket();
+  c2.set_reuseaddr(true);
+  ASSERT_EQ(c2.bind(cl), 0);
+  wire::TcpHeader syn = ack;
+  syn.seq = rcv_nxt + 100000;
+  syn.flags = tf::SYN;
+  net.inject(kA, kB, syn);
+  EXPECT_EQ(b.counters().time_wait_reused, 1u);
+  EXPECT_EQ(b.half_open_count(p.listener.id()), 1u);
+}
+
+TEST(TcpState, Ipv6Connection) {
+  Net net;
+  Ipv6Addr x{}, y{};
+  x.b[0] = 0xfd; x.b[15] = 1;
+  y.b[0] = 0xfd; y.b[15] = 2;
+  auto& a = net.add(IpAddr(x));
+  auto& b = net.add(IpAddr(y));
+  auto l = b.socket();
+  ASSERT_EQ(l.bind(Endpoint{IpAddr(Ipv6Addr{}), 443}), 0);
+  ASSERT_EQ(l.listen(4), 0);
+  auto c = a.socket();
+  ASSERT_EQ(c.connect(Endpoint{IpAddr(y), 443}), -EINPROGRESS);
+  TcpSocket s;
+  ASSERT_TRUE(net.run_until([&] { return l.accept(&s) == 0; }));
+  EXPECT_EQ(c.info().mss, 1500u - 60 - 12);
+  auto data = pattern(100000);
+  EXPECT_TRUE(transfer(net, c, s, data) == data);
+  EXPECT_EQ(s.local_endpoint().addr, IpAddr(y));
+  // A v4 connect from a v6-only node has no route.
+  auto c4 = a.socket();
+  EXPECT_EQ(c4.connect(Endpoint{kB, 80}), -ENETUNREACH);
+}
+
 TEST(TcpState, NoSocketAndListenerResets) {
   Net net;
   net.add(kA);

@@ -1,5 +1,7 @@
 // Data transfer: lossy bulk transfers, SACK recovery, congestion control evolution,
 // option negotiation, window updates, out-of-order bound, SYN flood, RST/ACK storms.
+#include <cstdlib>
+
 #include "tcp_harness.h"
 
 namespace tcptest {
@@ -15,7 +17,8 @@ struct LossyCase {
 class TcpLossy : public ::testing::TestWithParam<LossyCase> {};
 
 TEST_P(TcpLossy, OneMegabyteWithLossReorderDuplication) {
-  Net net(42);
+  const char* env = std::getenv("TCP_TEST_SEED");  // for local soak runs
+  Net net(env ? std::strtoull(env, nullptr, 10) : 42);
   TcpTuning tun;
   tun.congestion_control = GetParam().cc;
   tun.sack = GetParam().sack;

@@ -1078,6 +1078,17 @@ void TcpEngine::input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uin
     challenge_ack(t, now);
     return;
   }
+  // TIME-WAIT (RFC 9293 §3.10.7.4): only a retransmitted FIN matters; ACK it and
+  // restart the 2 MSL timer. Everything else is dropped.
+  if (t->state == TcpState::TimeWait) {
+    if (fl & tf::FIN) {
+      t->tw_at = now + tun_.time_wait;
+      send_ack(t, now);
+    } else {
+      ctr_.drop_time_wait++;
+    }
+    return;
+  }
   // Fifth: ACK.
   if (!(fl & tf::ACK)) {
     ctr_.drop_no_ack++;
