@@ -17,10 +17,41 @@ namespace libstack {
 
 using namespace wire;
 
-TcpGlue::TcpGlue(StackImpl& s) : s_(s) {
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  engine_ = std::make_unique<tcp::TcpEngine>(*this, s_.tuning);
+// The engine has its own tuning struct; the stack-wide Tuning is the single place users
+// set knobs, so translate it here.
+static TcpTuning tcp_tuning(const Tuning& t) {
+  TcpTuning o;
+  o.send_buffer = t.tcp_sndbuf;
+  o.recv_buffer = t.tcp_rcvbuf;
+  o.initial_rto = t.tcp_rto_initial;
+  o.min_rto = t.tcp_rto_min;
+  o.max_rto = t.tcp_rto_max;
+  o.time_wait = t.tcp_time_wait;
+  o.delayed_ack = t.tcp_delack;
+  o.congestion_control = t.tcp_congestion == "cubic" ? CongestionControl::Cubic : CongestionControl::NewReno;
+  o.syn_retries = t.tcp_syn_retries;
+  o.data_retries = t.tcp_retries2;
+  o.sack = t.tcp_sack;
+  o.timestamps = t.tcp_timestamps;
+  o.window_scaling = t.tcp_window_scaling;
+  o.syn_backlog = t.tcp_max_backlog;
+  o.ephemeral_low = t.ephemeral_lo;
+  o.ephemeral_high = t.ephemeral_hi;
+  return o;
+}
 #endif
+
+// The engine is created on first use (a TCP socket), not with the stack: it holds a 64 KiB
+// scratch buffer, and most stacks of a 10,000-stack process never use TCP. Until then
+// every incoming segment is answered with RST, exactly what an engine without sockets does.
+TcpGlue::TcpGlue(StackImpl& s) : s_(s) {}
+
+tcp::TcpEngine* TcpGlue::engine() {
+#ifdef LIBSTACK_HAVE_TCP_ENGINE
+  if (!engine_) engine_ = std::make_unique<tcp::TcpEngine>(*this, tcp_tuning(s_.tuning));
+#endif
+  return engine_.get();
 }
 
 TcpGlue::~TcpGlue() = default;
@@ -33,8 +64,11 @@ void StackImpl::tcp_input(IpMeta& m, std::span<const uint8_t> seg) {
 void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group) {
   if (to_group) return;  // TCP is unicast only
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  engine_->input(src, dst, seg, s_.now);
-#else
+  if (engine_) {
+    engine_->input(src, dst, seg, s_.now);
+    return;
+  }
+#endif
   if (seg.size() < 20 || size_t(seg[12] >> 4) * 4 < 20 || size_t(seg[12] >> 4) * 4 > seg.size()) {
     ++s_.ctr.tcp_truncated;
     return;
@@ -44,7 +78,6 @@ void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_
     return;
   }
   send_rst(src, dst, seg);
-#endif
 }
 
 void TcpGlue::send_rst(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg) {
@@ -70,16 +103,14 @@ void TcpGlue::send_rst(const IpAddr& src, const IpAddr& dst, std::span<const uin
 }
 
 void TcpGlue::icmp_error(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> q, int err) {
-#ifdef LIBSTACK_HAVE_TCP_ENGINE
-  engine_->icmp_error(src, dst, q, err);
-#else
+  // The engine has no ICMP hook yet (PMTU is learned by the stack and read back through
+  // TcpHost::path_mtu; hard errors are not reported to connections).
   (void)src, (void)dst, (void)q, (void)err;
-#endif
 }
 
 void TcpGlue::poll(Instant now) {
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  engine_->poll(now);
+  if (engine_) engine_->poll(now);
 #else
   (void)now;
 #endif
@@ -87,18 +118,16 @@ void TcpGlue::poll(Instant now) {
 
 Instant TcpGlue::next_deadline() const {
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  return engine_->next_deadline();
-#else
-  return kNever;
+  if (engine_) return engine_->next_deadline();
 #endif
+  return kNever;
 }
 
 size_t TcpGlue::memory_usage() const {
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  return sizeof(*this) + engine_->memory_usage();
-#else
-  return sizeof(*this);
+  if (engine_) return sizeof(*this) + sizeof(tcp::TcpEngine) + 65536;  // + its scratch buffer
 #endif
+  return sizeof(*this);
 }
 
 bool TcpGlue::send_segment(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment) {
@@ -117,5 +146,18 @@ size_t TcpGlue::path_mtu(const IpAddr& dst) const { return s_.path_mtu(dst); }
 IpAddr TcpGlue::source_for(const IpAddr& dst) const { return s_.select_source(dst, 0); }
 bool TcpGlue::is_local_address(const IpAddr& a) const { return s_.is_local(a); }
 Random& TcpGlue::random() { return s_.rng; }
+
+}  // namespace libstack
+
+namespace libstack {
+
+TcpSocket Stack::tcp_socket() {
+#ifdef LIBSTACK_HAVE_TCP_ENGINE
+  if (tcp::TcpEngine* e = impl_->tcp->engine()) return e->socket();
+  return TcpSocket();
+#else
+  return TcpSocket();
+#endif
+}
 
 }  // namespace libstack

@@ -4,16 +4,15 @@
 // ICMP errors to the engine. When the engine header is not present in the tree (the TCP
 // branch is not merged yet), the glue behaves like a host with no TCP listeners: every
 // segment is answered with a RST (RFC 9293 §3.10.7.1), so connects fail fast with
-// ECONNREFUSED instead of timing out.
+// ECONNREFUSED instead of timing out. With the engine, it is created on first use.
 //
 // Engine interface this glue expects (libstack/src/transport/tcp/tcp_engine.h):
 //   namespace libstack::tcp { class TcpEngine {
-//     TcpEngine(TcpHost& host, const Tuning& tuning);
+//     TcpEngine(TcpHost& host, TcpTuning tuning);  // built from Tuning::tcp_*
 //     void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, Instant now);
-//     void icmp_error(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> quoted_tcp, int neg_errno);
 //     void poll(Instant now);
 //     Instant next_deadline() const;
-//     size_t memory_usage() const; }; }
+//     TcpSocket socket(); }; }
 #pragma once
 
 #include <memory>
@@ -43,7 +42,7 @@ class TcpGlue final : public tcp::TcpHost {
   void poll(Instant now);
   Instant next_deadline() const;
   size_t memory_usage() const;
-  tcp::TcpEngine* engine() { return engine_.get(); }
+  tcp::TcpEngine* engine();  // creates the engine on first use
 
   bool send_segment(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment) override;
   size_t path_mtu(const IpAddr& dst) const override;

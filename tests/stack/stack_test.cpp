@@ -333,8 +333,7 @@ TEST(Stack, PortUnreachableProducesIcmpAndConnRefused) {
   EXPECT_EQ(p.a->counters().icmp_errors_rx, 2u);
 }
 
-TEST(Stack, TcpWithoutEngineAnswersRst) {
-  if (Pair().a->tcp()) GTEST_SKIP() << "TCP engine linked in; covered by TCP tests";
+TEST(Stack, TcpSegmentToStackWithoutSocketsGetsRst) {
   Pair p;
   // Hand-made SYN from A to B:80 through A's IP output (via a raw frame on A's link).
   std::vector<uint8_t> syn(20);
@@ -349,6 +348,54 @@ TEST(Stack, TcpWithoutEngineAnswersRst) {
   EXPECT_EQ(p.b->counters().tcp_rst_no_engine, 1u);
   EXPECT_EQ(p.a->counters().tcp_rx, 1u);
   EXPECT_EQ(p.a->counters().tcp_rst_no_engine, 0u);  // never answer a RST
+}
+
+TEST(Stack, TcpOverTwoStacksV4V6) {
+  Pair p;
+  for (const char* dst : {"10.0.0.2", "2001:db8::2"}) {
+    auto fam = ip(dst).family;
+    TcpSocket lst = p.b->tcp_socket();
+    ASSERT_TRUE(lst.valid());
+    ASSERT_EQ(lst.bind({unspecified_of(fam), 8080}), 0);
+    ASSERT_EQ(lst.listen(16), 0);
+    TcpSocket cli = p.a->tcp_socket();
+    int rc = cli.connect({ip(dst), 8080});
+    ASSERT_TRUE(rc == 0 || rc == -EINPROGRESS) << rc;
+    p.pump();
+    TcpSocket srv;
+    Endpoint peer;
+    ASSERT_EQ(lst.accept(&srv, &peer), 0);
+    EXPECT_EQ(peer.port, cli.local_endpoint().port);
+    EXPECT_EQ(cli.state(), TcpState::Established);
+    // 300 KB from A to B, driven by the manual clock (delayed ACK timers etc.).
+    std::vector<uint8_t> data(300 * 1024);
+    for (size_t k = 0; k < data.size(); ++k) data[k] = uint8_t(k * 13 + 1);
+    size_t sent = 0;
+    std::vector<uint8_t> got;
+    std::vector<uint8_t> buf(65536);
+    for (int round = 0; round < 5000 && got.size() < data.size(); ++round) {
+      if (sent < data.size()) {
+        int64_t n = cli.send(std::span<const uint8_t>(data).subspan(sent));
+        if (n > 0) sent += size_t(n);
+      }
+      p.advance(1ms);
+      for (;;) {
+        int64_t n = srv.recv(buf);
+        if (n <= 0) break;
+        got.insert(got.end(), buf.begin(), buf.begin() + n);
+      }
+    }
+    ASSERT_EQ(got.size(), data.size());
+    EXPECT_EQ(got, data);
+    EXPECT_EQ(cli.close(), 0);
+    p.advance(10ms);
+    EXPECT_EQ(srv.recv(buf), 0);  // EOF
+    EXPECT_EQ(srv.close(), 0);
+    EXPECT_EQ(lst.close(), 0);
+    p.advance(2min);
+  }
+  EXPECT_EQ(p.a->counters().tcp_bad_checksum + p.b->counters().tcp_bad_checksum, 0u);
+  EXPECT_GT(p.a->counters().tcp_tx, 100u);
 }
 
 TEST(Stack, RoutingTableLongestPrefixAndListing) {

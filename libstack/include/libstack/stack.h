@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "libstack/link.h"
+#include "libstack/tcp.h"
 #include "libstack/tuning.h"
 #include "libstack/types.h"
 
@@ -158,7 +159,9 @@ class Stack {
 
   std::unique_ptr<UdpSocket> udp_socket(IpAddr::Family family);
   std::unique_ptr<IcmpSocket> icmp_socket(IpAddr::Family family);  // ping socket
-  // The TCP engine (null until the TCP engine is linked in); see libstack/tcp.h.
+  // A new TCP socket handle (see libstack/tcp.h); an empty handle if no engine is built.
+  TcpSocket tcp_socket();
+  // The TCP engine (created on first use; null when built without it), for counters.
   tcp::TcpEngine* tcp();
 
   // Routing helpers (also used by the TCP seam): the source address the stack would use

@@ -42,16 +42,16 @@ struct Tuning {
   // --- sockets ---
   size_t udp_rcvbuf = 212992;  // bytes of queued datagrams per UDP socket (Linux default)
   size_t udp_sndbuf = 212992;
-  size_t tcp_rcvbuf = 131072;
-  size_t tcp_sndbuf = 131072;
+  size_t tcp_rcvbuf = 256 * 1024;
+  size_t tcp_sndbuf = 256 * 1024;
   uint16_t ephemeral_lo = 32768;  // ephemeral port range (Linux default)
   uint16_t ephemeral_hi = 60999;
 
   // --- TCP (read by the TCP engine) ---
   uint16_t tcp_mss_default = 536;            // when no path MTU is known
-  std::string tcp_congestion = "cubic";      // "reno" | "cubic" | "none"
+  std::string tcp_congestion = "cubic";      // "cubic" or "newreno" (anything else)
   Duration tcp_rto_min = std::chrono::milliseconds(200);
-  Duration tcp_rto_max = std::chrono::seconds(120);
+  Duration tcp_rto_max = std::chrono::seconds(60);
   Duration tcp_rto_initial = std::chrono::seconds(1);
   Duration tcp_time_wait = std::chrono::seconds(60);
   Duration tcp_delack = std::chrono::milliseconds(40);
