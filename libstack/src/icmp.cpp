@@ -93,6 +93,18 @@ void StackImpl::icmpv6_input(IpMeta& m, std::span<const uint8_t> payload) {
   }
 }
 
+bool StackImpl::icmp_rate_ok() {
+  double elapsed = std::chrono::duration<double>(now - icmp_last).count();
+  icmp_last = now;
+  icmp_tokens = std::min<double>(tuning.icmp_error_burst, icmp_tokens + elapsed * tuning.icmp_errors_per_sec);
+  if (icmp_tokens < 1) {
+    ++ctr.icmp_ratelimited;
+    return false;
+  }
+  icmp_tokens -= 1;
+  return true;
+}
+
 void StackImpl::icmp_error(bool v6, uint8_t type, uint8_t code, uint32_t rest,
                            std::span<const uint8_t> off, uint32_t in_ifindex) {
   IpAddr osrc, odst;
@@ -111,6 +123,7 @@ void StackImpl::icmp_error(bool v6, uint8_t type, uint8_t code, uint32_t rest,
       ++ctr.icmp_error_suppressed;
       return;
     }
+    if (!icmp_rate_ok()) return;
     size_t q = std::min<size_t>(off.size(), 576 - 28);
     std::vector<uint8_t> msg(8 + q);
     Icmpv4Repr r;
@@ -135,6 +148,7 @@ void StackImpl::icmp_error(bool v6, uint8_t type, uint8_t code, uint32_t rest,
     ++ctr.icmp_error_suppressed;
     return;
   }
+  if (!icmp_rate_ok()) return;
   size_t q = std::min<size_t>(off.size(), 1280 - 48);
   IpAddr src = is_local(odst) ? odst : select_source(osrc, s.is_link_local() ? in_ifindex : 0);
   if (src.is_unspecified()) return;

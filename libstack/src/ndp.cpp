@@ -170,6 +170,11 @@ void StackImpl::ndp_input(Interface& i, const IpMeta& m, const Icmpv6Repr& ic) {
         return;
       }
       ++ctr.ndp_ra_rx;
+      if (ra_hook) {
+        // ic.data points into the received message, 8 bytes after its ICMPv6 header.
+        std::span<const uint8_t> msg(ic.data.data() - Icmpv6Repr::kHeaderLen, ic.len());
+        ra_hook(i.id, src, msg);
+      }
       if (tuning.forward_v6) return;
       if (ra->options.source_lladdr) neigh_update(i.id, m.src, *ra->options.source_lladdr, false, true, true);
       if (ra->options.mtu && *ra->options.mtu >= 1280 && *ra->options.mtu <= i.link->mtu()) i.mtu = *ra->options.mtu;

@@ -33,6 +33,7 @@ using namespace wire;
 StackImpl::StackImpl(Random& r, const Tuning& t) : rng(r), tuning(t) {
   ip4_ident = uint16_t(rng.next_u32());
   ip6_ident = rng.next_u32();
+  icmp_tokens = tuning.icmp_error_burst;
   auto lo = std::make_unique<Interface>();
   lo->id = Stack::kLoopbackIfindex;
   lo->name = "lo";
@@ -413,6 +414,10 @@ std::vector<NeighbourInfo> Stack::neighbours() const {
 
 void Stack::poll(Instant now) { impl_->poll(now); }
 Instant Stack::next_deadline() const { return impl_->next_deadline(); }
+void Stack::set_router_advert_hook(
+    std::function<void(uint32_t, const Ipv6Addr&, std::span<const uint8_t>)> cb) {
+  impl_->ra_hook = std::move(cb);
+}
 void Stack::set_wakeup(std::function<void()> cb) { impl_->wakeup = std::move(cb); }
 const Counters& Stack::counters() const { return impl_->ctr; }
 const Tuning& Stack::tuning() const { return impl_->tuning; }

@@ -154,6 +154,9 @@ class StackImpl {
   uint32_t ip6_ident = 0;
   std::vector<uint8_t> rxbuf;  // one frame being received
   std::unique_ptr<TcpGlue> tcp;
+  double icmp_tokens = 0;  // ICMP error token bucket (filled at construction)
+  Instant icmp_last{};
+  std::function<void(uint32_t, const Ipv6Addr&, std::span<const uint8_t>)> ra_hook;
 
   // ---- stack.cpp ----
   Interface* iface(uint32_t id);
@@ -239,6 +242,7 @@ class StackImpl {
   // Send an ICMP error quoting `offending` (the IP packet that caused it).
   void icmp_error(bool v6, uint8_t type, uint8_t code, uint32_t rest,
                   std::span<const uint8_t> offending, uint32_t in_ifindex);
+  bool icmp_rate_ok();
   void icmp_error_received(bool v6, uint8_t type, uint8_t code, uint32_t rest,
                            std::span<const uint8_t> quoted);
 

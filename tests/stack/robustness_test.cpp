@@ -123,17 +123,43 @@ TEST(Robustness, NdpValidation) {
 
 TEST(Robustness, RouterAdvertInstallsDefaultRoute) {
   Pair p;
+  std::vector<uint8_t> hooked;
+  uint32_t hook_if = 0;
+  p.a->set_router_advert_hook([&](uint32_t ifx, const Ipv6Addr& router, std::span<const uint8_t> m) {
+    hook_if = ifx;
+    EXPECT_EQ(IpAddr(router), ip("fe80::1"));
+    hooked.assign(m.begin(), m.end());
+  });
   IpAddr r = ip("fe80::1"), all = ip("ff02::1");
   Bytes ra = {134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 0, 0, 0, 0, 9};
   wire::wr16(ra.data() + 2, wire::transport_checksum(r, all, 58, ra));
   p.la.inject(eth_frame(wire::multicast_mac(all), mac(9), wire::ethertype::kIpv6, v6_packet(r, all, 58, ra, 255)));
   p.pump();
   EXPECT_EQ(p.a->counters().ndp_ra_rx, 1u);
+  EXPECT_EQ(hook_if, p.ia);
+  EXPECT_EQ(hooked, ra);
   bool found = false;
   for (auto& rt : p.a->routes())
     if (rt.dest == cidr("::/0") && rt.gateway == r && rt.origin == RouteInfo::Origin::RouterAdvert) found = true;
   EXPECT_TRUE(found);
   EXPECT_EQ(p.a->source_for(ip("2001:4860::8888")), ip("2001:db8::1"));
+}
+
+TEST(Robustness, IcmpErrorsAreRateLimited) {
+  Pair p;
+  IpAddr a4 = ip("10.0.0.1"), b4 = ip("10.0.0.2");
+  Bytes u = udp_dgram(a4, b4, 1000, 9999, bytes("x"));
+  Bytes f = eth_frame(mac(2), mac(1), wire::ethertype::kIpv4, v4_packet(a4, b4, 17, u));
+  for (int k = 0; k < 200; ++k) p.lb.inject(f);
+  p.pump();
+  const Counters& c = p.b->counters();
+  EXPECT_EQ(c.udp_port_unreachable, 200u);
+  EXPECT_EQ(c.icmp_errors_tx, p.b->tuning().icmp_error_burst);
+  EXPECT_EQ(c.icmp_ratelimited, 200u - p.b->tuning().icmp_error_burst);
+  p.now += 10ms;  // 1000/s refills 10 tokens
+  for (int k = 0; k < 20; ++k) p.lb.inject(f);
+  p.pump();
+  EXPECT_EQ(c.icmp_errors_tx, p.b->tuning().icmp_error_burst + 10u);
 }
 
 TEST(Scale, TenThousandStacks) {

@@ -153,6 +153,12 @@ class Stack {
   // changed: frames arrived on in-memory links, loopback traffic, timers rearmed.
   void set_wakeup(std::function<void()> cb);
 
+  // Every valid router advertisement (the whole ICMPv6 message, header included), with
+  // the receiving interface and the router's link-local address: the hook for SLAAC /
+  // RDNSS (src/config). The stack itself only installs the default route.
+  void set_router_advert_hook(
+      std::function<void(uint32_t ifindex, const Ipv6Addr& router, std::span<const uint8_t> ra)> cb);
+
   const Counters& counters() const;
   const Tuning& tuning() const;
   Tuning& tuning_mut();  // e.g. toggle forwarding at run time

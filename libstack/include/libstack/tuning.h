@@ -23,6 +23,10 @@ struct Tuning {
   size_t reasm_max_datagrams = 64;      // partial datagrams in flight
   size_t reasm_max_fragments = 64;      // fragments per datagram
 
+  // ICMP error rate limit per stack (token bucket, like Linux icmp_msgs_per_sec/burst).
+  uint32_t icmp_errors_per_sec = 1000;
+  uint32_t icmp_error_burst = 50;
+
   // --- neighbours (ARP and NDP share one cache) ---
   size_t neigh_max_entries = 256;
   size_t neigh_pending_per_entry = 8;   // packets queued while resolving
