@@ -121,6 +121,39 @@ TEST(Stack, StaleEntryIsReprobedOnUse) {
   EXPECT_EQ(find_neigh(p.a->neighbours(), ip("10.0.0.2"))->state, NeighbourInfo::State::Reachable);
 }
 
+TEST(Stack, NeighbourUnreachabilityDetectionV6) {
+  Tuning t;
+  t.neigh_reachable = 10s;
+  Pair p(t);
+  auto s = p.a->udp_socket(IpAddr::Family::V6);
+  ASSERT_EQ(s->connect({ip("2001:db8::2"), 9}), 0);
+  ASSERT_EQ(s->send(bytes("x")), 1);
+  p.pump();
+  ASSERT_EQ(find_neigh(p.a->neighbours(), ip("2001:db8::2"))->state, NeighbourInfo::State::Reachable);
+  p.advance(11s);
+  EXPECT_EQ(find_neigh(p.a->neighbours(), ip("2001:db8::2"))->state, NeighbourInfo::State::Stale);
+  p.lb.drop_tx = true;  // B goes silent
+  uint64_t ns = p.a->counters().ndp_ns_tx;
+  ASSERT_EQ(s->send(bytes("y")), 1);  // STALE -> DELAY
+  EXPECT_EQ(find_neigh(p.a->neighbours(), ip("2001:db8::2"))->state, NeighbourInfo::State::Delay);
+  p.advance(t.neigh_delay + 1s);  // -> PROBE with unicast NS
+  EXPECT_EQ(find_neigh(p.a->neighbours(), ip("2001:db8::2"))->state, NeighbourInfo::State::Probe);
+  p.advance(t.neigh_retrans * (t.neigh_max_probes + 1));
+  EXPECT_EQ(p.a->counters().ndp_ns_tx, ns + t.neigh_max_probes);
+  EXPECT_FALSE(find_neigh(p.a->neighbours(), ip("2001:db8::2")));
+}
+
+TEST(Stack, WakeupHookFiresOnIncomingFrames) {
+  Pair p;
+  int wakeups = 0;
+  p.b->set_wakeup([&] { ++wakeups; });
+  auto s = p.a->udp_socket(IpAddr::Family::V4);
+  ASSERT_EQ(s->sendto(bytes("x"), Endpoint{ip("10.0.0.2"), 9}), 1);
+  p.a->poll(p.now);
+  EXPECT_GT(wakeups, 0);  // B's link got a frame: B's event loop must poll
+  p.pump();
+}
+
 TEST(Stack, ArpFailureReportsHostUnreachable) {
   Pair p;
   auto s = p.a->udp_socket(IpAddr::Family::V4);
