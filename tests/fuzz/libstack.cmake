@@ -4,7 +4,7 @@
 
 if(THREADNET_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
 
-set(LIBSTACK_FUZZ_SECONDS 8 CACHE STRING "seconds per libstack fuzz target in ctest")
+set(LIBSTACK_FUZZ_SECONDS 6 CACHE STRING "seconds per libstack fuzz target in ctest")
 set(fuzz_flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
 
 # An instrumented copy of libstack just for the fuzzers, so the regular `libstack` in this
