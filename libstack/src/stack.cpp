@@ -190,6 +190,10 @@ bool StackImpl::eth_output(Interface& i, const MacAddr& dst, uint16_t et, std::s
 
 void StackImpl::link_output(Interface& i, const IpAddr& nh, std::vector<uint8_t> pkt) {
   if (i.loopback) {
+    if (loopback_q.size() >= kLoopbackQueueMax) {  // sender loops without polling
+      ++ctr.link_tx_dropped;
+      return;
+    }
     loopback_q.push_back(std::move(pkt));
     notify();
     return;

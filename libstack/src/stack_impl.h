@@ -132,6 +132,8 @@ struct IcmpSocketState {
 
 class StackImpl {
  public:
+  static constexpr size_t kLoopbackQueueMax = 1024;  // packets; like a txqueuelen
+  static constexpr size_t kMaxGroupsPerSocket = 20;  // Linux igmp_max_memberships
   StackImpl(Random& rng, const Tuning& t);
   ~StackImpl();
 

@@ -49,11 +49,23 @@ TEST(Stack, LoopbackInterfaceAndUdp) {
     EXPECT_EQ(from.addr, ip(host));
     EXPECT_EQ(srv->recvfrom(buf), -EAGAIN);
   }
+  // A sender that never polls fills the bounded loopback queue; the rest is dropped.
+  auto srv = st->udp_socket(IpAddr::Family::V4);
+  ASSERT_EQ(srv->bind({ip("127.0.0.1"), 7}), 0);
+  auto cli = st->udp_socket(IpAddr::Family::V4);
+  uint64_t dropped = st->counters().link_tx_dropped;
+  for (int k = 0; k < 3000; ++k) ASSERT_EQ(cli->sendto(bytes("z"), Endpoint{ip("127.0.0.1"), 7}), 1);
+  EXPECT_EQ(st->counters().link_tx_dropped, dropped + 3000 - StackImpl::kLoopbackQueueMax);
+  st->poll(Instant{5});
+  size_t n = 0;
+  uint8_t b1[4];
+  while (srv->recv(b1) == 1 && n < 5000) ++n;
+  EXPECT_EQ(n, StackImpl::kLoopbackQueueMax);
   // Any 127/8 address is local (like Linux).
   auto p = st->icmp_socket(IpAddr::Family::V4);
   ASSERT_EQ(p->sendto(echo_request(false, 1), Endpoint{ip("127.3.4.5"), 0}), 24);
-  st->poll(Instant{2});
-  st->poll(Instant{3});
+  st->poll(Instant{6});
+  st->poll(Instant{7});
   uint8_t buf[64];
   Endpoint from;
   ASSERT_EQ(p->recvfrom(buf, &from), 24);
@@ -345,6 +357,15 @@ TEST(Stack, UdpMulticastJoinLeave) {
     p.pump();
     EXPECT_EQ(srv->recv(buf), -EAGAIN);
     EXPECT_EQ(srv->join_group(ip("10.0.0.1").family == group.family ? ip("10.0.0.1") : ip("2001:db8::1")), -EINVAL);
+    // At most 20 memberships per socket.
+    for (int k = 0; k < 20; ++k) {
+      IpAddr gk = group;
+      gk.b[group.is_v4() ? 3 : 15] = uint8_t(100 + k);
+      EXPECT_EQ(srv->join_group(gk, p.ib), 0) << k;
+    }
+    IpAddr g21 = group;
+    g21.b[group.is_v4() ? 3 : 15] = 200;
+    EXPECT_EQ(srv->join_group(g21, p.ib), -ENOBUFS);
   }
 }
 

@@ -56,7 +56,7 @@ class UdpSocket {
   void set_multicast_ttl(int ttl);       // default 1
   void set_multicast_loop(bool on);      // default on
   int set_multicast_interface(uint32_t ifindex);
-  int join_group(const IpAddr& group, uint32_t ifindex = 0);   // -EINVAL, -EADDRINUSE
+  int join_group(const IpAddr& group, uint32_t ifindex = 0);   // -EINVAL, -EADDRINUSE, -ENOBUFS (>20)
   int leave_group(const IpAddr& group, uint32_t ifindex = 0);  // -EADDRNOTAVAIL
   void set_rcvbuf(size_t bytes);
 

@@ -92,11 +92,11 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
       std::vector<uint8_t> p(20 + payload.size());
       h.emit(p, payload.size());
       std::copy(payload.begin(), payload.end(), p.begin() + 20);
-      if (loop_copy) loopback_q.push_back(p), notify();
+      if (loop_copy && loopback_q.size() < kLoopbackQueueMax) loopback_q.push_back(p), notify();
       link_output(*out, nh, std::move(p));
     } else {
       if (o.dont_frag) return -EMSGSIZE;
-      if (loop_copy) {
+      if (loop_copy && loopback_q.size() < kLoopbackQueueMax) {
         std::vector<uint8_t> p(20 + payload.size());
         h.emit(p, payload.size());
         std::copy(payload.begin(), payload.end(), p.begin() + 20);
@@ -123,7 +123,7 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     std::vector<uint8_t> p(40 + payload.size());
     h.emit(p, payload.size());
     std::copy(payload.begin(), payload.end(), p.begin() + 40);
-    if (loop_copy) {
+    if (loop_copy && loopback_q.size() < kLoopbackQueueMax) {
       loopback_q.push_back(p);
       notify();
     }

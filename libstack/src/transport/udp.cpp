@@ -296,6 +296,7 @@ int UdpSocket::join_group(const IpAddr& g, uint32_t ifindex) {
   if (!ifx) return -ENODEV;
   for (auto& [a, i] : s_->groups)
     if (a == g && i == ifx) return -EADDRINUSE;
+  if (s_->groups.size() >= StackImpl::kMaxGroupsPerSocket) return -ENOBUFS;
   st->join(*st->iface(ifx), g);
   s_->groups.emplace_back(g, ifx);
   return 0;
