@@ -620,3 +620,40 @@ TEST(Forwarding, FragNeededAndPacketTooBig) {
 
 }  // namespace
 }  // namespace libstack::test
+
+namespace libstack::test {
+namespace {
+
+// Golden frames emitted by the stack itself (layouts from RFC 826/5227 and RFC 4861/4862).
+TEST(Golden, GratuitousArpFrame) {
+  Pair p;
+  p.la.sent.clear();
+  ASSERT_EQ(p.a->add_address(p.ia, cidr("10.0.0.7/24")), 0);
+  ASSERT_EQ(p.la.sent.size(), 1u);
+  std::vector<uint8_t> want = {
+      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x08, 0x06,  // Ethernet
+      0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,                      // request
+      0x02, 0, 0, 0, 0, 1, 10, 0, 0, 7,                                    // sha, spa
+      0, 0, 0, 0, 0, 0, 10, 0, 0, 7};                                      // tha, tpa
+  want.resize(60);  // minimum Ethernet frame, zero padded
+  EXPECT_EQ(p.la.sent[0], want);
+}
+
+TEST(Golden, DadNeighborSolicitationFrame) {
+  Pair p;
+  p.lb.sent.clear();
+  ASSERT_EQ(p.b->add_address(p.ib, cidr("2001:db8::42/64")), 0);
+  p.pump();
+  ASSERT_GE(p.lb.sent.size(), 1u);
+  std::vector<uint8_t> want = {
+      0x33, 0x33, 0xff, 0x00, 0x00, 0x42, 0x02, 0, 0, 0, 0, 2, 0x86, 0xdd,  // Ethernet
+      0x60, 0, 0, 0, 0x00, 0x18, 58, 255,                                  // IPv6, hop 255
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                      // src ::
+      0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0x00, 0x00, 0x42, // solicited-node
+      135, 0, 0x4c, 0x6b, 0, 0, 0, 0,                                      // NS, checksum
+      0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42};      // target, no SLLA
+  EXPECT_EQ(p.lb.sent[0], want);
+}
+
+}  // namespace
+}  // namespace libstack::test
