@@ -331,6 +331,28 @@ TEST(Stack, UdpBroadcast) {
   EXPECT_EQ(p.a->counters().icmp_errors_tx + p.b->counters().icmp_errors_tx, 0u);
 }
 
+TEST(Stack, UdpBroadcastFromUnconfiguredHost) {
+  // A DHCP client before it has an address: 0.0.0.0:68 -> 255.255.255.255:67.
+  Pair p(Tuning{}, false);
+  auto srv = p.b->udp_socket(IpAddr::Family::V4);
+  ASSERT_EQ(srv->bind({ip("0.0.0.0"), 67}), 0);
+  auto cli = p.a->udp_socket(IpAddr::Family::V4);
+  cli->set_broadcast(true);
+  ASSERT_EQ(cli->bind({ip("0.0.0.0"), 68}), 0);
+  ASSERT_EQ(cli->bind_to_device(p.ia), 0);
+  ASSERT_EQ(cli->sendto(bytes("discover"), Endpoint{ip("255.255.255.255"), 67}), 8);
+  p.pump();
+  uint8_t buf[16];
+  Endpoint from;
+  ASSERT_EQ(srv->recvfrom(buf, &from), 8);
+  EXPECT_EQ(from, (Endpoint{ip("0.0.0.0"), 68}));
+  // The server's broadcast answer reaches the unconfigured client.
+  srv->set_broadcast(true);
+  ASSERT_EQ(srv->sendto(bytes("offer"), Endpoint{ip("255.255.255.255"), 68}), 5);
+  p.pump();
+  EXPECT_EQ(cli->recv(buf), 5);
+}
+
 TEST(Stack, UdpMulticastJoinLeave) {
   Pair p;
   for (const char* g : {"239.1.2.3", "ff12::1234"}) {
