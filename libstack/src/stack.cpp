@@ -173,6 +173,10 @@ int StackImpl::remove_address(uint32_t ifindex, const Cidr& c) {
 // ---------------- link layer ----------------
 
 bool StackImpl::eth_output(Interface& i, const MacAddr& dst, uint16_t et, std::span<const uint8_t> payload) {
+  if (!i.up) {
+    ++ctr.link_tx_dropped;
+    return false;
+  }
   std::vector<uint8_t> f(std::max<size_t>(60, EthernetRepr::kHeaderLen + payload.size()));
   EthernetRepr e;
   e.dst = dst;
@@ -196,6 +200,10 @@ void StackImpl::link_output(Interface& i, const IpAddr& nh, std::vector<uint8_t>
     }
     loopback_q.push_back(std::move(pkt));
     notify();
+    return;
+  }
+  if (!i.up) {
+    ++ctr.link_tx_dropped;
     return;
   }
   uint16_t et = nh.is_v4() ? ethertype::kIpv4 : ethertype::kIpv6;
@@ -294,6 +302,7 @@ void StackImpl::poll(Instant t) {
       if (len == 0) break;
       ++ctr.rx_frames;
       if (len > rxbuf.size()) { ++ctr.rx_frame_too_big; continue; }
+      if (!i->up) { ++ctr.eth_not_for_us; continue; }
       frame_input(*i, std::span<const uint8_t>(rxbuf.data(), len));
     }
   }
@@ -378,6 +387,15 @@ int Stack::set_mtu(uint32_t ifindex, size_t mtu) {
   return 0;
 }
 
+int Stack::set_link_up(uint32_t ifindex, bool up) {
+  Interface* i = impl_->iface(ifindex);
+  if (!i) return -ENODEV;
+  if (i->loopback && !up) return -EINVAL;
+  i->up = up;
+  if (!up) std::erase_if(impl_->neigh, [&](const Neighbour& n) { return n.ifindex == ifindex; });
+  return 0;
+}
+
 int Stack::add_address(uint32_t ifindex, const Cidr& c) { return impl_->add_address(ifindex, c); }
 int Stack::remove_address(uint32_t ifindex, const Cidr& c) { return impl_->remove_address(ifindex, c); }
 
@@ -396,7 +414,7 @@ int Stack::remove_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex) {
 std::vector<InterfaceInfo> Stack::interfaces() const {
   std::vector<InterfaceInfo> v;
   for (auto& i : impl_->ifs)
-    v.push_back({i->id, i->name, i->link ? i->link->kind() : LinkKind::Ip, i->mac, i->mtu, i->loopback});
+    v.push_back({i->id, i->name, i->link ? i->link->kind() : LinkKind::Ip, i->mac, i->mtu, i->loopback, i->up});
   return v;
 }
 std::vector<AddressInfo> Stack::addresses() const {

@@ -34,6 +34,7 @@ struct Interface {
   MacAddr mac;
   size_t mtu = 1500;
   bool loopback = false;
+  bool up = true;
   std::vector<IfAddr> addrs;
   // Multicast groups joined on this interface, with a reference count (sockets + stack).
   std::vector<std::pair<IpAddr, uint32_t>> groups;

@@ -474,6 +474,24 @@ TEST(Stack, TcpOverTwoStacksV4V6) {
   EXPECT_GT(p.a->counters().tcp_tx, 100u);
 }
 
+TEST(Stack, LinkDownStopsTrafficAndRoutes) {
+  Pair p;
+  EXPECT_TRUE(p.a->interfaces()[1].up);
+  ASSERT_EQ(p.a->set_link_up(p.ia, false), 0);
+  EXPECT_FALSE(p.a->interfaces()[1].up);
+  EXPECT_EQ(p.a->set_link_up(Stack::kLoopbackIfindex, false), -EINVAL);
+  EXPECT_EQ(p.a->set_link_up(99, false), -ENODEV);
+  auto s = p.a->udp_socket(IpAddr::Family::V4);
+  EXPECT_EQ(s->sendto(bytes("x"), Endpoint{ip("10.0.0.2"), 9}), -ENETUNREACH);
+  auto b = p.b->icmp_socket(IpAddr::Family::V4);
+  ASSERT_EQ(b->sendto(std::vector<uint8_t>{8, 0, 0, 0, 0, 0, 0, 1}, Endpoint{ip("10.0.0.1"), 0}), 8);
+  p.pump();
+  uint8_t buf[16];
+  EXPECT_EQ(b->recvfrom(buf), -EAGAIN);  // A ignores frames while down
+  ASSERT_EQ(p.a->set_link_up(p.ia, true), 0);
+  EXPECT_EQ(s->sendto(bytes("x"), Endpoint{ip("10.0.0.2"), 9}), 1);
+}
+
 TEST(Stack, RoutingTableLongestPrefixAndListing) {
   Pair p;
   auto has = [&](const char* dest) {

@@ -91,6 +91,7 @@ struct InterfaceInfo {
   MacAddr mac;
   size_t mtu = 0;
   bool loopback = false;
+  bool up = true;
 };
 
 struct AddressInfo {
@@ -129,6 +130,9 @@ class Stack {
   int add_interface(Link& link, MacAddr mac, size_t mtu = 0, std::string name = {});  // not owned
   int remove_interface(uint32_t ifindex);
   int set_mtu(uint32_t ifindex, size_t mtu);
+  // Administrative state (ip link set up/down): a down interface neither receives (its
+  // link is still drained) nor sends, and routes through it are ignored.
+  int set_link_up(uint32_t ifindex, bool up);
 
   // 0 or -ENODEV / -EEXIST / -EINVAL / -EADDRNOTAVAIL. Adding an address adds the
   // connected route; IPv4 addresses are announced with gratuitous ARP, IPv6 addresses

@@ -13,6 +13,7 @@ const Route* StackImpl::lookup(const IpAddr& dst, uint32_t oif) const {
   for (auto& r : routes) {
     if (oif && r.info.ifindex != oif) continue;
     if (!r.info.dest.contains(dst)) continue;
+    if (const Interface* i = iface(r.info.ifindex); !i || !i->up) continue;
     if (!best || r.info.dest.prefix_len > best->info.dest.prefix_len ||
         (r.info.dest.prefix_len == best->info.dest.prefix_len && r.info.metric < best->info.metric))
       best = &r;
