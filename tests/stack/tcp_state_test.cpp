@@ -464,6 +464,49 @@ TEST(TcpState, Ipv6Connection) {
   EXPECT_EQ(c4.connect(Endpoint{kB, 80}), -ENETUNREACH);
 }
 
+TEST(TcpState, IcmpErrors) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  net.drop = [](const Packet& pk) { return pk.src == kA; };
+  auto c = a.socket();
+  ASSERT_EQ(c.connect(Endpoint{kB, 80}), -EINPROGRESS);
+  auto syn = net.sent.back().bytes;
+  // A quoted sequence number outside the flight is ignored (RFC 5927).
+  auto bad = syn;
+  bad[7] ^= 0x55;
+  a.icmp_error(kA, kB, std::span(bad).first(8), -EHOSTUNREACH, net.now);
+  EXPECT_EQ(c.state(), TcpState::SynSent);
+  a.icmp_error(kA, kB, std::span(syn).first(8), -EHOSTUNREACH, net.now);
+  EXPECT_EQ(c.state(), TcpState::Closed);
+  EXPECT_EQ(c.error(), -EHOSTUNREACH);
+  // PMTU drop on an established connection: the outstanding data is resent smaller.
+  net.drop = nullptr;
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.drop = [](const Packet& pk) { return pk.src == kA && pk.bytes.size() > 1000; };
+  auto data = pattern(20000);
+  ASSERT_EQ(p.client.send(data), 20000);
+  Packet big;
+  for (auto& pk : net.sent_from(kA))
+    if (pk.bytes.size() > 1000) { big = pk; break; }
+  ASSERT_FALSE(big.bytes.empty());
+  net.host(kA).mtu = 1000;
+  size_t before = net.sent.size();
+  a.icmp_error(kA, kB, std::span(big.bytes).first(8), -EMSGSIZE, net.now);
+  auto out = net.sent_from(kA, before);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].hdr().seq, big.hdr().seq);
+  EXPECT_LE(out[0].bytes.size(), 1000u - 20);
+  std::vector<uint8_t> got;
+  std::vector<uint8_t> buf(65536);
+  ASSERT_TRUE(net.run_until([&] {
+    for (int64_t n; (n = p.server.recv(buf)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    return got.size() == data.size();
+  }, 30s));
+  EXPECT_TRUE(got == data);
+}
+
 TEST(TcpState, NoSocketAndListenerResets) {
   Net net;
   net.add(kA);

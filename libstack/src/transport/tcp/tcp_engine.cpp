@@ -181,6 +181,7 @@ struct Tcb {
   std::vector<Range> scoreboard;  // SACKed ranges above SND.UNA, sorted, disjoint
 
   int error = 0;
+  int soft_error = 0;  // last ICMP error, reported instead of ETIMEDOUT
   std::optional<Duration> linger;
   uint32_t last_events = 0;
   TcpCallback cb;
@@ -329,7 +330,7 @@ void TcpEngine::mark(Tcb* t) {
 void TcpEngine::flush_events() {
   if (flushing_) return;
   flushing_ = true;
-  std::vector<uint64_t> work;
+  std::vector<uint64_t>& work = flush_work_;  // reused: no allocation per call
   for (int round = 0; round < 64 && !dirty_.empty(); ++round) {
     work.swap(dirty_);
     dirty_.clear();
@@ -1522,7 +1523,7 @@ void TcpEngine::on_rtx_timeout(Tcb* t, Instant now) {
     if (t->retries >= tun_.syn_retries) {
       ctr_.syn_timeouts++;
       if (t->parent) destroy(t);
-      else conn_error(t, -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 for SYN, -> CLOSED
+      else conn_error(t, t->soft_error ? t->soft_error : -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 for SYN, -> CLOSED
       return;
     }
     t->retries++;
@@ -1538,7 +1539,7 @@ void TcpEngine::on_rtx_timeout(Tcb* t, Instant now) {
   if (t->retries >= tun_.data_retries) {
     ctr_.conn_timeouts++;
     send_rst(t);
-    conn_error(t, -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 reached
+    conn_error(t, t->soft_error ? t->soft_error : -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 reached
     return;
   }
   t->retries++;
@@ -1626,6 +1627,33 @@ void TcpEngine::on_keepalive_timeout(Tcb* t, Instant now) {
   h.window = window_to_advertise(t);
   emit(t->local.addr, t->remote.addr, h, t, 0, 0);
   t->keep_at = now + t->keep_intvl;
+}
+
+void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
+                           std::span<const uint8_t> q, int err, Instant now) {
+  Guard g(*this, now);
+  if (q.size() < 8) return;
+  uint16_t sport = uint16_t(q[0] << 8 | q[1]), dport = uint16_t(q[2] << 8 | q[3]);
+  uint32_t seq = uint32_t(q[4]) << 24 | uint32_t(q[5]) << 16 | uint32_t(q[6]) << 8 | q[7];
+  auto it = conns_.find(ConnKey{local, remote, sport, dport});
+  if (it == conns_.end()) return;
+  Tcb* t = it->second;
+  // RFC 5927 §4.1: the quoted sequence number must be in flight.
+  if (lt(seq, t->snd_una) || !lt(seq, smax(t->snd_max, t->snd_una + 1))) return;
+  if (err == -EMSGSIZE) {
+    if (t->synchronized() && t->snd_una != t->snd_max && !t->persist) {
+      output(t, now);  // refreshes the MSS from path_mtu()
+      uint32_t len = std::min<uint32_t>(t->mss, uint32_t(t->sndbuf.size()));
+      if (len) send_data_segment(t, t->snd_una, len, false, now);
+    }
+    return;
+  }
+  // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.9: hard errors abort only an opening connection.
+  if (t->state == TcpState::SynSent && !t->parent) {
+    conn_error(t, err);
+    return;
+  }
+  t->soft_error = err;
 }
 
 void TcpEngine::poll(Instant now) {

@@ -51,6 +51,14 @@ class TcpEngine {
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
   void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
              Instant now);
+  // An ICMP/ICMPv6 error about a segment we sent from `local` to `remote`; `quoted` is
+  // the start of the quoted TCP header (at least 8 bytes: ports + sequence number).
+  // err: -ECONNREFUSED / -EHOSTUNREACH / -ENETUNREACH (hard during SYN-SENT, otherwise
+  // remembered as a soft error reported instead of -ETIMEDOUT), or -EMSGSIZE (the path
+  // MTU dropped: the host's path_mtu() already tells the new value; the first
+  // unacknowledged segment is resent at the new size, RFC 1191 / RFC 8201).
+  void icmp_error(const IpAddr& local, const IpAddr& remote, std::span<const uint8_t> quoted,
+                  int err, Instant now);
   // Runs every timer that is due. Socket calls (connect, send...) use the time of the
   // latest input()/poll(): call poll(now) before them after a long idle period.
   void poll(Instant now);
@@ -169,6 +177,7 @@ class TcpEngine {
   std::vector<std::unique_ptr<Tcb>> all_;
   std::vector<Tcb*> dead_;
   std::vector<uint64_t> dirty_;
+  std::vector<uint64_t> flush_work_;
   std::unordered_map<uint64_t, Tcb*> handles_;
   std::unordered_map<ConnKey, Tcb*, ConnKeyHash> conns_;
   std::unordered_map<uint16_t, std::vector<Tcb*>> ports_;  // bound sockets by port
