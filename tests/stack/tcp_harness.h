@@ -54,8 +54,9 @@ class TestHost final : public tcp::TcpHost {
     return dst.family == addr_.family ? addr_ : IpAddr{};
   }
   bool is_local_address(const IpAddr& a) const override { return a == addr_; }
-  Random& random() override { return rng_; }
+  Random& random() override { return rng_override ? *rng_override : rng_; }
   size_t mtu = 1500;
+  Random* rng_override = nullptr;  // e.g. to force ISNs near the 2^32 wrap
 
  private:
   Net& net_;

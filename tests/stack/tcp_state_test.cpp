@@ -609,6 +609,18 @@ TEST(TcpState, MsgPeekAndShutdownRead) {
   EXPECT_EQ(p.server.shutdown(kTcpShutRd), 0);
   EXPECT_EQ(p.server.recv(buf), 0);
   EXPECT_TRUE(p.server.events() & kTcpRdHup);
+  // Data after SHUT_RD is acknowledged and discarded: the sender never stalls.
+  auto more = pattern(600000);
+  size_t off = 0;
+  ASSERT_TRUE(net.run_until([&] {
+    while (off < more.size()) {
+      int64_t n = p.client.send(std::span(more).subspan(off));
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    return off == more.size() && p.client.send_queue() == 0;
+  }, 30s));
+  EXPECT_EQ(p.server.bytes_readable(), 0u);
 }
 
 TEST(TcpState, SocketsOnManyEnginesAreIndependent) {

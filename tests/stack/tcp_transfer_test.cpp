@@ -54,6 +54,33 @@ INSTANTIATE_TEST_SUITE_P(Cc, TcpLossy,
 
 // Drops a train of consecutive data segments once; SACK recovery repairs them without a
 // retransmission timeout.
+// Initial sequence numbers just below 2^32: every comparison must be modular.
+class NearWrapRandom final : public Random {
+ public:
+  explicit NearWrapRandom(uint32_t top) : top_(top) {}
+  uint64_t next_u64() override { return uint64_t(top_) << 32 | 12345; }
+
+ private:
+  uint32_t top_;
+};
+
+TEST(TcpTransfer, SequenceNumbersWrapAround) {
+  Net net(11);
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  NearWrapRandom ra(0xffffffffu - 100000), rb(0xffffffffu - 5000);
+  net.host(kA).rng_override = &ra;
+  net.host(kB).rng_override = &rb;
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.imp.loss = 0.03;
+  net.imp.reorder = 0.03;
+  auto data = pattern(400000);
+  EXPECT_TRUE(transfer(net, p.client, p.server, data, 120s) == data);
+  auto back = pattern(300000, 9);
+  EXPECT_TRUE(transfer(net, p.server, p.client, back, 120s) == back);
+}
+
 TEST(TcpTransfer, SackRecoversDroppedTrainWithoutRto) {
   Net net;
   auto& a = net.add(kA);

@@ -1447,6 +1447,7 @@ void TcpEngine::process_text(Tcb* t, const wire::TcpHeader& h, std::span<const u
       }
       t->ooo.erase(t->ooo.begin());
     }
+    if (t->rd_shut) t->rcvbuf.consume(t->rcvbuf.size());  // SHUT_RD: acknowledge, discard
     mark(t);
     if (t->ooo_fin_valid && t->ooo_fin == t->rcv_nxt) {
       t->ooo_fin_valid = false;
