@@ -337,10 +337,16 @@ TEST(TcpTransfer, OutOfOrderQueueIsBounded) {
   EXPECT_EQ(p.server.bytes_readable(), 3u);
 }
 
-TEST(TcpTransfer, SynFloodBoundedAndLegitimateConnectSucceeds) {
+class TcpSynFlood : public ::testing::TestWithParam<bool> {};
+
+// A SYN flood from spoofed sources: the half-open queue stays bounded and a legitimate
+// client still connects, with SYN cookies (param true) or oldest-first eviction (false).
+TEST_P(TcpSynFlood, BoundedAndLegitimateConnectSucceeds) {
+  bool cookies = GetParam();
   Net net(9);
   TcpTuning tun;
   tun.syn_backlog = 64;
+  tun.syn_cookies = cookies;
   auto& a = net.add(kA, tun);
   auto& b = net.add(kB, tun);
   auto l = b.socket();
@@ -363,22 +369,85 @@ TEST(TcpTransfer, SynFloodBoundedAndLegitimateConnectSucceeds) {
   };
   flood(5000);
   EXPECT_LE(b.half_open_count(l.id()), 64u);
-  EXPECT_GE(b.counters().syn_evicted, 5000u - 64u);
+  if (cookies) {
+    EXPECT_EQ(b.counters().syn_cookies_sent, 5000u - 64u);
+    EXPECT_EQ(b.counters().syn_evicted, 0u);
+  } else {
+    EXPECT_GE(b.counters().syn_evicted, 5000u - 64u);
+  }
   EXPECT_LE(b.tcb_count(), 64u + 2u);
-  // A legitimate client connects while the flood continues at a moderate rate.
+  // A legitimate client connects while the flood continues (heavier with cookies: every
+  // half-open slot is taken all the time).
   auto c = a.socket();
   ASSERT_EQ(c.connect(Endpoint{kB, 80}), -EINPROGRESS);
   TcpSocket s;
   ASSERT_TRUE(net.run_until([&] {
-    flood(10);
+    flood(cookies ? 200 : 10);
     return l.accept(&s) == 0;
   }, 10s));
   EXPECT_EQ(c.state(), TcpState::Established);
   EXPECT_EQ(s.remote_endpoint(), c.local_endpoint());
   EXPECT_LE(b.half_open_count(l.id()), 64u);
+  if (cookies) {
+    EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
+    // Options survived through the timestamp bits.
+    EXPECT_TRUE(s.info().sack);
+    EXPECT_TRUE(s.info().wscale);
+    EXPECT_TRUE(s.info().timestamps);
+    EXPECT_EQ(s.info().mss, 1460u - 12);
+  }
+  auto data = pattern(300000);
+  EXPECT_TRUE(transfer(net, c, s, data, 30s) == data);
+  auto back = pattern(300000, 4);
+  EXPECT_TRUE(transfer(net, s, c, back, 30s) == back);
   // Half-open entries expire: the table drains after the SYN,ACK retries.
   net.run_for(300s);
   EXPECT_EQ(b.half_open_count(l.id()), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mode, TcpSynFlood, ::testing::Values(true, false),
+                         [](const auto& i) { return std::string(i.param ? "Cookies" : "Eviction"); });
+
+TEST(TcpTransfer, SynCookieWithoutTimestampsAndForgedAck) {
+  Net net(3);
+  TcpTuning tun;
+  tun.syn_backlog = 1;
+  tun.timestamps = false;
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  auto l = b.socket();
+  l.bind(Endpoint{kB, 80});
+  l.listen(8);
+  // Occupy the only half-open slot with a spoofed SYN.
+  wire::TcpHeader s;
+  s.src_port = 999;
+  s.dst_port = 80;
+  s.seq = 1;
+  s.flags = tf::SYN;
+  s.window = 100;
+  net.inject(v4(172, 16, 0, 1), kB, s);
+  auto c = a.socket();
+  c.connect(Endpoint{kB, 80});
+  TcpSocket srv;
+  ASSERT_TRUE(net.run_until([&] { return l.accept(&srv) == 0; }, 5s));
+  EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
+  EXPECT_FALSE(srv.info().sack);    // not encodable without timestamps
+  EXPECT_FALSE(srv.info().wscale);
+  EXPECT_EQ(srv.info().mss, 1460u);
+  auto data = pattern(100000);
+  EXPECT_TRUE(transfer(net, c, srv, data, 30s) == data);
+  // A forged ACK (wrong cookie) gets a RST and creates nothing.
+  uint64_t rst = b.counters().drop_listen_ack_rst_sent;
+  wire::TcpHeader f;
+  f.src_port = 5555;
+  f.dst_port = 80;
+  f.seq = 100;
+  f.ack = 0x12345678;
+  f.flags = tf::ACK;
+  f.window = 100;
+  net.inject(kA, kB, f);
+  EXPECT_EQ(b.counters().drop_listen_ack_rst_sent, rst + 1);
+  EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
 }
 
 TEST(TcpTransfer, RstAndAckStormsCountedConnectionSurvives) {

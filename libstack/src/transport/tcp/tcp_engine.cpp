@@ -231,6 +231,8 @@ TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning
   if (tun_.recv_buffer < 1024) tun_.recv_buffer = 1024;
   if (tun_.mss < 64) tun_.mss = 64;
   scratch_.resize(65536 + 128);
+  cookie_secret_ = host_.random().next_u64();
+  cookie_ts_offset_ = host_.random().next_u32();
 }
 
 TcpEngine::~TcpEngine() = default;
@@ -837,7 +839,7 @@ void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint
     }
   }
   if (l) {
-    input_listen(l, src, dst, h, seg_len, now);
+    input_listen(l, src, dst, h, payload, seg_len, now);
     return;
   }
   // CLOSED (RFC 9293 §3.10.7.1): a RST is ignored, anything else answered with a RST.
@@ -849,33 +851,125 @@ void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint
   send_reset_for(src, dst, h, seg_len);
 }
 
-// RFC 9293 §3.10.7.2: LISTEN.
-void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
-                             const wire::TcpHeader& h, size_t seg_len, Instant now) {
-  if (h.flags & tf::RST) {
-    ctr_.drop_listen_rst++;
-    return;
+namespace {
+// MSS values a SYN cookie can encode (3 bits).
+constexpr uint16_t kCookieMss[8] = {536, 1220, 1400, 1440, 1460, 4036, 8948, 65483};
+}  // namespace
+
+uint32_t TcpEngine::cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport,
+                                uint16_t dport, uint32_t peer_isn, uint32_t count) const {
+  // Keyed mix of the 4-tuple, the peer's ISN and the time slot (SplitMix64 rounds).
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t h = mix(cookie_secret_ ^ (uint64_t(sport) << 16 | dport) ^ (uint64_t(peer_isn) << 32));
+  uint64_t w[4];
+  std::memcpy(w, src.b.data(), 16);
+  std::memcpy(w + 2, dst.b.data(), 16);
+  for (uint64_t x : w) h = mix(h ^ x);
+  return uint32_t(mix(h ^ count));
+}
+
+// SYN cookie (RFC 4987 §3.6): ISS = hash(24 bits) | time slot (5 bits) | MSS index (3).
+// With timestamps, the low 6 bits of our TSval carry window scale (4 bits; 15 = none)
+// and SACK-permitted (1 bit), so those options survive without state.
+void TcpEngine::send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                                const wire::TcpHeader& in, Instant now) {
+  uint16_t peer_mss = in.opt.has_mss ? in.opt.mss : 536;
+  uint32_t mi = 0;
+  for (uint32_t i = 0; i < 8; ++i)
+    if (kCookieMss[i] <= peer_mss) mi = i;
+  uint32_t count = uint32_t(uint64_t(now.count()) / 64000000000ull);
+  uint32_t iss = (cookie_hash(src, dst, in.src_port, in.dst_port, in.seq, count) << 8) |
+                 (count & 0x1f) << 3 | mi;
+  wire::TcpHeader h;
+  h.src_port = in.dst_port;
+  h.dst_port = in.src_port;
+  h.seq = iss;
+  h.ack = in.seq + 1;
+  h.flags = tf::SYN | tf::ACK;
+  size_t pmtu = host_.path_mtu(src);
+  size_t iph = src.is_v4() ? 20 : 40;
+  size_t m = pmtu > iph + 20 + 64 ? pmtu - iph - 20 : 536;
+  h.opt.has_mss = true;
+  h.opt.mss = uint16_t(std::min<size_t>({m, tun_.mss, 65535}));
+  uint8_t ws = 0;
+  while (ws < 14 && (l->rcvbuf_size >> ws) > 65535) ++ws;
+  bool use_ts = tun_.timestamps && in.opt.has_timestamps;
+  bool wscale = tun_.window_scaling && in.opt.has_wscale && use_ts;
+  bool sack = tun_.sack && in.opt.sack_permitted && use_ts;
+  h.window = uint16_t(std::min<size_t>(l->rcvbuf_size, 65535));
+  if (use_ts) {
+    uint32_t bits = (wscale ? std::min<uint32_t>(in.opt.wscale, 14) : 15) | (sack ? 0x10 : 0);
+    h.opt.has_timestamps = true;
+    h.opt.ts_val = ((uint32_t(uint64_t(now.count()) / 1000000u) + cookie_ts_offset_) & ~0x3fu) | bits;
+    h.opt.ts_ecr = in.opt.ts_val;
+    h.opt.sack_permitted = sack;
+    if (wscale) { h.opt.has_wscale = true; h.opt.wscale = ws; }
   }
-  if (h.flags & tf::ACK) {
-    ctr_.drop_listen_ack_rst_sent++;
-    send_reset_for(src, dst, h, seg_len);
-    return;
+  ctr_.syn_cookies_sent++;
+  emit(dst, src, h, nullptr, 0, 0);
+}
+
+bool TcpEngine::accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                                  const wire::TcpHeader& h, std::span<const uint8_t> payload,
+                                  Instant now) {
+  uint32_t iss = h.ack - 1, peer_isn = h.seq - 1;
+  uint32_t count = uint32_t(uint64_t(now.count()) / 64000000000ull);
+  bool ok = false;
+  for (uint32_t back = 0; back < 2 && !ok; ++back) {  // this slot or the previous one
+    uint32_t c = count - back;
+    if (((iss >> 3) & 0x1f) != (c & 0x1f)) continue;
+    ok = (cookie_hash(src, dst, h.src_port, h.dst_port, peer_isn, c) & 0xffffff) == iss >> 8;
   }
-  if (!(h.flags & tf::SYN)) {
-    ctr_.drop_listen_no_syn++;
-    return;
-  }
+  if (!ok) return false;
   if (l->accept_q.size() >= l->backlog) {
     ctr_.drop_accept_queue_full++;
-    return;
+    return true;
   }
-  // Bounded half-open queue: the oldest SYN_RECEIVED entry makes room (SYN flood
-  // defence; a legitimate handshake completes within one RTT).
-  if (l->half_open.size() >= std::max<size_t>(1, tun_.syn_backlog)) {
-    Tcb* old = l->half_open.front();
-    ctr_.syn_evicted++;
-    destroy(old);
+  Tcb* c = make_child(l, src, dst, h);
+  c->irs = peer_isn;
+  c->rcv_nxt = h.seq;
+  c->iss = iss;
+  c->snd_una = c->snd_nxt = c->snd_max = h.ack;
+  c->peer_mss = kCookieMss[iss & 7];
+  wire::TcpHeader syn;  // the options the cookie remembers
+  syn.opt.has_mss = true;
+  syn.opt.mss = uint16_t(c->peer_mss);
+  if (tun_.timestamps && h.opt.has_timestamps) {
+    uint32_t bits = h.opt.ts_ecr & 0x3f;
+    syn.opt.has_timestamps = true;
+    syn.opt.ts_val = h.opt.ts_val;
+    if ((bits & 0xf) != 15) { syn.opt.has_wscale = true; syn.opt.wscale = uint8_t(bits & 0xf); }
+    syn.opt.sack_permitted = (bits & 0x10) != 0;
+    // Our cookie TSval was (clock & ~63) | bits < clock + 64: keep later TSvals above it.
+    c->ts_offset = cookie_ts_offset_ + 64;
+  } else {
+    c->rcv_wscale = 0;
   }
+  apply_syn_options(c, syn);
+  c->snd_wnd = uint32_t(h.window) << c->snd_wscale;
+  c->max_snd_wnd = c->snd_wnd;
+  c->snd_wl1 = h.seq;
+  c->snd_wl2 = h.ack;
+  c->rcv_adv = c->rcv_nxt + std::min<uint32_t>(uint32_t(c->rcvbuf.free()), 65535);
+  c->last_ack_sent = c->rcv_nxt;
+  hash(c);
+  ctr_.passive_opens++;
+  ctr_.syn_cookies_accepted++;
+  // RFC 9293 §3.10.7.4 (with RFC 4987 §3.6): a valid cookie ACK, LISTEN -> ESTABLISHED.
+  enter_established(c, now);
+  l->accept_q.push_back(c);
+  c->in_accept_q = true;
+  mark(l);
+  if (!payload.empty() || (h.flags & tf::FIN)) input_sync(c, h, payload, now);
+  return true;
+}
+
+Tcb* TcpEngine::make_child(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                           const wire::TcpHeader& h) {
   Tcb* c = new_tcb();
   c->parent = l;
   c->local = Endpoint{dst, h.dst_port};
@@ -890,6 +984,43 @@ void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
   c->cc = l->cc;
   c->linger = l->linger;
   prepare_conn(c, host_, tun_);
+  return c;
+}
+
+// RFC 9293 §3.10.7.2: LISTEN.
+void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                             const wire::TcpHeader& h, std::span<const uint8_t> payload,
+                             size_t seg_len, Instant now) {
+  if (h.flags & tf::RST) {
+    ctr_.drop_listen_rst++;
+    return;
+  }
+  if (h.flags & tf::ACK) {
+    if (!(h.flags & tf::SYN) && tun_.syn_cookies && accept_syn_cookie(l, src, dst, h, payload, now))
+      return;
+    ctr_.drop_listen_ack_rst_sent++;
+    send_reset_for(src, dst, h, seg_len);
+    return;
+  }
+  if (!(h.flags & tf::SYN)) {
+    ctr_.drop_listen_no_syn++;
+    return;
+  }
+  if (l->accept_q.size() >= l->backlog) {
+    ctr_.drop_accept_queue_full++;
+    return;
+  }
+  if (l->half_open.size() >= std::max<size_t>(1, tun_.syn_backlog)) {
+    if (tun_.syn_cookies) {
+      send_syn_cookie(l, src, dst, h, now);  // stateless answer while the queue is full
+      return;
+    }
+    // Bounded half-open queue: the oldest SYN_RECEIVED entry makes room.
+    Tcb* old = l->half_open.front();
+    ctr_.syn_evicted++;
+    destroy(old);
+  }
+  Tcb* c = make_child(l, src, dst, h);
   c->irs = h.seq;
   c->rcv_nxt = h.seq + 1;
   c->iss = host_.random().next_u32();

@@ -120,7 +120,7 @@ class TcpEngine {
 
   // input path
   void input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
-                    size_t seg_len, Instant now);
+                    std::span<const uint8_t> payload, size_t seg_len, Instant now);
   void input_syn_sent(Tcb* t, const wire::TcpHeader& h, std::span<const uint8_t> payload,
                       Instant now);
   void input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uint8_t> payload,
@@ -133,6 +133,13 @@ class TcpEngine {
   void send_reset_for(const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                       size_t seg_len);
   void challenge_ack(Tcb* t, Instant now);
+  Tcb* make_child(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h);
+  void send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
+                       Instant now);
+  bool accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
+                         std::span<const uint8_t> payload, Instant now);
+  uint32_t cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
+                       uint32_t peer_isn, uint32_t count) const;
   void update_rtt(Tcb* t, Duration r);
 
   // output path
@@ -188,6 +195,8 @@ class TcpEngine {
   Instant last_now_{0};
   Instant challenge_window_{0};
   uint32_t challenge_count_ = 0;
+  uint64_t cookie_secret_ = 0;
+  uint32_t cookie_ts_offset_ = 0;
 };
 
 }  // namespace libstack::tcp
