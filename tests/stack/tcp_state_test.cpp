@@ -507,6 +507,44 @@ TEST(TcpState, IcmpErrors) {
   EXPECT_TRUE(got == data);
 }
 
+TEST(TcpState, EphemeralPortsSharedAcrossRemotes) {
+  Net net;
+  TcpTuning tun;
+  tun.ephemeral_low = 50000;
+  tun.ephemeral_high = 50019;  // 20 ports
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  std::vector<TcpSocket> ls;
+  for (uint16_t port : {80, 81}) {
+    ls.push_back(b.socket());
+    ASSERT_EQ(ls.back().bind(Endpoint{kB, port}), 0);
+    ASSERT_EQ(ls.back().listen(64), 0);
+  }
+  std::set<uint16_t> used;
+  for (uint16_t port : {80, 81}) {
+    for (int i = 0; i < 20; ++i) {
+      auto c = a.socket();
+      ASSERT_EQ(c.connect(Endpoint{kB, port}), -EINPROGRESS) << port << " " << i;
+      ASSERT_TRUE(net.run_until([&] { return c.state() == TcpState::Established; }, 5s));
+      used.insert(c.local_endpoint().port);
+      c.close();  // active close: the pair stays in TIME-WAIT on our side
+      net.run_for(50ms);
+      TcpSocket s;
+      while (ls[port - 80].accept(&s) == 0) s.close();
+      net.run_for(50ms);
+    }
+  }
+  EXPECT_EQ(used.size(), 20u);  // the same 20 ports served both remotes
+  EXPECT_EQ(a.connection_count(), 40u);  // all in TIME-WAIT
+  auto c = a.socket();
+  EXPECT_EQ(c.connect(Endpoint{kB, 80}), -EADDRNOTAVAIL);
+  // A bound socket on one of those ports conflicts for bind() but not for connect().
+  auto d = a.socket();
+  EXPECT_EQ(d.bind(Endpoint{kA, 50000}), -EADDRINUSE);
+  d.set_reuseaddr(true);
+  EXPECT_EQ(d.bind(Endpoint{kA, 50000}), 0);
+}
+
 TEST(TcpState, NoSocketAndListenerResets) {
   Net net;
   net.add(kA);

@@ -121,6 +121,7 @@ struct Tcb {
   TcpState state = TcpState::Closed;
   bool dead = false, has_handle = false, hashed = false, bound = false;
   bool reuseaddr = false, nodelay = false, keepalive = false;
+  bool explicit_bind = false;  // bound by bind(), not by connect()
   bool ever_connected = false;
   Endpoint local, remote;
 
@@ -1859,8 +1860,16 @@ int TcpEngine::pick_ephemeral(Tcb* t, const Endpoint& remote) {
     uint16_t port = uint16_t(lo + (start + k) % range);
     Endpoint ep{t->local.addr, port};
     if (remote.port != 0) {
+      // connect(): a port is shared by connections to different remotes, but never with
+      // a socket the application bound (or a listener).
       if (conns_.count(ConnKey{t->local.addr, remote.addr, port, remote.port})) continue;
-      if (ports_.count(port)) continue;
+      bool taken = false;
+      if (auto it = ports_.find(port); it != ports_.end())
+        for (const Tcb* o : it->second)
+          if ((o->explicit_bind || o->state == TcpState::Listen) &&
+              (o->local.addr.is_unspecified() || o->local.addr == t->local.addr))
+            taken = true;
+      if (taken) continue;
     } else if (port_conflict(t, ep, false)) {
       continue;
     }
@@ -1895,6 +1904,7 @@ int TcpEngine::op_bind(uint64_t id, const Endpoint& ep0) {
   }
   t->local = ep;
   t->bound = true;
+  t->explicit_bind = true;
   ports_[ep.port].push_back(t);
   return 0;
 }
