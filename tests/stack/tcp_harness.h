@@ -57,6 +57,7 @@ class TestHost final : public tcp::TcpHost {
   Random& random() override { return rng_override ? *rng_override : rng_; }
   size_t mtu = 1500;
   Random* rng_override = nullptr;  // e.g. to force ISNs near the 2^32 wrap
+  bool fail_sends = false;         // send_segment returns false (queue full / no route)
 
  private:
   Net& net_;
@@ -189,6 +190,7 @@ class Net {
 
 inline bool TestHost::send_segment(const IpAddr& src, const IpAddr& dst,
                                    std::span<const uint8_t> seg) {
+  if (fail_sends) return false;
   net_.transmit(src, dst, seg);
   return true;
 }

@@ -41,6 +41,7 @@ TEST_P(TcpLossy, OneMegabyteWithLossReorderDuplication) {
   EXPECT_GT(a.counters().fast_retransmits, 0u);
   EXPECT_GT(p.server.info().ooo_segments, 0u);
   EXPECT_EQ(a.counters().drop_bad_checksum + b.counters().drop_bad_checksum, 0u);
+  EXPECT_EQ(b.counters().rcv_trimmed, 0u);  // never advertised more than the buffer holds
 }
 
 INSTANTIATE_TEST_SUITE_P(Cc, TcpLossy,
@@ -223,6 +224,8 @@ TEST(TcpTransfer, OptionNegotiationOnOff) {
     }
     auto data = pattern(500000);
     EXPECT_TRUE(transfer(net, p.client, p.server, data, 30s) == data) << mode;
+    EXPECT_TRUE(transfer(net, p.server, p.client, data, 30s) == data) << mode;
+    EXPECT_EQ(a.counters().rcv_trimmed + b.counters().rcv_trimmed, 0u) << mode;
     if (mode != 2) {
       EXPECT_GT(p.client.info().snd_wnd, 65535u) << mode;
     }

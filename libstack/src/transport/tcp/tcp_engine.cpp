@@ -1076,6 +1076,7 @@ void TcpEngine::input_syn_sent(Tcb* t, const wire::TcpHeader& h, std::span<const
   }
   t->irs = h.seq;
   t->rcv_nxt = h.seq + 1;
+  t->rcv_adv = t->rcv_nxt;  // our SYN's window was relative to an unknown RCV.NXT
   apply_syn_options(t, h);
   if (ack_ok) {
     t->snd_una = h.ack;
