@@ -520,10 +520,17 @@ TEST(TcpTransfer, ReadinessCallbacks) {
   c.shutdown(kTcpShutWr);
   ASSERT_TRUE(net.run_until([&] { return sev.back() & kTcpRdHup; }));
   // A callback that closes its own socket is safe.
-  s.set_callback([&](uint32_t) { s.close(); });
-  c.close();
+  auto c2 = a.socket();
+  c2.connect(Endpoint{kB, 80});
+  TcpSocket s2;
+  ASSERT_TRUE(net.run_until([&] { return l.accept(&s2) == 0; }));
+  int calls = 0;
+  s2.set_callback([&](uint32_t) { ++calls; s2.close(); });
+  EXPECT_EQ(calls, 0);  // not called at registration
+  c2.close();
   net.run_for(1s);
-  EXPECT_FALSE(s.valid());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(s2.valid());
 }
 
 }  // namespace

@@ -188,6 +188,9 @@ class TcpSocket {
   uint32_t events() const;
   size_t bytes_readable() const;
   size_t send_queue() const;  // bytes queued but not acknowledged
+  // Called with the new events() mask whenever it changes (not for the current mask at
+  // registration), at the end of the engine call that changed it. It may call any socket
+  // function, including close() of this socket.
   void set_callback(TcpCallback cb);
 
  private:

@@ -2290,9 +2290,7 @@ void TcpEngine::op_set_callback(uint64_t id, TcpCallback cb) {
   Tcb* t = find(id);
   if (!t) return;
   t->cb = std::move(cb);
-  t->last_events = 0;
-  mark(t);
-  if (depth_ == 0) flush_events();
+  t->last_events = op_events(id);  // reported on the next change, never from here
 }
 
 }  // namespace tcp
