@@ -37,6 +37,26 @@ TEST(TcpTimer, RtoBacksOffAndGivesUp) {
   EXPECT_EQ(a.counters().conn_timeouts, 1u);
 }
 
+TEST(TcpTimer, KarnNoRttSampleFromRetransmission) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  Duration srtt0 = p.client.info().srtt;
+  EXPECT_GT(srtt0, Duration(0));
+  EXPECT_LE(srtt0, 5ms);
+  bool once = false;
+  net.drop = [&](const Packet& pk) {
+    if (!once && pk.src == kA && pk.payload_len() > 0) return once = true;
+    return false;
+  };
+  p.client.send(std::vector<uint8_t>(100, 1));
+  ASSERT_TRUE(net.run_until([&] { return p.client.send_queue() == 0; }, 10s));
+  EXPECT_EQ(p.client.info().rto_expiries, 1u);
+  EXPECT_LE(p.client.info().srtt, 5ms);  // the ~200 ms ambiguous sample was not taken
+}
+
 TEST(TcpTimer, RtoRecoversAfterLossBurst) {
   Net net;
   auto& a = net.add(kA);
