@@ -1240,7 +1240,7 @@ void TcpEngine::input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uin
           // Data for a socket the application closed: RFC 9293 §3.10.4 / RFC 2525.
           ctr_.drop_data_after_close++;
           send_rst(t);
-          conn_error(t, -ECONNRESET);
+          conn_error(t, -ECONNRESET);  // RFC 9293 §3.10.7.4 seventh + RFC 2525 §2.17: -> CLOSED
           return;
         }
         process_text(t, h, payload, now);
@@ -1411,7 +1411,8 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
       t->in_accept_q = true;
       mark(p);
     }
-    if (t->fin_queued) set_state(t, TcpState::FinWait1);  // close() during SYN-RECEIVED
+    // close() during SYN-RECEIVED (RFC 9293 §3.10.4): the FIN follows, -> FIN-WAIT-1.
+    if (t->fin_queued) set_state(t, TcpState::FinWait1);
     return true;
   }
   uint32_t ack = h.ack;
@@ -1784,7 +1785,7 @@ void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
   }
   // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.9: hard errors abort only an opening connection.
   if (t->state == TcpState::SynSent && !t->parent) {
-    conn_error(t, err);
+    conn_error(t, err);  // RFC 1122 §4.2.3.9: hard error while opening, -> CLOSED
     return;
   }
   t->soft_error = err;
