@@ -26,7 +26,8 @@ TEST_P(TcpLossy, OneMegabyteWithLossReorderDuplication) {
   auto& b = net.add(kB, tun);
   Pair p;
   ASSERT_TRUE(connect_pair(net, a, b, p));
-  net.imp.loss = 0.05;
+  const char* loss = std::getenv("TCP_TEST_LOSS");  // for local soak runs
+  net.imp.loss = loss ? std::strtod(loss, nullptr) : 0.05;
   net.imp.reorder = 0.05;
   net.imp.dup = 0.05;
   auto data = pattern(1 << 20);
