@@ -311,6 +311,38 @@ TEST(TcpTransfer, WindowUpdateAfterReaderDrains) {
   EXPECT_GT(p.server.bytes_readable(), 0u);
 }
 
+TEST(TcpTransfer, ReceiverSackBlocksMostRecentFirst) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.run_for(100ms);
+  Packet last;
+  for (auto& pk : net.sent_from(kA)) last = pk;
+  auto h = last.hdr();
+  uint32_t base = h.seq;
+  h.flags = tf::ACK;
+  std::vector<uint8_t> ten(10, 0x33);
+  size_t before = net.sent.size();
+  for (uint32_t off : {100u, 300u, 200u, 110u}) {  // the last one extends [100,110)
+    h.seq = base + off;
+    net.inject(kA, kB, h, ten);
+  }
+  auto acks = net.sent_from(kB, before);
+  ASSERT_EQ(acks.size(), 4u);  // out-of-order data is ACKed at once
+  auto first = acks[0].hdr();
+  ASSERT_EQ(first.opt.sack_count, 1);
+  EXPECT_EQ(first.opt.sack[0], (wire::TcpSackBlock{base + 100, base + 110}));
+  auto third = acks[2].hdr();
+  ASSERT_EQ(third.opt.sack_count, 3);
+  EXPECT_EQ(third.opt.sack[0], (wire::TcpSackBlock{base + 200, base + 210}));  // most recent
+  auto fourth = acks[3].hdr();
+  ASSERT_EQ(fourth.opt.sack_count, 3);
+  EXPECT_EQ(fourth.opt.sack[0], (wire::TcpSackBlock{base + 100, base + 120}));  // merged
+  for (auto& pk : acks) EXPECT_EQ(pk.hdr().ack, base);
+}
+
 TEST(TcpTransfer, OutOfOrderQueueIsBounded) {
   Net net;
   TcpTuning tun;
