@@ -1520,6 +1520,18 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
         t->high_rxt = t->snd_una + std::max<uint32_t>(len, 1);
         t->rtx_at = now + t->rto;
         if (!t->sack_ok) t->cwnd = t->ssthresh + 3 * t->mss;
+      } else if (t->dupacks <= 2 && t->snd_nxt == t->snd_max) {
+        // Limited transmit (RFC 3042): one new segment per early duplicate ACK, within
+        // the receive window but beyond cwnd.
+        uint32_t data_end = t->data_end();
+        uint32_t wnd_edge = t->snd_una + t->snd_wnd;
+        uint32_t room = gt(wnd_edge, t->snd_max) ? wnd_edge - t->snd_max : 0;
+        uint32_t avail = gt(data_end, t->snd_max) ? data_end - t->snd_max : 0;
+        uint32_t len = std::min({t->mss, avail, room});
+        if (len > 0 && (len == t->mss || len == avail)) {
+          send_data_segment(t, t->snd_max, len, false, now);
+          t->snd_nxt = t->snd_max;
+        }
       }
     } else if (!t->sack_ok) {
       t->cwnd += t->mss;  // NewReno inflation (RFC 6582 §3.2 step 3)
