@@ -1466,6 +1466,13 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
         if (len) send_data_segment(t, t->snd_una, len, false, now);
         t->cwnd = t->cwnd > acked ? t->cwnd - acked : t->mss;
         if (acked >= t->mss) t->cwnd += t->mss;
+      } else if (t->scoreboard.empty() && !lt(t->snd_una, t->high_rxt)) {
+        // SACK negotiated but no blocks to go on: behave like NewReno for the next hole.
+        uint32_t len = std::min<uint32_t>(t->mss, uint32_t(t->sndbuf.size()));
+        if (len) {
+          send_data_segment(t, t->snd_una, len, false, now);
+          t->high_rxt = t->snd_una + len;
+        }
       }
     } else {
       cc_on_ack(t, data_bytes, now);
