@@ -103,9 +103,14 @@ void TcpGlue::send_rst(const IpAddr& src, const IpAddr& dst, std::span<const uin
 }
 
 void TcpGlue::icmp_error(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> q, int err) {
-  // The engine has no ICMP hook yet (PMTU is learned by the stack and read back through
-  // TcpHost::path_mtu; hard errors are not reported to connections).
+  // The stack has already learnt the path MTU (read back through TcpHost::path_mtu);
+  // the engine validates the quoted sequence number (RFC 5927) and aborts an opening
+  // connection on a hard error, or resends at the new MSS on -EMSGSIZE.
+#ifdef LIBSTACK_HAVE_TCP_ENGINE
+  if (engine_ && err) engine_->icmp_error(src, dst, q, err, s_.now);
+#else
   (void)src, (void)dst, (void)q, (void)err;
+#endif
 }
 
 void TcpGlue::poll(Instant now) {

@@ -179,6 +179,20 @@ TEST(Stack, ArpFailureReportsHostUnreachable) {
   EXPECT_EQ(s->recv(buf), -EHOSTUNREACH);
 }
 
+// An on-link neighbour that never answers ARP: the queued SYN comes back as an ICMP host
+// unreachable from our own stack, which must reach the TCP engine and fail the opening
+// connection with EHOSTUNREACH (as Linux reports "No route to host").
+TEST(Stack, TcpConnectToSilentNeighbourFailsHostUnreachable) {
+  Pair p;
+  TcpSocket cli = p.a->tcp_socket();
+  ASSERT_TRUE(cli.valid());
+  int rc = cli.connect({ip("10.0.0.99"), 80});
+  ASSERT_TRUE(rc == 0 || rc == -EINPROGRESS) << rc;
+  p.advance(10s);
+  EXPECT_EQ(cli.state(), TcpState::Closed);
+  EXPECT_EQ(cli.error(), -EHOSTUNREACH);
+}
+
 TEST(Stack, GratuitousArpOnAddressAdd) {
   Pair p;
   size_t before = p.la.sent.size();
