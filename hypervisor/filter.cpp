@@ -8,13 +8,16 @@
 // Modules may also ask for conditional traps (tn_host.add_rule: one argument under a
 // mask equals a value), OR'ed per call, e.g. ioctl only for a few request numbers.
 // Escape routes are closed with user-notify (so the supervisor can say once, on stderr,
-// why the call failed): io_uring_{setup,enter,register}, every call of another ABI (i386,
-// including int 0x80 socketcall, via the bad-arch action; x32 via libseccomp's x32 check
-// on the x86_64 arch) and seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER), which the kernel
-// fails with EBUSY (one listener per filter chain) and the supervisor explains.
+// why the call failed): io_uring_{setup,enter,register}; the network and io_uring calls
+// of the i386 ABI (int 0x80: socketcall and the direct socket calls), checked by a short
+// hand-written prefix in front of libseccomp's program so that a 32-bit program that does
+// no networking still runs; every x32 call (libseccomp's x32 check, bad-arch action) and
+// any other architecture; and seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER), which the
+// kernel fails with EBUSY (one listener per filter chain) and the supervisor explains.
 #include "filter.h"
 
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 namespace tn {
@@ -32,6 +36,28 @@ bool trapped_family(long family) {
 }
 
 namespace {
+// i386 system call numbers (arch/x86/entry/syscalls/syscall_32.tbl) that reach the
+// network or io_uring: socketcall, recvmmsg, sendmmsg, socket..shutdown, recvmmsg_time64,
+// io_uring_{setup,enter,register}.
+constexpr uint32_t kI386NetCalls[] = {102, 337, 345, 359, 360, 361, 362, 363, 364, 365, 366,
+                                      367, 368, 369, 370, 371, 372, 373, 417, 425, 426, 427};
+constexpr uint32_t kAuditArchI386 = 0x40000003u;
+
+// ld arch; if i386 { ld nr; if nr in kI386NetCalls notify else allow } else fall through
+// to the x86_64 program that follows.
+std::vector<sock_filter> i386_prefix() {
+  constexpr uint8_t k = sizeof kI386NetCalls / sizeof kI386NetCalls[0];
+  std::vector<sock_filter> p;
+  p.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)));
+  p.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArchI386, 0, k + 3));
+  p.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
+  for (uint8_t j = 0; j < k; ++j)
+    p.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kI386NetCalls[j], uint8_t(k - j), 0));
+  p.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  p.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+  return p;
+}
+
 struct Ctx {
   scmp_filter_ctx c = nullptr;
   ~Ctx() {
@@ -116,8 +142,10 @@ std::vector<sock_filter> build_filter(const FilterSpec &spec, std::string *err) 
     *err = "seccomp_export_bpf: bad program size";
     return out;
   }
-  out.resize(size / sizeof(sock_filter));
-  ssize_t n = pread(mfd, out.data(), size, 0);
+  if (spec.close_other_abis) out = i386_prefix();
+  size_t head = out.size();
+  out.resize(head + size / sizeof(sock_filter));
+  ssize_t n = pread(mfd, out.data() + head, size, 0);
   close(mfd);
   if (n != size) {
     *err = "reading the exported filter failed";

@@ -443,7 +443,8 @@ void Supervisor::dispatch(const seccomp_notif &n) {
   if (other_abi) {
     if (!warned_abi_) {
       warned_abi_ = true;
-      warn(std::string(c.arch != AUDIT_ARCH_X86_64 ? "32-bit (i386, int 0x80)" : "x32") +
+      warn(std::string(c.arch != AUDIT_ARCH_X86_64 ? "32-bit (i386, int 0x80) network"
+                                                    : "x32") +
            " system calls are disabled in this view (they would bypass the network "
            "virtualization); they fail with ENOSYS");
     }

@@ -119,6 +119,25 @@ TEST(HvFilter, EscapeRoutesTrapped) {
             }), 0);
 }
 
+long int80(long nr, long a, long b) {
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
+  return ret;
+}
+
+// A 32-bit program that does no networking must still run: only the i386 network and
+// io_uring calls are trapped, the rest (here getpid, nr 20) goes to the kernel.
+TEST(HvFilter, I386OnlyNetworkCallsTrapped) {
+  if (int80(20, 0, 0) != getpid()) GTEST_SKIP() << "kernel has no IA32 emulation (int 0x80)";
+  std::string err;
+  auto prog = tn::build_filter(net_spec(), &err);
+  ASSERT_FALSE(prog.empty()) << err;
+  EXPECT_EQ(under_filter(prog, [] { return int80(20, 0, 0) == getpid() ? 0 : 1; }), 0);
+  EXPECT_EQ(under_filter(prog, [] { return int80(102, 1, 0) == -ENOSYS ? 0 : 1; }), 0);  // socketcall
+  EXPECT_EQ(under_filter(prog, [] { return int80(359, AF_UNIX, SOCK_STREAM) == -ENOSYS ? 0 : 1; }), 0);
+  EXPECT_EQ(under_filter(prog, [] { return int80(425, 1, 0) == -ENOSYS ? 0 : 1; }), 0);  // io_uring_setup
+}
+
 TEST(HvFilter, ConditionalRules) {
   tn::FilterSpec s;
   s.rules.push_back({SYS_ioctl, 1, ~0ull, FIONREAD});
