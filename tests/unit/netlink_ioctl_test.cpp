@@ -43,6 +43,9 @@ TEST(IfIoctl, InterfaceQueries) {
   EXPECT_EQ(std::vector<uint8_t>(r.ifr_hwaddr.sa_data, r.ifr_hwaddr.sa_data + 6), (std::vector<uint8_t>{2, 0, 0, 0, 0, 1}));
   ASSERT_EQ(io.ifreq_ioctl(SIOCGIFMTU, r), 0);
   EXPECT_EQ(r.ifr_mtu, 1500);
+  std::memset(&r.ifr_map, 0xab, sizeof r.ifr_map);
+  ASSERT_EQ(io.ifreq_ioctl(SIOCGIFMAP, r), 0);
+  EXPECT_EQ(r.ifr_map.base_addr, 0);
   ASSERT_EQ(io.ifreq_ioctl(SIOCGIFINDEX, r), 0);
   EXPECT_EQ(r.ifr_ifindex, int(n.ia));
   ifreq byidx{};

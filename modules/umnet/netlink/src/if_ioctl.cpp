@@ -52,7 +52,7 @@ bool IfIoctl::is_interface_ioctl(unsigned long req) {
   switch (req) {
     case SIOCGIFCONF: case SIOCGIFFLAGS: case SIOCGIFADDR: case SIOCGIFNETMASK:
     case SIOCGIFBRDADDR: case SIOCGIFDSTADDR: case SIOCGIFHWADDR: case SIOCGIFMTU:
-    case SIOCGIFINDEX: case SIOCGIFNAME: case SIOCGIFTXQLEN: case SIOCSIFMTU:
+    case SIOCGIFINDEX: case SIOCGIFNAME: case SIOCGIFTXQLEN: case SIOCGIFMAP: case SIOCSIFMTU:
     case SIOCSIFFLAGS: case SIOCSIFADDR: case SIOCSIFNETMASK: case SIOCSIFBRDADDR:
     case SIOCSIFHWADDR: case SIOCSIFNAME: case SIOCSIFTXQLEN: case SIOCSIFDSTADDR:
       return true;
@@ -87,6 +87,9 @@ int IfIoctl::ifreq_ioctl(unsigned long req, ifreq& r) {
       return 0;
     case SIOCGIFTXQLEN:
       r.ifr_qlen = int(kTxQueueLen);
+      return 0;
+    case SIOCGIFMAP:  // ifconfig asks; virtual devices have no I/O map
+      std::memset(&r.ifr_map, 0, sizeof r.ifr_map);
       return 0;
     case SIOCGIFHWADDR:
       std::memset(&r.ifr_hwaddr, 0, sizeof r.ifr_hwaddr);

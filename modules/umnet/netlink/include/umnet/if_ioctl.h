@@ -18,8 +18,8 @@ class IfIoctl {
   explicit IfIoctl(libstack::Stack& stack) : st_(stack) {}
 
   // One of SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR,
-  // SIOCGIFHWADDR, SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFTXQLEN, SIOCSIFMTU on
-  // `ifr` (read and written in place). Returns 0 or -errno: -ENODEV for an unknown name
+  // SIOCGIFHWADDR, SIOCGIFMTU, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFTXQLEN, SIOCGIFMAP,
+  // SIOCSIFMTU, SIOCSIFFLAGS on `ifr` (read and written in place). Returns 0 or -errno: -ENODEV for an unknown name
   // or index, -EADDRNOTAVAIL when the interface has no IPv4 address, -EOPNOTSUPP for a
   // set request the Stack cannot do, -ENOTTY for a request that is not an interface ioctl.
   int ifreq_ioctl(unsigned long request, struct ifreq& ifr);
