@@ -62,6 +62,8 @@ TEST(IfIoctl, InterfaceQueries) {
   EXPECT_EQ(v4(lo.ifr_addr), "127.0.0.1");
   ASSERT_EQ(io.ifreq_ioctl(SIOCGIFNETMASK, lo), 0);
   EXPECT_EQ(v4(lo.ifr_netmask), "255.0.0.0");
+  ASSERT_EQ(io.ifreq_ioctl(SIOCGIFBRDADDR, lo), 0);
+  EXPECT_EQ(v4(lo.ifr_broadaddr), "0.0.0.0");
 }
 
 TEST(IfIoctl, Errors) {

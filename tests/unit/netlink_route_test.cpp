@@ -124,6 +124,7 @@ TEST(NetlinkRoute, AddressDumpPerFamily) {
   EXPECT_EQ(v4[1].ipstr(IFA_BROADCAST), "10.0.0.255");
   EXPECT_EQ(v4[1].str(IFA_LABEL), "eth0");
   EXPECT_EQ(v4[0].str(IFA_LABEL), "lo");
+  EXPECT_FALSE(v4[0].has(IFA_BROADCAST));  // lo is not broadcast-capable
   EXPECT_EQ(v4[0].fixed[3], RT_SCOPE_HOST);
   EXPECT_EQ(v4[1].fixed[3], RT_SCOPE_UNIVERSE);
   ASSERT_EQ(v4[1].at(IFA_CACHEINFO).size(), 16u);

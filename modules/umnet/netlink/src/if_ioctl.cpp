@@ -105,7 +105,8 @@ int IfIoctl::ifreq_ioctl(unsigned long req, ifreq& r) {
       if (!a) return -EADDRNOTAVAIL;
       Ipv4Addr v = a->cidr.addr.v4();
       if (req == SIOCGIFNETMASK) v = v4_netmask(a->cidr.prefix_len);
-      if (req == SIOCGIFBRDADDR) v = v4_broadcast(a->cidr).value_or(Ipv4Addr{});
+      if (req == SIOCGIFBRDADDR)
+        v = (if_flags(*i) & IFF_BROADCAST) ? v4_broadcast(a->cidr).value_or(Ipv4Addr{}) : Ipv4Addr{};
       if (req == SIOCGIFDSTADDR) v = {};  // no point-to-point peers in libstack
       put_v4(r.ifr_addr, v);
       return 0;

@@ -264,7 +264,9 @@ std::vector<uint8_t> addr_msg(const AddressInfo& a, const InterfaceInfo* i, uint
   m.ip(IFA_ADDRESS, a.cidr.addr);
   if (a.cidr.addr.is_v4()) {
     m.ip(IFA_LOCAL, a.cidr.addr);
-    if (auto bc = v4_broadcast(a.cidr)) m.ip(IFA_BROADCAST, IpAddr(*bc));
+    // Only broadcast-capable links have one (the kernel shows none on lo).
+    if (i && (if_flags(*i) & IFF_BROADCAST))
+      if (auto bc = v4_broadcast(a.cidr)) m.ip(IFA_BROADCAST, IpAddr(*bc));
     if (i) m.str(IFA_LABEL, i->name);
   }
   m.u32(IFA_FLAGS, f);
