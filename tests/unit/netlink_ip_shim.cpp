@@ -88,7 +88,7 @@ ssize_t nl_recv(std::deque<std::vector<uint8_t>>& q, struct msghdr* m, int flags
   size_t off = 0;
   for (size_t i = 0; i < m->msg_iovlen && off < d.size(); ++i) {
     size_t n = std::min(m->msg_iov[i].iov_len, d.size() - off);
-    std::memcpy(m->msg_iov[i].iov_base, d.data() + off, n);
+    if (n) std::memcpy(m->msg_iov[i].iov_base, d.data() + off, n);  // iproute2 peeks with a NULL buffer
     off += n;
   }
   m->msg_flags = off < d.size() ? MSG_TRUNC : 0;

@@ -12,7 +12,9 @@ for rt in libasan libubsan; do
   lib=$(ldd "$SHIM" | awk -v r="$rt" '$1 ~ r {print $3}')
   [ -n "$lib" ] && PRE="$PRE $lib"
 done
-export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+# ip itself is not instrumented and has its own harmless overlaps (strncpy onto itself in
+# print_route): check our shim, not libc string calls made by ip.
+export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:replace_str=0:replace_intrin=0
 fail=0
 run() {  # run IP ARGS...: prints output, returns ip's status
   LD_PRELOAD="$PRE $SHIM" timeout 10 "$IP" "$@" 2>&1
