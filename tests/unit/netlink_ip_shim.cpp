@@ -18,6 +18,7 @@
 #include <memory>
 
 #include "libstack/stack.h"
+#include "libstack/udp.h"
 #include "umnet/netlink_route.h"
 
 namespace {
@@ -47,6 +48,11 @@ struct World {
     st->add_address(uint32_t(eth), *Cidr::parse("10.0.0.1/24"));
     st->add_address(uint32_t(eth), *Cidr::parse("2001:db8::1/64"));
     st->add_route(*Cidr::parse("0.0.0.0/0"), *IpAddr::parse("10.0.0.254"), uint32_t(eth));
+    // One datagram towards the gateway leaves an INCOMPLETE neighbour entry (nobody
+    // answers ARP on the null link) for `ip neigh`.
+    auto u = st->udp_socket(IpAddr::Family::V4);
+    uint8_t b = 0;
+    u->sendto({&b, 1}, Endpoint{*IpAddr::parse("10.0.0.254"), 9});
     nl = std::make_unique<umnet::NetlinkRoute>(*st);
   }
 };

@@ -40,6 +40,8 @@ expect "10.0.0.0/24 dev eth0 proto kernel scope link src 10.0.0.1" route
 expect "2001:db8::/64 dev eth0 proto kernel metric 256" -6 route
 expect "10.0.0.5 dev eth0 src 10.0.0.1" route get 10.0.0.5
 expect "8.8.8.8 via 10.0.0.254 dev eth0 src 10.0.0.1" route get 8.8.8.8
+expect "10.0.0.254 dev eth0 INCOMPLETE" neigh
+expect "inet6 ::1/128 scope host" addr
 expect "RTNETLINK answers: File exists" addr add 10.0.0.1/24 dev eth0
 expect "RTNETLINK answers: Operation not supported" link set eth0 down
 expect "Cannot find device \"eth9\"" addr add 10.0.0.9/24 dev eth9
