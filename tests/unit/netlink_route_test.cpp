@@ -87,6 +87,17 @@ TEST(NetlinkRoute, GetLinkByIndexAndByName) {
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].fixed32(4), 1u);
   EXPECT_EQ(ack_error(ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST, 0).str(IFLA_IFNAME, "eth9").done())), -ENODEV);
+  // With NLM_F_ACK: the answer, then a success ack (as a kernel doit handler).
+  r = ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK, 1, 0, 0, 10).done());
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].type, RTM_NEWLINK);
+  EXPECT_EQ(r[1].type, NLMSG_ERROR);
+  EXPECT_EQ(r[1].error, 0);
+  EXPECT_EQ(r[1].seq, 10u);
+  // A dump with NLM_F_ACK ends with NLMSG_DONE only.
+  r = ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 0).done());
+  EXPECT_EQ(r.back().type, NLMSG_DONE);
+  EXPECT_EQ(r.size(), 3u);
   EXPECT_EQ(ack_error(ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST, 99).done())), -ENODEV);
   EXPECT_EQ(ack_error(ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST, 0).done())), -EINVAL);
 }

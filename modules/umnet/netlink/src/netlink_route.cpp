@@ -52,7 +52,7 @@ using namespace umnet::detail;
 namespace {
 
 constexpr size_t kHdr = 16;  // sizeof(struct nlmsghdr)
-constexpr int kDumped = 1;   // dispatch result: replies already produced, no ack
+constexpr int kDumped = 1;   // dispatch result: a dump was produced, no ack (kernel: -EINTR)
 constexpr size_t align4(size_t n) { return (n + 3) & ~size_t(3); }
 
 uint16_t rd16(const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
@@ -417,7 +417,7 @@ int NetlinkRoute::get_link(const uint8_t* msg, size_t len, Out& out) {
   }
   if (!i) return -ENODEV;
   out.single(link_msg(*i, 0, h.seq, out.pid()));
-  return kDumped;
+  return 0;  // acked too if NLM_F_ACK, like a kernel doit handler
 }
 
 int NetlinkRoute::new_link(const uint8_t* msg, size_t len) {
@@ -614,7 +614,7 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
     m.u32(RTA_OIF, Stack::kLoopbackIfindex);
     m.ip(RTA_PREFSRC, dst);
     out.single(m.done());
-    return kDumped;
+    return 0;
   }
   const RouteInfo* best = nullptr;
   for (auto& x : routes) {
@@ -626,7 +626,7 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
   if (!best) return -ENETUNREACH;
   if (rt.rtm_flags & RTM_F_FIB_MATCH) {  // `ip route get fibmatch ADDR`: the route itself
     out.single(route_msg(*best, addrs, 0, h.seq, out.pid()));
-    return kDumped;
+    return 0;
   }
   r.rtm_table = RT_TABLE_MAIN;
   r.rtm_scope = RT_SCOPE_UNIVERSE;
@@ -640,7 +640,7 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
   if (!src.is_unspecified()) m.ip(RTA_PREFSRC, src);
   if (!best->gateway.is_unspecified()) m.ip(RTA_GATEWAY, best->gateway);
   out.single(m.done());
-  return kDumped;
+  return 0;
 }
 
 int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
