@@ -86,6 +86,10 @@ ssize_t nl_send(int fd, const struct msghdr* m) {
 }
 
 ssize_t nl_recv(std::deque<std::vector<uint8_t>>& q, struct msghdr* m, int flags) {
+  if (q.empty() && (flags & MSG_DONTWAIT)) {  // iproute2 polls for errors after a batch
+    errno = EAGAIN;
+    return -1;
+  }
   if (q.empty()) {
     std::fprintf(stderr, "netlink shim: recv with no reply queued (the program would hang)\n");
     std::_Exit(99);

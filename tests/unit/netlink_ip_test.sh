@@ -57,4 +57,13 @@ done
 n=$(grep -cF "10.0.0.0/24 dev eth0" <<<"$out")
 if [ "$n" = 1 ]; then echo "ok: connected route removed with its address"; else echo "FAIL: 10.0.0.0/24 listed $n times"; fail=1; fi
 [ $fail = 0 ] || { echo "--- batch output:"; echo "$out"; }
+# Flushes: dump, then one delete per entry echoing every dumped attribute.
+out=$(printf 'route flush table main\nroute\naddr flush dev eth0\naddr show dev eth0\n' |
+      LD_PRELOAD="$PRE $SHIM" timeout 10 "$IP" -batch - 2>&1)
+rc=$?
+if [ $rc = 0 ] && grep -qF "2: eth0:" <<<"$out" && ! grep -qE "inet|via|scope link" <<<"$out"; then
+  echo "ok: route flush + addr flush emptied the Stack"
+else
+  echo "FAIL: flush (rc $rc):"; echo "$out"; fail=1
+fi
 exit $fail

@@ -662,8 +662,11 @@ int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
   }
   if (table != RT_TABLE_UNSPEC && table != RT_TABLE_MAIN) return -EOPNOTSUPP;
   if (add && rt.rtm_type != RTN_UNICAST) return -EOPNOTSUPP;  // blackhole, prohibit, ...
-  for (int t : {RTA_MULTIPATH, RTA_VIA, RTA_ENCAP, RTA_NH_ID, RTA_METRICS, RTA_PREFSRC, RTA_SRC})
+  for (int t : {RTA_MULTIPATH, RTA_VIA, RTA_ENCAP, RTA_NH_ID, RTA_SRC})
     if (tb[size_t(t)].present) return -EOPNOTSUPP;
+  // Route metrics and a preferred source cannot be stored; on delete (`ip route flush`
+  // echoes every attribute of the dump) they are ignored.
+  if (add && (tb[RTA_METRICS].present || tb[RTA_PREFSRC].present)) return -EOPNOTSUPP;
   IpAddr dst = unspecified(fam);
   if (tb[RTA_DST].present) {
     auto d = attr_ip(tb[RTA_DST], fam);
