@@ -210,6 +210,7 @@ inline size_t fixed_len(uint16_t type) {
     case 20: case 21: case 22: return 8;   // ifaddrmsg
     case 24: case 25: case 26: return 12;  // rtmsg
     case 28: case 29: case 30: return 12;  // ndmsg
+    case 32: case 33: case 34: return 12;  // fib_rule_hdr
     default: return 0;
   }
 }

@@ -41,6 +41,7 @@ expect "2001:db8::/64 dev eth0 proto kernel metric 256" -6 route
 expect "10.0.0.5 dev eth0 src 10.0.0.1" route get 10.0.0.5
 expect "8.8.8.8 via 10.0.0.254 dev eth0 src 10.0.0.1" route get 8.8.8.8
 expect "10.0.0.254 dev eth0 INCOMPLETE" neigh
+expect "32766:	from all lookup main" rule
 expect "inet6 ::1/128 scope host" addr
 expect "RTNETLINK answers: File exists" addr add 10.0.0.1/24 dev eth0
 expect "RTNETLINK answers: Operation not supported" link set eth0 down

@@ -396,7 +396,8 @@ TEST(NetlinkRoute, NeighbourDumpAfterTraffic) {
 TEST(NetlinkRoute, AcksUnknownTypesAndControlMessages) {
   Net n;
   umnet::NetlinkRoute nl(*n.a);
-  EXPECT_EQ(ack_error(ask(nl, Req(RTM_GETRULE, NLM_F_REQUEST).zeros(12).done())), -EOPNOTSUPP);
+  EXPECT_EQ(ack_error(ask(nl, Req(RTM_NEWRULE, NLM_F_REQUEST).zeros(12).done())), -EOPNOTSUPP);
+  EXPECT_EQ(ack_error(ask(nl, Req(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP).zeros(20).done())), -EOPNOTSUPP);
   EXPECT_EQ(ack_error(ask(nl, Req(1000, NLM_F_REQUEST).done())), -EOPNOTSUPP);
   // NLMSG_NOOP with NLM_F_ACK: acked with 0; without: nothing.
   EXPECT_EQ(ack_error(ask(nl, Req(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK).done())), 0);
@@ -404,6 +405,23 @@ TEST(NetlinkRoute, AcksUnknownTypesAndControlMessages) {
   // Not a request (NLM_F_REQUEST missing): ignored.
   EXPECT_TRUE(ask(nl, link_req(RTM_GETLINK, NLM_F_DUMP, 0).done()).empty());
   EXPECT_GE(nl.counters().unsupported, 2u);
+}
+
+TEST(NetlinkRoute, RuleDumpIsTheSingleTableDefault) {
+  Net n;
+  umnet::NetlinkRoute nl(*n.a);
+  Req r(RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, 4);
+  r.bytes({AF_INET, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  auto rules = dump_body(ask(nl, r.done()), 4);
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].type, RTM_NEWRULE);
+  EXPECT_EQ(rules[0].u32(15 /* FRA_TABLE */), 255u);
+  EXPECT_FALSE(rules[0].has(6 /* FRA_PRIORITY */));
+  EXPECT_EQ(rules[1].u32(15), 254u);
+  EXPECT_EQ(rules[1].u32(6), 32766u);
+  Req all(RTM_GETRULE, NLM_F_REQUEST | NLM_F_DUMP, 5);
+  all.bytes({AF_UNSPEC, 0, 0, 0});
+  EXPECT_EQ(dump_body(ask(nl, all.done()), 5).size(), 4u);
 }
 
 TEST(NetlinkRoute, SeveralMessagesInOneDatagram) {

@@ -27,6 +27,7 @@
 // unicast, multipath, route metrics/prefsrc, neighbour changes (see docs/netlink.md).
 #include "umnet/netlink_route.h"
 
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
@@ -382,6 +383,7 @@ int NetlinkRoute::dispatch(const uint8_t* msg, size_t len, Out& out) {
     case RTM_NEWROUTE: return change_route(msg, len, true);
     case RTM_DELROUTE: return change_route(msg, len, false);
     case RTM_GETNEIGH: return get_neigh(msg, len, out);
+    case RTM_GETRULE: return get_rule(msg, len, out);
     default: return -EOPNOTSUPP;  // DELLINK, NEIGH changes, rules, qdiscs, netconf...
   }
 }
@@ -702,6 +704,35 @@ int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
         (!prio || x.metric == *prio))
       return st_.remove_route(x.dest, x.gateway, x.ifindex);
   return -ESRCH;
+}
+
+// ---------------- policy rules ----------------
+
+// libstack has one routing table, so the rule list is the kernel's default one (without
+// the rule to table default, which would point at a table that does not exist here):
+// IPv4 and IPv6 "0: from all lookup local", "32766: from all lookup main". Read-only.
+int NetlinkRoute::get_rule(const uint8_t* msg, size_t len, Out& out) {
+  Hdr h = read_hdr(msg);
+  if (!(h.flags & NLM_F_DUMP)) return -EOPNOTSUPP;
+  if (len - kHdr < 1) return ++ctr_.malformed, -EINVAL;
+  int family = msg[kHdr];
+  ++ctr_.dumps;
+  for (int fam : {AF_INET, AF_INET6}) {
+    if (family != AF_UNSPEC && family != fam) continue;
+    for (auto [prio, table] : {std::pair<uint32_t, uint32_t>{0, RT_TABLE_LOCAL}, {32766, RT_TABLE_MAIN}}) {
+      Msg m(RTM_NEWRULE, NLM_F_MULTI, h.seq, out.pid());
+      fib_rule_hdr fr{};
+      fr.family = uint8_t(fam);
+      fr.table = uint8_t(table);
+      fr.action = FR_ACT_TO_TBL;
+      m.fixed(fr);
+      m.u32(FRA_TABLE, table);
+      if (prio) m.u32(FRA_PRIORITY, prio);
+      out.multi(m.done());
+    }
+  }
+  out.done(h.seq);
+  return kDumped;
 }
 
 // ---------------- neighbours ----------------

@@ -54,6 +54,7 @@ class NetlinkRoute {
   int route_lookup(const uint8_t* msg, size_t len, Out& out);
   int change_route(const uint8_t* msg, size_t len, bool add);
   int get_neigh(const uint8_t* msg, size_t len, Out& out);
+  int get_rule(const uint8_t* msg, size_t len, Out& out);
 
   libstack::Stack& st_;
   size_t max_dgram_ = 4096;
