@@ -47,6 +47,11 @@ class MemLink final : public Link {
   std::function<void()> notify;
 };
 
+// Whether this libstack has administrative link state (Stack::set_link_up, added on the
+// stack branch): tests assert "down works" with it and "down is refused" without it.
+template <typename S>
+concept HasLinkState = requires(S& s) { s.set_link_up(1u, true); };
+
 inline Cidr cidr(const char* s) { return *Cidr::parse(s); }
 inline IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 

@@ -84,8 +84,23 @@ TEST(IfIoctl, Errors) {
   EXPECT_EQ(io.ifreq_ioctl(SIOCGIFFLAGS, full), -ENODEV);
   // Down: refused; MTU: applied to the Stack.
   ASSERT_EQ(io.ifreq_ioctl(SIOCGIFFLAGS, eth), 0);
+  short up_flags = eth.ifr_flags;
   eth.ifr_flags = short(eth.ifr_flags & ~IFF_UP);
-  EXPECT_EQ(io.ifreq_ioctl(SIOCSIFFLAGS, eth), -EOPNOTSUPP);
+  if constexpr (HasLinkState<Stack>) {
+    EXPECT_EQ(io.ifreq_ioctl(SIOCSIFFLAGS, eth), 0);
+    ASSERT_EQ(io.ifreq_ioctl(SIOCGIFFLAGS, eth), 0);
+    EXPECT_EQ(eth.ifr_flags & IFF_UP, 0);
+    eth.ifr_flags = up_flags;
+    EXPECT_EQ(io.ifreq_ioctl(SIOCSIFFLAGS, eth), 0);
+  } else {
+    EXPECT_EQ(io.ifreq_ioctl(SIOCSIFFLAGS, eth), -EOPNOTSUPP);
+  }
+  ASSERT_EQ(io.ifreq_ioctl(SIOCGIFFLAGS, eth), 0);
+  EXPECT_EQ(eth.ifr_flags, up_flags);
+  auto lo = named("lo");
+  ASSERT_EQ(io.ifreq_ioctl(SIOCGIFFLAGS, lo), 0);
+  lo.ifr_flags = short(lo.ifr_flags & ~IFF_UP);
+  EXPECT_EQ(io.ifreq_ioctl(SIOCSIFFLAGS, lo), -EOPNOTSUPP);
   eth.ifr_mtu = 1280;
   EXPECT_EQ(io.ifreq_ioctl(SIOCSIFMTU, eth), 0);
   EXPECT_EQ(n.a->interfaces()[1].mtu, 1280u);

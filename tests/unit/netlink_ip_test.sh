@@ -44,7 +44,7 @@ expect "10.0.0.254 dev eth0 INCOMPLETE" neigh
 expect "32766:	from all lookup main" rule
 expect "inet6 ::1/128 scope host" addr
 expect "RTNETLINK answers: File exists" addr add 10.0.0.1/24 dev eth0
-expect "RTNETLINK answers: Operation not supported" link set eth0 down
+expect "RTNETLINK answers: Operation not supported" link set lo down
 expect "Cannot find device \"eth9\"" addr add 10.0.0.9/24 dev eth9
 # Changes within one process (state lives in the shim's Stack): ip -batch.
 batch=$(printf 'addr add 10.5.0.1/24 dev eth0\nroute add 192.168.9.0/24 via 10.0.0.254\nlink set eth0 mtu 1400\naddr show dev eth0\nroute\naddr del 10.0.0.1/24 dev eth0\nroute\n')

@@ -110,8 +110,24 @@ TEST(NetlinkRoute, SetLinkMtuAndRefuseWhatTheStackCannotDo) {
   EXPECT_EQ(n.a->interfaces()[1].mtu, 1280u);
   // ip link set eth0 up: already up, accepted.
   EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia), IFF_UP, IFF_UP).done())), 0);
-  // down, rename, MAC change, creating a link: not representable.
-  EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia), 0, IFF_UP).done())), -EOPNOTSUPP);
+  // ip link set eth0 down / up: the Stack's administrative state, when libstack has one.
+  int down = ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia), 0, IFF_UP).done()));
+  auto eth_flags = [&] {
+    auto l = ask(nl, link_req(RTM_GETLINK, NLM_F_REQUEST, int32_t(n.ia)).done());
+    return l.size() == 1 ? std::make_pair(l[0].fixed32(8), l[0].u8(IFLA_OPERSTATE)) : std::make_pair(0xffffffffu, uint8_t(0));
+  };
+  if constexpr (HasLinkState<Stack>) {
+    EXPECT_EQ(down, 0);
+    EXPECT_EQ(eth_flags().first & (IFF_UP | IFF_RUNNING), 0u);
+    EXPECT_EQ(eth_flags().second, IF_OPER_DOWN);
+    EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia), IFF_UP, IFF_UP).done())), 0);
+  } else {
+    EXPECT_EQ(down, -EOPNOTSUPP);
+  }
+  EXPECT_EQ(eth_flags().first & (IFF_UP | IFF_RUNNING), unsigned(IFF_UP | IFF_RUNNING));
+  EXPECT_EQ(eth_flags().second, IF_OPER_UP);
+  // lo cannot go down; rename, MAC change, creating a link: not representable.
+  EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, 1, 0, IFF_UP).done())), -EOPNOTSUPP);
   EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia)).str(IFLA_IFNAME, "wan0").done())),
             -EOPNOTSUPP);
   uint8_t mac[6] = {2, 9, 9, 9, 9, 9};

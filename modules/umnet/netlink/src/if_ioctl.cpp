@@ -115,10 +115,13 @@ int IfIoctl::ifreq_ioctl(unsigned long req, ifreq& r) {
       if (r.ifr_mtu <= 0) return -EINVAL;
       return st_.set_mtu(i->id, size_t(r.ifr_mtu));
     case SIOCSIFFLAGS: {
-      // Accept only "no change" of the settable flags: libstack interfaces cannot go down.
-      constexpr uint32_t kSettable = IFF_UP | IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST | IFF_DEBUG;
-      uint32_t want = uint16_t(r.ifr_flags);
-      return ((want ^ if_flags(*i)) & kSettable) ? -EOPNOTSUPP : 0;
+      // IFF_UP is the Stack's administrative state; the other flags are fixed.
+      constexpr uint32_t kFixed = IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST | IFF_DEBUG;
+      uint32_t want = uint16_t(r.ifr_flags), cur = if_flags(*i);
+      if ((want ^ cur) & kFixed) return -EOPNOTSUPP;
+      if (!((want ^ cur) & IFF_UP)) return 0;
+      if (i->loopback) return -EOPNOTSUPP;
+      return set_link_up(st_, i->id, (want & IFF_UP) != 0);
     }
     default:
       return -EOPNOTSUPP;  // other set requests: address changes go through netlink

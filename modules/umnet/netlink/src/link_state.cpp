@@ -9,8 +9,8 @@ namespace umnet::detail {
 using namespace libstack;
 
 uint32_t if_flags(const InterfaceInfo& i) {
-  // libstack interfaces are always administratively up with carrier (no up/down API).
-  uint32_t f = IFF_UP | IFF_RUNNING | IFF_LOWER_UP;
+  // In-memory and VDE links have no carrier of their own: an up interface is running.
+  uint32_t f = iface_up(i) ? IFF_UP | IFF_RUNNING | IFF_LOWER_UP : 0;
   if (i.loopback) return f | IFF_LOOPBACK;
   if (i.kind == LinkKind::Ethernet) return f | IFF_BROADCAST | IFF_MULTICAST;
   return f | IFF_POINTOPOINT | IFF_NOARP | IFF_MULTICAST;
@@ -22,6 +22,7 @@ uint16_t arphrd_type(const InterfaceInfo& i) {
 }
 
 uint8_t oper_state(const InterfaceInfo& i) {
+  if (!iface_up(i)) return IF_OPER_DOWN;
   // The kernel reports "unknown" for loopback and tun-like devices without carrier logic.
   return i.loopback || i.kind != LinkKind::Ethernet ? IF_OPER_UNKNOWN : IF_OPER_UP;
 }

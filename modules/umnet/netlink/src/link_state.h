@@ -3,6 +3,7 @@
 // emulation report. One place, so `ip link` and SIOCGIFFLAGS always agree.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -11,6 +12,25 @@
 #include "libstack/stack.h"
 
 namespace umnet::detail {
+
+// Administrative link state. libstack gained InterfaceInfo::up and Stack::set_link_up()
+// on the stack branch after this code was started; these helpers use them when present
+// and otherwise treat every interface as up and refuse "down" with -EOPNOTSUPP, so this
+// library builds against either libstack.
+template <typename I>
+bool iface_up(const I& i) {
+  if constexpr (requires { i.up; }) return i.up;
+  else return true;
+}
+template <typename S>
+int set_link_up(S& st, uint32_t ifindex, bool up) {
+  if constexpr (requires { st.set_link_up(ifindex, up); }) {
+    return st.set_link_up(ifindex, up);
+  } else {
+    (void)st, (void)ifindex;
+    return up ? 0 : -EOPNOTSUPP;
+  }
+}
 
 uint32_t if_flags(const libstack::InterfaceInfo& i);      // IFF_UP | IFF_RUNNING | ...
 uint16_t arphrd_type(const libstack::InterfaceInfo& i);   // ARPHRD_ETHER / LOOPBACK / NONE

@@ -438,12 +438,15 @@ int NetlinkRoute::new_link(const uint8_t* msg, size_t len) {
   else if (name) i = find_if(ifs, *name);
   if (!i) return (h.flags & NLM_F_CREATE) ? -EOPNOTSUPP : -ENODEV;  // cannot create links
   if (ifi.ifi_index > 0 && name && *name != i->name) return -EOPNOTSUPP;  // rename
-  // Flags: only the state libstack has (always up, fixed link kind) can be "set".
+  // Flags: IFF_UP maps to the Stack's administrative state; the others are fixed by the
+  // link kind and can only be "set" to what they are.
   uint32_t cur = if_flags(*i);
   uint32_t want = ifi.ifi_change ? ((ifi.ifi_flags & ifi.ifi_change) | (cur & ~ifi.ifi_change))
                                  : (ifi.ifi_flags ? ifi.ifi_flags : cur);
-  constexpr uint32_t kSettable = IFF_UP | IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST | IFF_DEBUG;
-  if ((want ^ cur) & kSettable) return -EOPNOTSUPP;
+  constexpr uint32_t kFixed = IFF_NOARP | IFF_PROMISC | IFF_ALLMULTI | IFF_MULTICAST | IFF_DEBUG;
+  if ((want ^ cur) & kFixed) return -EOPNOTSUPP;
+  bool change_up = ((want ^ cur) & IFF_UP) != 0;
+  if (change_up && i->loopback) return -EOPNOTSUPP;  // libstack's lo cannot go down
   // Attributes: accept what matches the current state or what the Stack can change (MTU).
   for (size_t t = 0; t < tb.size(); ++t) {
     if (!tb[t].present) continue;
@@ -460,11 +463,11 @@ int NetlinkRoute::new_link(const uint8_t* msg, size_t len) {
       default: return -EOPNOTSUPP;
     }
   }
-  if (tb[IFLA_MTU].present) {
-    auto mtu = attr_u32(tb[IFLA_MTU]);
-    if (!mtu) return ++ctr_.malformed, -EINVAL;
-    if (*mtu != i->mtu) return st_.set_mtu(i->id, *mtu);
-  }
+  std::optional<uint32_t> mtu;
+  if (tb[IFLA_MTU].present && !(mtu = attr_u32(tb[IFLA_MTU]))) return ++ctr_.malformed, -EINVAL;
+  if (mtu && *mtu != i->mtu)
+    if (int r = st_.set_mtu(i->id, *mtu); r < 0) return r;
+  if (change_up) return set_link_up(st_, i->id, (want & IFF_UP) != 0);
   return 0;
 }
 
