@@ -120,6 +120,9 @@ TEST(NetlinkRoute, SetLinkMtuAndRefuseWhatTheStackCannotDo) {
     EXPECT_EQ(down, 0);
     EXPECT_EQ(eth_flags().first & (IFF_UP | IFF_RUNNING), 0u);
     EXPECT_EQ(eth_flags().second, IF_OPER_DOWN);
+    // ip route get through a down link: unreachable, like the Stack itself.
+    EXPECT_EQ(ack_error(ask(nl, route_req(RTM_GETROUTE, NLM_F_REQUEST, AF_INET, 32).addr(RTA_DST, ip("10.0.0.2")).done())),
+              -ENETUNREACH);
     EXPECT_EQ(ack_error(ask(nl, link_req(RTM_NEWLINK, kDel, int32_t(n.ia), IFF_UP, IFF_UP).done())), 0);
   } else {
     EXPECT_EQ(down, -EOPNOTSUPP);

@@ -621,9 +621,12 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
     out.single(m.done());
     return 0;
   }
+  auto ifs = st_.interfaces();
   const RouteInfo* best = nullptr;
   for (auto& x : routes) {
     if (x.dest.addr.family != dst.family || !x.dest.contains(dst) || (oif && x.ifindex != oif)) continue;
+    const InterfaceInfo* via = find_if(ifs, x.ifindex);
+    if (!via || !iface_up(*via)) continue;  // the Stack ignores routes through down links
     if (!best || x.dest.prefix_len > best->dest.prefix_len ||
         (x.dest.prefix_len == best->dest.prefix_len && x.metric < best->metric))
       best = &x;
