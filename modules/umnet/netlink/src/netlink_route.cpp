@@ -233,7 +233,7 @@ std::vector<uint8_t> link_msg(const InterfaceInfo& i, uint16_t flags, uint32_t s
   m.u32(IFLA_PROMISCUITY, 0);
   m.u32(IFLA_NUM_TX_QUEUES, 1);
   m.u32(IFLA_NUM_RX_QUEUES, 1);
-  m.u8(IFLA_CARRIER, 1);
+  m.u8(IFLA_CARRIER, iface_up(i) ? 1 : 0);  // matches IFF_LOWER_UP
   m.str(IFLA_QDISC, "noqueue");
   if (i.loopback) {
     uint8_t zero[6] = {};
