@@ -1,0 +1,166 @@
+/*
+ * example: the smallest useful ThreadNet module (docs/modules.md walks through it).
+ *
+ * Theory of operation: it traps socket() (the hypervisor's filter already narrows that to
+ * AF_INET/AF_INET6/AF_NETLINK/AF_PACKET) and claims AF_INET/AF_INET6 sockets; everything
+ * else goes to the kernel. What it does with a claimed call depends on --example-mode:
+ *   eacces  (default) answer EACCES: the program has "no network";
+ *   pair    inject one end of an AF_UNIX stream pair as the new socket (atomically with
+ *           the reply); the module keeps the other end and echoes what it reads, in upper
+ *           case, from an event-loop watch;
+ *   block   never answer until the tracee gives up: the handler parks with a deadline of
+ *           --example-timeout-ms (default 10000) and then answers ETIMEDOUT; a signal that
+ *           interrupts the tracee cancels the park (-TN_ECANCELED) and the handler returns
+ *           without replying.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <threadnet/module.h>
+#include <unistd.h>
+
+enum mode { MODE_EACCES, MODE_PAIR, MODE_BLOCK };
+
+struct example {
+  const struct tn_host *host;
+  enum mode mode;
+  uint64_t timeout_ns;
+  unsigned cancelled;
+};
+
+static const int example_syscalls[] = {SYS_socket, -1};
+static const char *const example_options[] = {"example-mode=", "example-timeout-ms=", NULL};
+
+static void *example_init(const struct tn_host *host, int argc, const char *const *argv,
+                          char *err, size_t errcap) {
+  if (host->abi_version != TN_MODULE_ABI_VERSION) {
+    snprintf(err, errcap, "host ABI %u, expected %u", host->abi_version, TN_MODULE_ABI_VERSION);
+    return NULL;
+  }
+  struct example *ex = calloc(1, sizeof *ex);
+  if (!ex) {
+    snprintf(err, errcap, "out of memory");
+    return NULL;
+  }
+  ex->host = host;
+  ex->timeout_ns = 10000ull * 1000000ull;
+  for (int i = 0; i < argc; ++i) {
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(argv[i], "--example-mode") && v) {
+      ++i;
+      if (!strcmp(v, "eacces")) ex->mode = MODE_EACCES;
+      else if (!strcmp(v, "pair")) ex->mode = MODE_PAIR;
+      else if (!strcmp(v, "block")) ex->mode = MODE_BLOCK;
+      else {
+        snprintf(err, errcap, "--example-mode must be eacces, pair or block, not '%s'", v);
+        free(ex);
+        return NULL;
+      }
+    } else if (!strcmp(argv[i], "--example-timeout-ms") && v) {
+      ++i;
+      ex->timeout_ns = strtoull(v, NULL, 10) * 1000000ull;
+    } else {
+      snprintf(err, errcap, "unknown option '%s'", argv[i]);
+      free(ex);
+      return NULL;
+    }
+  }
+  return ex;
+}
+
+static void example_fini(void *self) {
+  struct example *ex = self;
+  if (ex->cancelled && ex->host->tracing(ex->host->hv)) {
+    char line[64];
+    snprintf(line, sizeof line, "example: %u cancelled calls", ex->cancelled);
+    ex->host->trace(ex->host->hv, NULL, line);
+  }
+  free(ex);
+}
+
+static int example_choose(void *self, const struct tn_call *c) {
+  (void)self;
+  if (c->nr != SYS_socket) return TN_CHOICE_NONE;
+  int family = (int)c->args[0];
+  return family == AF_INET || family == AF_INET6 ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+}
+
+/* The module's end of a pair: echo upper-cased until EOF. */
+static void echo_cb(void *arg, int fd, uint32_t events) {
+  struct example *ex = arg;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n > 0) {
+      for (ssize_t i = 0; i < n; ++i) buf[i] = (char)toupper((unsigned char)buf[i]);
+      ssize_t w = write(fd, buf, (size_t)n);
+      (void)w;
+      continue;
+    }
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || (events & EPOLLHUP)) {
+      ex->host->unwatch_fd(ex->host->hv, fd);
+      close(fd);
+    }
+    return;
+  }
+}
+
+static void example_handle(void *self, const struct tn_call *c) {
+  struct example *ex = self;
+  const struct tn_host *h = ex->host;
+  if (ex->mode == MODE_EACCES) {
+    h->reply(h->hv, c, 0, EACCES);
+    return;
+  }
+  if (ex->mode == MODE_BLOCK) {
+    int r = h->park(h->hv, c, NULL, h->now_ns(h->hv) + ex->timeout_ns);
+    if (r == -TN_ECANCELED) {
+      ex->cancelled++;
+      if (h->tracing(h->hv)) h->trace(h->hv, c, "example: call cancelled");
+      return; /* the kernel already failed (or restarts) the call */
+    }
+    h->reply(h->hv, c, 0, ETIMEDOUT);
+    return;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
+    h->reply(h->hv, c, 0, ENOBUFS);
+    return;
+  }
+  int type = (int)c->args[1];
+  unsigned flags = TN_INJECT_SEND | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0);
+  if (!(type & SOCK_NONBLOCK)) {
+    int fl = fcntl(sv[1], F_GETFL);
+    fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK); /* the tracee's end: shared file status */
+  }
+  int r = h->inject_fd(h->hv, c, sv[1], -1, flags);
+  close(sv[1]);
+  if (r < 0) {
+    close(sv[0]);
+    if (r != -ENOENT) h->reply(h->hv, c, 0, -r);
+    return;
+  }
+  if (h->watch_fd(h->hv, sv[0], EPOLLIN | EPOLLRDHUP, echo_cb, ex) < 0) close(sv[0]);
+}
+
+static const struct tn_module example_module = {
+    .abi_version = TN_MODULE_ABI_VERSION,
+    .size = sizeof(struct tn_module),
+    .name = "example",
+    .summary = "tiny demo: AF_INET sockets get EACCES, an echoing socketpair, or block",
+    .init = example_init,
+    .fini = example_fini,
+    .syscalls = example_syscalls,
+    .choose = example_choose,
+    .handle = example_handle,
+    .options = example_options,
+};
+
+const struct tn_module *threadnet_module_v1(void) { return &example_module; }
