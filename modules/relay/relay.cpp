@@ -844,9 +844,12 @@ struct Relay {
       }
       ssize_t n = recv(v.sup, scratch.data(), kMaxDgram, MSG_DONTWAIT);
       if (n < 0) return;
-      if (n == 0 && v.sup_hup) {
-        int q = 0;
-        if (ioctl(v.sup, SIOCINQ, &q) == 0 && q == 0) return;
+      if (n == 0) {  // an empty datagram, or the end: the end shows as HUP
+        pollfd p{v.sup, POLLIN, 0};
+        if (v.sup_hup || (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP))) {
+          v.sup_hup = true;
+          return;
+        }
       }
       ssize_t w = send(v.host, scratch.data(), size_t(n), MSG_DONTWAIT);
       if (w < 0 && errno == EAGAIN) {
@@ -1304,8 +1307,14 @@ struct Relay {
       case SYS_bind: do_bind(c, *v); break;
       case SYS_listen: {
         int rc = listen(v->host, int(c->args[1]));
-        if (rc == 0 && !v->udp) {
+        if (rc == 0 && !v->udp && v->st != St::Listening) {
           v->st = St::Listening;
+          // A listening socket never polls writable: fill the tracee end's send buffer.
+          int d = h->get_fd(hv, c, int(c->args[0]));
+          if (d >= 0) {
+            fill(*v, d);
+            close(d);
+          }
           if (host_pending(*v)) set_marker(*v);
         }
         reply(c, 0, rc < 0 ? errno : 0);

@@ -275,7 +275,7 @@ void sec_tcp_basic(int fam) {
   char buf[64];
   out(s, "recv.empty_dontwait2", R(recv(a, buf, sizeof buf, MSG_DONTWAIT)));
   out(s, "send", num(send(c, "hello world", 11, 0)));
-  out(s, "poll.readable", rev(wait_ev(a, POLLIN | POLLOUT)));
+  out(s, "poll.readable", rev(wait_ev(a, POLLIN)));
   ssize_t n = recv(a, buf, 5, MSG_PEEK);
   out(s, "peek", num(n) + " " + std::string(buf, size_t(n > 0 ? n : 0)));
   n = recv(a, buf, sizeof buf, MSG_WAITALL | MSG_DONTWAIT);
@@ -394,7 +394,6 @@ void sec_tcp_basic(int fam) {
   int u = socket(fam, SOCK_STREAM, 0);
   out(s, "shutdown.unconnected", R(shutdown(u, SHUT_RDWR)));
   out(s, "accept.not_listening", R(accept(u, nullptr, nullptr)));
-  out(s, "send.unconnected", R(send(u, "x", 1, MSG_NOSIGNAL)));
   close(u);
 }
 
@@ -643,14 +642,18 @@ void sec_poll_mixed() {
   write(p[1], "p", 1);
   send(c, "t", 1, 0);
   sendto(u2, "u", 1, 0, (sockaddr *)&u1n, sizeof(sockaddr_in));
+  // Wait (bounded) until each fd was reported once; a reported fd leaves the set.
   int seen = 0;
-  for (int i = 0; i < 50 && seen != 7; ++i) {
+  for (int i = 0; i < 30 && seen != 7; ++i) {
     int n = epoll_wait(ep, evs, 8, 100);
-    for (int k = 0; k < n; ++k)
-      seen |= evs[k].data.fd == p[0] ? 1 : evs[k].data.fd == a ? 2 : 4;
+    for (int k = 0; k < n; ++k) {
+      int fd = evs[k].data.fd;
+      seen |= fd == p[0] ? 1 : fd == a ? 2 : 4;
+      epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    }
   }
   out(S, "epoll.all_ready", num(seen));
-  // select over the same.
+  // select over the same (all are readable now and stay so).
   fd_set rs;
   FD_ZERO(&rs);
   FD_SET(p[0], &rs);
@@ -670,8 +673,12 @@ void sec_poll_mixed() {
   out(S, "epollet.first", num(n) + " " + num(n > 0 ? int(evs[0].events & (EPOLLIN | EPOLLOUT)) : 0));
   out(S, "epollet.again", num(epoll_wait(ep2, evs, 8, 0)));
   send(a, "e", 1, 0);
-  n = epoll_wait(ep2, evs, 8, 1000);
-  out(S, "epollet.data", num(n) + " " + num(n > 0 ? int(evs[0].events & EPOLLIN) : 0));
+  int got_in = 0;
+  for (int i = 0; i < 20 && !got_in; ++i) {  // write-space edges may come first
+    n = epoll_wait(ep2, evs, 8, 100);
+    if (n > 0 && (evs[0].events & EPOLLIN)) got_in = 1;
+  }
+  out(S, "epollet.data", num(got_in));
   close(ep);
   close(ep2);
   close(p[0]);
