@@ -657,16 +657,16 @@ struct Relay {
     while (v.st == St::Connecting && !v.dead) {
       finish_connect(v);
       if (v.st != St::Connecting) break;
+      // Fill now, not on cancellation: a signal may end this call (and the tracee poll the
+      // socket) before the supervisor notices the cancellation.
+      if (d >= 0) fill(v, d);
       int rc = park_on(v, c, dl);
-      if (rc == -TN_ECANCELED) {
-        // Interrupted: the connect goes on in the background, as in the kernel.
-        if (v.st == St::Connecting && d >= 0) fill(v, d);
+      if (rc == -TN_ECANCELED) {  // the connect goes on in the background, as in the kernel
         if (d >= 0) close(d);
         return;
       }
       if (rc == 0 && v.st == St::Connecting) {  // SO_SNDTIMEO expired
-        if (d >= 0) fill(v, d);
-        close(d);
+        if (d >= 0) close(d);
         reply(c, 0, EINPROGRESS);
         return;
       }
@@ -1406,8 +1406,32 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
   r->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   return r;
 }
+// At the end of the run the tracees are gone but bytes they wrote may still sit in the
+// pairs or in a stash (the kernel would have sent them after the process exited): move
+// them to the host sockets, whose close then sends them. Bounded by kFlushNs in total.
+constexpr uint64_t kFlushNs = 5'000'000'000ull;
+void flush_all(Relay *r) {
+  uint64_t end = r->h->now_ns(r->hv) + kFlushNs;
+  std::vector<VPtr> all;
+  for (auto &kv : r->table)
+    if (!kv.second->udp && kv.second->st == St::Connected) all.push_back(kv.second);
+  for (auto &v : all) {
+    while (!v->dead && v->sup >= 0 && r->h->now_ns(r->hv) < end) {
+      r->pump(*v, true);
+      if (v->dead || v->up.dst_dead) break;
+      bool pending = v->up.off < v->up.data.size();
+      pollfd p{pending ? v->host : v->sup, short(pending ? POLLOUT : POLLIN), 0};
+      if (!pending) {
+        if (v->up.src_eof || poll(&p, 1, 0) <= 0) break;
+        continue;
+      }
+      poll(&p, 1, 100);
+    }
+  }
+}
 void m_fini(void *self) {
   auto *r = static_cast<Relay *>(self);
+  flush_all(r);
   if (r->sweep_timer > 0) r->h->cancel_timer(r->hv, r->sweep_timer);
   std::vector<VPtr> all;
   for (auto &kv : r->table) all.push_back(kv.second);
