@@ -114,6 +114,7 @@ struct VSock {
   std::deque<int> backlog;     // accepted host fds not delivered (call vanished)
   Stash up, down;              // up: tracee -> host, down: host -> tracee
   bool sup_hup = false;
+  bool up_fin = false, down_fin = false;  // HUP/RDHUP/ERR seen on the sup / host side
   bool kick = false;           // a pump was cut short and a timer will resume it
   // UDP
   bool inflight = false;
@@ -142,6 +143,8 @@ struct Relay {
   long sweep_timer = 0;
   std::vector<char> scratch;
   int diag = -1;
+  // choose() already looked the fd up: handle() takes the answer from here (by call id).
+  std::unordered_map<uint64_t, VPtr> chosen;
 
   // ---- small helpers ----------------------------------------------------------------
   int reply(const tn_call *c, int64_t v, int err) { return h->reply(hv, c, v, err); }
@@ -287,6 +290,7 @@ struct Relay {
     v.ident = id;
     v.tracee_ino = st.st_ino;
     v.sup_hup = false;
+    v.up_fin = v.down_fin = false;
     v.up = {};
     v.down = {};
     v.marker = false;
@@ -339,6 +343,7 @@ struct Relay {
     if (!v->dead) v->r->pump(*v, false);
   }
   void on_host(VSock &v, uint32_t ev) {
+    if (ev & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) v.down_fin = true;
     if (v.udp) {
       if (ev & EPOLLIN) udp_push(v);
       if (ev & EPOLLOUT) udp_pull(v);
@@ -364,6 +369,7 @@ struct Relay {
   }
   void on_sup(VSock &v, uint32_t ev) {
     if (ev & EPOLLHUP) v.sup_hup = true;
+    if (ev & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) v.up_fin = true;
     if (v.udp) {
       if (ev & (EPOLLIN | EPOLLHUP)) udp_pull(v);
       if (!v.dead) udp_push(v);
@@ -428,7 +434,13 @@ struct Relay {
         break;
       }
       moved += size_t(n);
-      if (s.dst_dead) continue;  // discard: the reader is gone
+      // A short read emptied the source queue; new data raises a new edge.
+      // (Not after a HUP/RDHUP edge: the end-of-file must still be read.)
+      bool drained = size_t(n) < scratch.size() && !(up ? v.up_fin : v.down_fin);
+      if (s.dst_dead) {  // discard: the reader is gone
+        if (drained) return;
+        continue;
+      }
       ssize_t w = send(dst, scratch.data(), size_t(n), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (w < 0) {
         if (errno != EAGAIN && errno != EINTR) {
@@ -442,6 +454,7 @@ struct Relay {
         s.off = 0;
         return;
       }
+      if (drained) return;
     }
     if (up && s.src_eof && v.sup_hup) closed_check(v);
   }
@@ -1297,7 +1310,12 @@ struct Relay {
       do_socket(c);
       return;
     }
-    VPtr v = lookup(c, int(c->args[0]));
+    VPtr v;
+    if (auto it = chosen.find(c->id); it != chosen.end()) {
+      v = std::move(it->second);
+      chosen.erase(it);
+    }
+    if (!v || v->dead) v = lookup(c, int(c->args[0]));
     if (!v) {  // closed between choose and handle
       h->reply_continue(hv, c);
       return;
@@ -1369,18 +1387,22 @@ struct Relay {
     switch (c->nr) {
       case SYS_recvfrom:
         // A stream end reports an empty address exactly like TCP: only UDP needs us.
-        return v.udp ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+        if (!v.udp) return TN_CHOICE_NONE;
+        break;
       case SYS_recvmsg:
       case SYS_sendmsg: {
         msghdr mh{};
         if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return TN_CHOICE_NONE;
         if (!mh.msg_name) return TN_CHOICE_NONE;
         if (c->nr == SYS_recvmsg && !v.udp) return TN_CHOICE_NONE;
-        return TN_CHOICE_MINE;
+        break;
       }
       default:
-        return TN_CHOICE_MINE;
+        break;
     }
+    if (chosen.size() > 4096) chosen.clear();  // calls that vanished before handle()
+    chosen[c->id] = it->second;
+    return TN_CHOICE_MINE;
   }
 };
 
