@@ -60,8 +60,12 @@ fd1=$(ls /proc/$T/fd | wc -l)
 rss1=$(awk '/VmRSS/ {print $2}' /proc/$T/status)
 echo go >&8
 read -r -t 100 line <&9 || fail "many: no second round"
-sleep 0.7
-fd2=$(ls /proc/$T/fd | wc -l)
+# The supervisor learns about closes asynchronously: give it (bounded) time to catch up.
+for ((i = 0; i < 100; i++)); do
+  fd2=$(ls /proc/$T/fd | wc -l)
+  [ $fd2 -le $((fd1 + 4)) ] && break
+  sleep 0.1
+done
 rss2=$(awk '/VmRSS/ {print $2}' /proc/$T/status)
 echo go >&8
 exec 8>&-
