@@ -831,8 +831,8 @@ void sec_many() {
   l = listener(AF_INET, &port);
   int c = connect_to(AF_INET, port);
   int a = accept(l, nullptr, nullptr);
-  const size_t N = 4 << 20;
-  std::thread th([c, N] {
+  constexpr size_t N = 4 << 20;
+  std::thread th([c] {
     std::string blk(65536, 'b');
     size_t sent = 0;
     while (sent < N) {
