@@ -872,131 +872,206 @@ struct Relay {
       }
     }
   }
-  // recvfrom/recvmsg with an address on a virtual UDP socket.
-  void do_udp_recv(const tn_call *c, VPtr vp, bool is_msg) {
-    VSock &v = *vp;
-    int fd = int(c->args[0]);
-    msghdr mh{};
-    std::vector<iovec> iov;
-    uint64_t buf_addr = 0, addr_addr = 0, alen_addr = 0;
+  // One datagram for the tracee: data scattered into `iov` (tracee addresses), source
+  // address into name_addr (name_cap bytes at most). Returns the recv result (>= 0) or
+  // -errno; -TN_ECANCELED when the call went away. *from_len / *mflags describe it.
+  long recv_one(const tn_call *c, VSock &v, int d, const std::vector<iovec> &iov,
+                uint64_t name_addr, socklen_t name_cap, int flags, bool nonblock, uint64_t dl,
+                socklen_t *from_len, int *mflags) {
     size_t want = 0;
-    int flags = 0;
-    socklen_t name_cap = 0;
-    if (is_msg) {
-      if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) {
-        reply(c, 0, EFAULT);
-        return;
-      }
-      flags = int(c->args[2]);
-      if (mh.msg_iovlen > kMaxIov) {
-        reply(c, 0, EMSGSIZE);
-        return;
-      }
-      iov.resize(mh.msg_iovlen);
-      if (!iov.empty() && h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_iov)), iov.data(),
-                                      iov.size() * sizeof(iovec)) < 0) {
-        reply(c, 0, EFAULT);
-        return;
-      }
-      for (auto &x : iov) want += x.iov_len;
-      addr_addr = uint64_t(uintptr_t(mh.msg_name));
-      name_cap = mh.msg_namelen;
-    } else {
-      buf_addr = c->args[1];
-      want = size_t(c->args[2]);
-      flags = int(c->args[3]);
-      addr_addr = c->args[4];
-      alen_addr = c->args[5];
-      if (addr_addr) {
-        int l = 0;
-        if (h->read_mem(hv, c, alen_addr, &l, sizeof l) < 0) {
-          reply(c, 0, EFAULT);
-          return;
-        }
-        if (l < 0) {
-          reply(c, 0, EINVAL);
-          return;
-        }
-        name_cap = socklen_t(l);
-      }
-    }
-    int d = h->get_fd(hv, c, fd);
-    if (d < 0) {
-      reply(c, 0, -d);
-      return;
-    }
-    bool nonblock = (fcntl(d, F_GETFL) & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+    for (auto &x : iov) want += x.iov_len;
     std::vector<char> buf(std::min(want, kMaxDgram));
-    uint64_t dl = deadline(v.rcvtimeo_ns);
     ssize_t n;
-    int mflags = 0;
     for (;;) {
       if (v.pending_err && !(flags & MSG_PEEK)) {
         int e = v.pending_err;
         v.pending_err = 0;
-        close(d);
-        reply(c, 0, e);
-        return;
+        return -e;
       }
       iovec one{buf.data(), buf.size()};
       msghdr m{};
       m.msg_iov = &one;
       m.msg_iovlen = 1;
       n = recvmsg(d, &m, (flags & (MSG_PEEK | MSG_TRUNC)) | MSG_DONTWAIT);
-      mflags = m.msg_flags;
+      *mflags = m.msg_flags & (MSG_TRUNC | MSG_CTRUNC);
       if (n >= 0) break;
       int e = errno;
-      if (e != EAGAIN || nonblock) {
-        close(d);
-        reply(c, 0, e);
-        return;
-      }
+      if (e != EAGAIN || nonblock) return -e;
       int rc = h->wait_fd(hv, c, d, EPOLLIN, dl);
-      if (rc == -TN_ECANCELED) {
-        close(d);
-        return;
-      }
-      if (rc == 0) {
-        close(d);
-        reply(c, 0, EAGAIN);
-        return;
-      }
+      if (rc == -TN_ECANCELED) return rc;
+      if (rc == 0) return -EAGAIN;
     }
-    close(d);
     sockaddr_storage from = v.in_addr;
-    socklen_t from_len = v.inflight ? v.in_len : 0;
+    *from_len = v.inflight ? v.in_len : 0;
     if (!(flags & MSG_PEEK)) v.inflight = false;
     size_t got = std::min(size_t(n), buf.size());
-    // Copy the datagram out.
-    int err = 0;
-    if (is_msg) {
-      size_t off = 0;
-      for (auto &x : iov) {
-        if (off >= got) break;
-        size_t k = std::min(x.iov_len, got - off);
-        if (k && h->write_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), buf.data() + off, k) < 0)
-          err = EFAULT;
-        off += k;
+    size_t off = 0;
+    for (auto &x : iov) {
+      if (off >= got) break;
+      size_t k = std::min(x.iov_len, got - off);
+      if (k && h->write_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), buf.data() + off, k) < 0)
+        return -EFAULT;
+      off += k;
+    }
+    size_t k = std::min<size_t>(name_cap, *from_len);
+    if (name_addr && k && h->write_mem(hv, c, name_addr, &from, k) < 0) return -EFAULT;
+    if (!(flags & MSG_PEEK)) udp_push(v);  // the next datagram (and its address) in
+    return long(n);
+  }
+  bool read_iov(const tn_call *c, const msghdr &mh, std::vector<iovec> *iov) {
+    if (mh.msg_iovlen > kMaxIov) return false;
+    iov->resize(mh.msg_iovlen);
+    return iov->empty() || h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_iov)), iov->data(),
+                                       iov->size() * sizeof(iovec)) == 0;
+  }
+  // recvfrom/recvmsg/recvmmsg with an address on a virtual UDP socket.
+  void do_udp_recv(const tn_call *c, VPtr vp, int kind /* 0 from, 1 msg, 2 mmsg */) {
+    VSock &v = *vp;
+    int fd = int(c->args[0]);
+    int flags = int(kind == 0 ? c->args[3] : c->args[kind == 1 ? 2 : 3]);
+    int d = h->get_fd(hv, c, fd);
+    if (d < 0) {
+      reply(c, 0, -d);
+      return;
+    }
+    bool nonblock = (fcntl(d, F_GETFL) & O_NONBLOCK) || (flags & MSG_DONTWAIT);
+    uint64_t dl = deadline(v.rcvtimeo_ns);
+    auto finish = [&](int64_t val, int err) {
+      close(d);
+      if (err != TN_ECANCELED) reply(c, val, err);
+    };
+    socklen_t from_len = 0;
+    int mflags = 0;
+    if (kind == 0) {
+      std::vector<iovec> iov{{reinterpret_cast<void *>(uintptr_t(c->args[1])), size_t(c->args[2])}};
+      int l = 0;
+      if (h->read_mem(hv, c, c->args[5], &l, sizeof l) < 0) return finish(0, EFAULT);
+      if (l < 0) return finish(0, EINVAL);
+      long n = recv_one(c, v, d, iov, c->args[4], socklen_t(l), flags, nonblock, dl, &from_len,
+                        &mflags);
+      if (n < 0) return finish(0, int(-n));
+      int outl = int(from_len);
+      if (h->write_mem(hv, c, c->args[5], &outl, sizeof outl) < 0) return finish(0, EFAULT);
+      return finish(n, 0);
+    }
+    if (kind == 1) {
+      msghdr mh{};
+      std::vector<iovec> iov;
+      if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return finish(0, EFAULT);
+      if (!read_iov(c, mh, &iov)) return finish(0, mh.msg_iovlen > kMaxIov ? EMSGSIZE : EFAULT);
+      long n = recv_one(c, v, d, iov, uint64_t(uintptr_t(mh.msg_name)), mh.msg_namelen, flags,
+                        nonblock, dl, &from_len, &mflags);
+      if (n < 0) return finish(0, int(-n));
+      mh.msg_namelen = mh.msg_name ? from_len : 0;
+      mh.msg_controllen = 0;
+      mh.msg_flags = mflags;
+      if (h->write_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return finish(0, EFAULT);
+      return finish(n, 0);
+    }
+    // recvmmsg: like the kernel, block for every message unless MSG_WAITFORONE (then only
+    // for the first); an error after some messages returns the count. (The timeout
+    // argument is not honoured.)
+    size_t vlen = std::min<size_t>(size_t(c->args[2]), kMaxIov);
+    std::vector<mmsghdr> mm(vlen);
+    if (vlen && h->read_mem(hv, c, c->args[1], mm.data(), vlen * sizeof(mmsghdr)) < 0)
+      return finish(0, EFAULT);
+    size_t done = 0;
+    for (; done < vlen; ++done) {
+      msghdr &mh = mm[done].msg_hdr;
+      std::vector<iovec> iov;
+      if (!read_iov(c, mh, &iov)) {
+        if (done) break;
+        return finish(0, EFAULT);
       }
-    } else if (got && h->write_mem(hv, c, buf_addr, buf.data(), got) < 0) {
-      err = EFAULT;
+      bool nb = nonblock || (done > 0 && (flags & MSG_WAITFORONE));
+      long n = recv_one(c, v, d, iov, uint64_t(uintptr_t(mh.msg_name)), mh.msg_namelen,
+                        flags & ~MSG_WAITFORONE, nb, dl, &from_len, &mflags);
+      if (n == -TN_ECANCELED) return finish(0, TN_ECANCELED);
+      if (n < 0) {
+        if (done) break;
+        return finish(0, int(-n));
+      }
+      mh.msg_namelen = mh.msg_name ? from_len : 0;
+      mh.msg_controllen = 0;
+      mh.msg_flags = mflags;
+      mm[done].msg_len = unsigned(n);
+      uint64_t at = c->args[1] + done * sizeof(mmsghdr);
+      if (h->write_mem(hv, c, at, &mm[done], sizeof(mmsghdr)) < 0) return finish(0, EFAULT);
     }
-    if (!err && addr_addr) {
-      size_t k = std::min<size_t>(name_cap, from_len);
-      if (k && h->write_mem(hv, c, addr_addr, &from, k) < 0) err = EFAULT;
+    finish(int64_t(done), 0);
+  }
+  // sendmmsg with addresses on a virtual UDP socket: each message from the host socket.
+  void do_udp_sendmmsg(const tn_call *c, VSock &v) {
+    size_t vlen = std::min<size_t>(size_t(c->args[2]), kMaxIov);
+    int flags = int(c->args[3]);
+    std::vector<mmsghdr> mm(vlen);
+    if (vlen && h->read_mem(hv, c, c->args[1], mm.data(), vlen * sizeof(mmsghdr)) < 0) {
+      reply(c, 0, EFAULT);
+      return;
     }
-    if (!err && is_msg) {
-      msghdr out = mh;
-      out.msg_namelen = addr_addr ? from_len : 0;
-      out.msg_controllen = 0;
-      out.msg_flags = mflags & (MSG_TRUNC | MSG_CTRUNC);
-      if (h->write_mem(hv, c, c->args[1], &out, sizeof out) < 0) err = EFAULT;
-    } else if (!err && addr_addr) {
-      int l = int(from_len);
-      if (h->write_mem(hv, c, alen_addr, &l, sizeof l) < 0) err = EFAULT;
+    size_t done = 0;
+    int err = 0;
+    for (; done < vlen; ++done) {
+      std::vector<char> data, name, ctl;
+      err = gather(c, mm[done].msg_hdr, &data, &name, &ctl, false);
+      if (err) break;
+      iovec one{data.data(), data.size()};
+      msghdr m{};
+      m.msg_iov = &one;
+      m.msg_iovlen = 1;
+      if (!name.empty()) {
+        m.msg_name = name.data();
+        m.msg_namelen = socklen_t(name.size());
+      }
+      if (!ctl.empty()) {
+        m.msg_control = ctl.data();
+        m.msg_controllen = ctl.size();
+      }
+      ssize_t n = sendmsg(v.host, &m, flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n < 0) {
+        err = errno;
+        break;
+      }
+      mm[done].msg_len = unsigned(n);
+      if (h->write_mem(hv, c, c->args[1] + done * sizeof(mmsghdr) + offsetof(mmsghdr, msg_len),
+                       &mm[done].msg_len, sizeof(unsigned)) < 0) {
+        err = EFAULT;
+        break;
+      }
     }
-    reply(c, err ? 0 : n, err);
-    udp_push(v);
+    if (done) reply(c, int64_t(done), 0);
+    else reply(c, 0, err ? err : 0);
+  }
+  // Copies a tracee msghdr's data, name and control into supervisor buffers; 0 or errno.
+  int gather(const tn_call *c, const msghdr &mh, std::vector<char> *data, std::vector<char> *name,
+             std::vector<char> *ctl, bool stream) {
+    std::vector<iovec> iov;
+    if (!read_iov(c, mh, &iov)) return mh.msg_iovlen > kMaxIov ? EMSGSIZE : EFAULT;
+    size_t total = 0;
+    for (auto &x : iov) total += x.iov_len;
+    size_t cap = stream ? kScratch : kMaxDgram + 1;
+    if (total > cap) total = cap;
+    data->resize(total);
+    size_t off = 0;
+    for (auto &x : iov) {
+      size_t k = std::min(x.iov_len, total - off);
+      if (k && h->read_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), data->data() + off, k) < 0)
+        return EFAULT;
+      off += k;
+    }
+    if (mh.msg_name && mh.msg_namelen) {
+      if (mh.msg_namelen > sizeof(sockaddr_storage)) return EINVAL;
+      name->resize(mh.msg_namelen);
+      if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_name)), name->data(), name->size()) < 0)
+        return EFAULT;
+    }
+    if (mh.msg_control && mh.msg_controllen) {
+      if (mh.msg_controllen > 65536) return ENOBUFS;
+      ctl->resize(mh.msg_controllen);
+      if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_control)), ctl->data(), ctl->size()) < 0)
+        return EFAULT;
+    }
+    return 0;
   }
   // sendto/sendmsg with an address (UDP), or on TCP (the address is ignored there).
   void do_send(const tn_call *c, VPtr vp, bool is_msg) {
@@ -1011,50 +1086,9 @@ struct Relay {
         return;
       }
       flags = int(c->args[2]);
-      if (mh.msg_iovlen > kMaxIov) {
-        reply(c, 0, EMSGSIZE);
+      if (int e = gather(c, mh, &data, &name, &ctl, !v.udp)) {
+        reply(c, 0, e);
         return;
-      }
-      std::vector<iovec> iov(mh.msg_iovlen);
-      if (!iov.empty() && h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_iov)), iov.data(),
-                                      iov.size() * sizeof(iovec)) < 0) {
-        reply(c, 0, EFAULT);
-        return;
-      }
-      size_t total = 0;
-      for (auto &x : iov) total += x.iov_len;
-      if (total > kScratch) total = kScratch;
-      data.resize(total);
-      size_t off = 0;
-      for (auto &x : iov) {
-        size_t k = std::min(x.iov_len, total - off);
-        if (k && h->read_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), data.data() + off, k) < 0) {
-          reply(c, 0, EFAULT);
-          return;
-        }
-        off += k;
-      }
-      if (mh.msg_name && mh.msg_namelen) {
-        if (mh.msg_namelen > sizeof(sockaddr_storage)) {
-          reply(c, 0, EINVAL);
-          return;
-        }
-        name.resize(mh.msg_namelen);
-        if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_name)), name.data(), name.size()) < 0) {
-          reply(c, 0, EFAULT);
-          return;
-        }
-      }
-      if (mh.msg_control && mh.msg_controllen) {
-        if (mh.msg_controllen > 65536) {
-          reply(c, 0, ENOBUFS);
-          return;
-        }
-        ctl.resize(mh.msg_controllen);
-        if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_control)), ctl.data(), ctl.size()) < 0) {
-          reply(c, 0, EFAULT);
-          return;
-        }
       }
     } else {
       size_t len = size_t(c->args[2]);
@@ -1355,8 +1389,10 @@ struct Relay {
         break;
       case SYS_sendto: do_send(c, v, false); break;
       case SYS_sendmsg: do_send(c, v, true); break;
-      case SYS_recvfrom: do_udp_recv(c, v, false); break;
-      case SYS_recvmsg: do_udp_recv(c, v, true); break;
+      case SYS_recvfrom: do_udp_recv(c, v, 0); break;
+      case SYS_recvmsg: do_udp_recv(c, v, 1); break;
+      case SYS_recvmmsg: do_udp_recv(c, v, 2); break;
+      case SYS_sendmmsg: do_udp_sendmmsg(c, *v); break;
       default: h->reply_continue(hv, c); break;
     }
   }
@@ -1372,9 +1408,6 @@ struct Relay {
       case SYS_sendto:
       case SYS_recvfrom:
         if (!c->args[4]) return TN_CHOICE_NONE;  // no address: the pair handles it
-        break;
-      case SYS_sendmsg:
-      case SYS_recvmsg:
         break;
       default:
         break;
@@ -1397,6 +1430,19 @@ struct Relay {
         if (c->nr == SYS_recvmsg && !v.udp) return TN_CHOICE_NONE;
         break;
       }
+      case SYS_recvmmsg:
+      case SYS_sendmmsg: {
+        // Only UDP with at least one address needs us (the pair carries the rest).
+        if (!v.udp) return TN_CHOICE_NONE;
+        size_t n = std::min<size_t>(size_t(c->args[2]), 64);
+        std::vector<mmsghdr> mm(n);
+        if (!n || h->read_mem(hv, c, c->args[1], mm.data(), n * sizeof(mmsghdr)) < 0)
+          return TN_CHOICE_NONE;
+        bool named = false;
+        for (auto &m : mm) named |= m.msg_hdr.msg_name != nullptr;
+        if (!named) return TN_CHOICE_NONE;
+        break;
+      }
       default:
         break;
     }
@@ -1409,7 +1455,8 @@ struct Relay {
 const int kSyscalls[] = {SYS_socket,      SYS_connect,     SYS_bind,       SYS_listen,
                          SYS_accept,      SYS_accept4,     SYS_getsockname, SYS_getpeername,
                          SYS_setsockopt,  SYS_getsockopt,  SYS_shutdown,   SYS_sendto,
-                         SYS_recvfrom,    SYS_sendmsg,     SYS_recvmsg,    -1};
+                         SYS_recvfrom,    SYS_sendmsg,     SYS_recvmsg,    SYS_recvmmsg,
+                         SYS_sendmmsg,    -1};
 
 const char *const kOptions[] = {"publish=", nullptr};
 
