@@ -355,7 +355,7 @@ struct Relay {
         break;
       case St::Listening:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-          set_marker(v);
+          if (host_pending(v)) set_marker(v);  // the edge may be for one already taken
           wake_all(v);
         }
         break;
