@@ -9,7 +9,12 @@
 // module that declares it in its `options` table (`--publish 80:8080` reaches relay's
 // init as "--publish" "80:8080"); `-o MODULE:KEY[=VALUE]` routes explicitly. Nothing here
 // knows what a module does. Without --module the default module (relay) is used.
+#include <dirent.h>
+#include <limits.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <set>
 
 #include <cstddef>
 #include <cstdio>
@@ -83,19 +88,48 @@ bool load_by_name(const std::string &name, tn::LoadedModule *out, bool quiet_mis
 }
 
 int cmd_modules() {
+  // Every threadnet-*.so / libthreadnet_*.so in the module directories (and their NAME/
+  // subdirectories), first hit per name wins, as for --module NAME.
+  std::set<std::string> seen;
   int found = 0;
-  for (const char *name : {"relay", "umnet", "netsukuku", "example"}) {
-    std::vector<std::string> tried;
-    std::string p = tn::find_module(name, &tried);
-    if (p.empty()) continue;
-    tn::LoadedModule m;
-    std::string err;
-    if (tn::load_module(p, &m, &err)) {
-      printf("%-10s %s  (%s)\n", m.mod->name, m.mod->summary ? m.mod->summary : "", p.c_str());
-      ++found;
-    } else {
-      printf("%-10s error: %s\n", name, err.c_str());
+  auto consider = [&](const std::string &dir) {
+    DIR *d = opendir(dir.c_str());
+    if (!d) return;
+    std::vector<std::string> names;
+    while (dirent *e = readdir(d)) names.push_back(e->d_name);
+    closedir(d);
+    std::sort(names.begin(), names.end());
+    for (auto &n : names) {
+      std::string name;
+      for (const char *pre : {"threadnet-", "libthreadnet_", "libthreadnet-"})
+        if (n.rfind(pre, 0) == 0 && n.size() > strlen(pre) + 3 &&
+            n.compare(n.size() - 3, 3, ".so") == 0)
+          name = n.substr(strlen(pre), n.size() - strlen(pre) - 3);
+      if (name.empty() || seen.count(name)) continue;
+      seen.insert(name);
+      tn::LoadedModule m;
+      std::string err, path = dir + "/" + n;
+      char real[PATH_MAX];
+      if (realpath(path.c_str(), real)) path = real;
+      if (tn::load_module(path, &m, &err)) {
+        printf("%-10s %s  (%s)\n", m.mod->name, m.mod->summary ? m.mod->summary : "",
+               path.c_str());
+        ++found;
+      } else {
+        printf("%-10s error: %s\n", name.c_str(), err.c_str());
+      }
     }
+  };
+  for (auto &d : tn::module_dirs()) {
+    consider(d);
+    DIR *dd = opendir(d.c_str());
+    if (!dd) continue;
+    std::vector<std::string> subs;
+    while (dirent *e = readdir(dd))
+      if (e->d_name[0] != '.') subs.push_back(d + "/" + e->d_name);
+    closedir(dd);
+    std::sort(subs.begin(), subs.end());
+    for (auto &s : subs) consider(s);
   }
   if (!found) printf("no modules found\n");
   return 0;

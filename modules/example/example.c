@@ -150,6 +150,15 @@ static void example_handle(void *self, const struct tn_call *c) {
   if (h->watch_fd(h->hv, sv[0], EPOLLIN | EPOLLRDHUP, echo_cb, ex) < 0) close(sv[0]);
 }
 
+static void example_on_exit(void *self, int32_t tgid) {
+  struct example *ex = self;
+  if (ex->host->tracing(ex->host->hv)) {
+    char line[64];
+    snprintf(line, sizeof line, "example: process %d exited", (int)tgid);
+    ex->host->trace(ex->host->hv, NULL, line);
+  }
+}
+
 static const struct tn_module example_module = {
     .abi_version = TN_MODULE_ABI_VERSION,
     .size = sizeof(struct tn_module),
@@ -160,6 +169,7 @@ static const struct tn_module example_module = {
     .syscalls = example_syscalls,
     .choose = example_choose,
     .handle = example_handle,
+    .on_exit = example_on_exit,
     .options = example_options,
 };
 

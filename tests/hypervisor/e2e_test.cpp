@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -269,11 +270,70 @@ TEST(HvE2E, SigintSentWithKillIsForwarded) {
   EXPECT_EQ(finish(c), 42);
 }
 
+TEST(HvE2E, TerminalSigintIsNotDoubled) {
+  // In a pty, ^C reaches the whole foreground process group (threadnet, its init and the
+  // program); the supervisor must not relay it once more.
+  int master = -1;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(kThreadnet.c_str(), kThreadnet.c_str(), "run", "--module", kExample.c_str(), "--",
+          kProbe.c_str(), "sigint-count", (char *)nullptr);
+    _exit(127);
+  }
+  fcntl(master, F_SETFL, O_NONBLOCK);
+  std::string out;
+  auto read_until = [&](const std::string &what, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (out.find(what) == std::string::npos && std::chrono::steady_clock::now() < end) {
+      pollfd p{master, POLLIN, 0};
+      poll(&p, 1, 20);
+      char buf[512];
+      ssize_t n;
+      while ((n = read(master, buf, sizeof buf)) > 0) out.append(buf, n);
+    }
+    return out.find(what) != std::string::npos;
+  };
+  bool ready = read_until("ready", 10000);
+  if (ready) {
+    ASSERT_EQ(write(master, "\x03", 1), 1);
+  }
+  bool counted = ready && read_until("sigints: ", 10000) && read_until("\n", 2000);
+  int st = 0;
+  for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; ++i) usleep(10000);
+  if (waitpid(pid, &st, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  close(master);
+  ASSERT_TRUE(ready) << out;
+  ASSERT_TRUE(counted) << out;
+  EXPECT_NE(out.find("sigints: 1"), std::string::npos) << out;
+}
+
+TEST(HvE2E, BackgroundChildrenKeepTheRunAlive) {
+  Res r = run(tn(ex(), {"/bin/sh", "-c", "(sleep 0.3; echo late; exit 9) & echo early; exit 5"}));
+  EXPECT_EQ(r.code, 5);
+  EXPECT_EQ(r.out, "early\nlate\n");
+}
+
 TEST(HvE2E, CancelledCallWhenSignalInterruptsTracee) {
   Res r = run(tn(ex({"--example-mode", "block", "--trace"}), {kProbe, "eintr"}));
   EXPECT_EQ(r.out, "eintr: EINTR\n");
   EXPECT_NE(r.err.find("example: call cancelled"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("= ? <interrupted>"), std::string::npos) << r.err;
+}
+
+TEST(HvE2E, DeadlineAnswersWhenNobodyCancels) {
+  Res r = run(tn(ex({"--example-mode", "block", "--example-timeout-ms", "100"}), {kProbe, "socket"}));
+  EXPECT_EQ(r.out, "socket: ETIMEDOUT\n") << r.err;
+}
+
+TEST(HvE2E, ModulesHearAboutExits) {
+  Res r = run(tn(ex({"--trace"}), {kProbe, "fork"}));
+  EXPECT_EQ(r.out, "child: EACCES\nparent: EACCES\n");
+  // The child exits while the run goes on; the parent's exit may race the end of the run.
+  EXPECT_GE(count(r.err, "example: process "), 1) << r.err;
 }
 
 TEST(HvE2E, TraceToFile) {

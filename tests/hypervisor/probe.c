@@ -12,10 +12,13 @@
  *   x32                  x32 getpid (nr | 0x40000000): "x32: ENOSYS"
  *   listener             installs its own seccomp user-notify filter: "listener: EBUSY"
  *   sigint-wait          handler for SIGINT exits 42; prints "ready" and waits (bounded)
+ *   sigint-count         counts SIGINTs: prints "ready", then "sigints: N" 300 ms after the
+ *                        first one
  *   eintr                SIGALRM (no SA_RESTART) after 200 ms interrupts a blocked socket()
  *   tree FILE            forks a child and a double-forked daemon, writes all pids to
  *                        FILE, prints "ready", then sleeps (bounded)
  *   pid                  prints getpid() and the pid from /proc/self/stat
+ *   socketloop N         N x socket(AF_INET)+close, prints microseconds per call (bench)
  *   spawnloop N          fork+exec /bin/true N times (bench)
  *   fileloop N           N x (open, write 4 KiB, read back, close) (bench)
  */
@@ -77,6 +80,11 @@ static void on_sigint(int s) {
   _exit(42);
 }
 static void on_alarm(int s) { (void)s; }
+static volatile sig_atomic_t g_sigints;
+static void count_sigint(int s) {
+  (void)s;
+  g_sigints++;
+}
 
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
@@ -159,6 +167,19 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 300; ++i) usleep(100000);
     return 1;
   }
+  if (!strcmp(cmd, "sigint-count")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    printf("ready\n");
+    int i = 0;
+    while (!g_sigints && i++ < 300) usleep(20000);
+    usleep(300000); /* a doubled signal would arrive meanwhile */
+    printf("sigints: %d\n", (int)g_sigints);
+    return 0;
+  }
   if (!strcmp(cmd, "eintr")) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -227,18 +248,33 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
+  if (!strcmp(cmd, "socketloop") && argc > 2) {
+    int n = atoi(argv[2]);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int i = 0; i < n; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      if (fd >= 0) close(fd);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+    printf("socketloop: %.2f us/call\n", ns / n / 1000.0);
+    return 0;
+  }
   if (!strcmp(cmd, "fileloop") && argc > 2) {
     int n = atoi(argv[2]);
     char buf[4096];
     memset(buf, 'x', sizeof buf);
+    /* No O_TRUNC: ext4 flushes a truncated file on close (auto_da_alloc), which would
+     * measure the disk rather than system call overhead. */
     char path[] = "/tmp/tn_probe_XXXXXX";
     int t = mkstemp(path);
     if (t < 0) return 1;
     close(t);
     for (int i = 0; i < n; ++i) {
-      int fd = open(path, O_RDWR | O_TRUNC);
+      int fd = open(path, O_RDWR);
       if (fd < 0) return 1;
-      if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) return 1;
+      if (pwrite(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) return 1;
       if (pread(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) return 1;
       close(fd);
     }
