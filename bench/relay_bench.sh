@@ -6,16 +6,21 @@
 #      "Connection: close" (>= 0.5)
 #   3. supervisor RSS with 1,000 open virtual sockets (<= 32 MB)
 # Usage: bench/relay_bench.sh [BUILD_DIR]   (default: build)
+# Env: BENCH_SECONDS (iperf3 -t, default 10), WRK_SECONDS (default 5), ROUNDS (default 3:
+# native and relay alternate, the medians are compared).
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd)
 TN=$B/tools/threadnet
 MOD=$B/modules/relay/threadnet-relay.so
 T=${BENCH_SECONDS:-10}
+WT=${WRK_SECONDS:-5}
+ROUNDS=${ROUNDS:-3}
 W=$(mktemp -d /tmp/tn-relay-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]:-}"; do kill -9 $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+median() { python3 -c 'import sys,statistics; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else 0))" "$1" "$2"; }
 
 echo "== iperf3 -t $T (loopback), client under relay vs native"
@@ -23,12 +28,16 @@ P=$(free_port)
 iperf3 -s -p $P -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
 wait_port $P; sleep 0.2
 bps() { python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"])'; }
-nat=$(iperf3 -c 127.0.0.1 -p $P -t $T -J | bps)
-rel=$("$TN" run -m "$MOD" -- iperf3 -c 127.0.0.1 -p $P -t $T -J | bps)
-printf 'native %.0f Mbit/s, relay %.0f Mbit/s, ratio %s (target >= 0.7)\n' \
-  "$(echo "$nat/1000000" | bc -l)" "$(echo "$rel/1000000" | bc -l)" "$(ratio $rel $nat)"
+N=(); R=()
+for ((r = 0; r < ROUNDS; r++)); do
+  N+=($(iperf3 -c 127.0.0.1 -p $P -t $T -J | bps))
+  R+=($("$TN" run -m "$MOD" -- iperf3 -c 127.0.0.1 -p $P -t $T -J | bps))
+done
+nat=$(median "${N[@]}"); rel=$(median "${R[@]}")
+printf 'native %.0f Mbit/s, relay %.0f Mbit/s (medians of %d), ratio %s (target >= 0.7)\n' \
+  "$(echo "$nat/1000000" | bc -l)" "$(echo "$rel/1000000" | bc -l)" $ROUNDS "$(ratio $rel $nat)"
 
-echo "== wrk -t 2 -c 10 -d ${T}s against nginx (1 worker): under relay vs native"
+echo "== wrk -t 2 -c 10 -d ${WT}s against nginx (1 worker): under relay vs native"
 mkdir -p "$W/www" "$W/tmp"
 head -c 4096 /dev/urandom >"$W/www/4k"
 ngconf() {  # port
@@ -46,12 +55,18 @@ PR=$(free_port); ngconf $PR >"$W/r.conf"
 nginx -p "$W" -c "$W/n.conf" -e "$W/error.log" & PIDS+=($!)
 "$TN" run -m "$MOD" -- nginx -p "$W" -c "$W/r.conf" -e "$W/error.log" & PIDS+=($!)
 wait_port $PN && wait_port $PR
-rps() { wrk -t 2 -c 10 -d ${T}s "$@" | awk '/Requests\/sec/ {print $2}'; }
-kn=$(rps http://127.0.0.1:$PN/4k); kr=$(rps http://127.0.0.1:$PR/4k)
-echo "keep-alive: native $kn req/s, relay $kr req/s, ratio $(ratio $kr $kn) (target >= 0.8)"
-cn=$(rps -H 'Connection: close' http://127.0.0.1:$PN/4k)
-cr=$(rps -H 'Connection: close' http://127.0.0.1:$PR/4k)
-echo "Connection: close: native $cn req/s, relay $cr req/s, ratio $(ratio $cr $cn) (target >= 0.5)"
+rps() { wrk -t 2 -c 10 -d ${WT}s "$@" | awk '/Requests\/sec/ {print $2}'; }
+for mode in keep-alive close; do
+  H=(); [ $mode = close ] && H=(-H 'Connection: close')
+  N=(); R=()
+  for ((r = 0; r < ROUNDS; r++)); do
+    N+=($(rps "${H[@]}" http://127.0.0.1:$PN/4k))
+    R+=($(rps "${H[@]}" http://127.0.0.1:$PR/4k))
+  done
+  kn=$(median "${N[@]}"); kr=$(median "${R[@]}")
+  tgt=0.8; [ $mode = close ] && tgt=0.5
+  echo "$mode: native $kn req/s, relay $kr req/s (medians of $ROUNDS), ratio $(ratio $kr $kn) (target >= $tgt)"
+done
 
 echo "== supervisor RSS with 1,000 open virtual sockets"
 mkfifo "$W/go"

@@ -114,6 +114,7 @@ struct VSock {
   std::deque<int> backlog;     // accepted host fds not delivered (call vanished)
   Stash up, down;              // up: tracee -> host, down: host -> tracee
   bool sup_hup = false;
+  bool shut = false;  // a shutdown touched the pair: HUP alone no longer proves the close
   bool up_fin = false, down_fin = false;  // HUP/RDHUP/ERR seen on the sup / host side
   bool kick = false;           // a pump was cut short and a timer will resume it
   // UDP
@@ -264,7 +265,8 @@ struct Relay {
   void closed_check(VSock &v) {
     if (v.dead) return;
     if (!v.up.data.empty() && !v.up.dst_dead) return;  // flush to the host first
-    if (!alive(v.tracee_ino))
+    // Without any shutdown, HUP on our end means the last copy of the tracee end is gone.
+    if (!v.shut || !alive(v.tracee_ino))
       destroy(v);
     else
       make_zombie(v);
@@ -290,6 +292,7 @@ struct Relay {
     v.ident = id;
     v.tracee_ino = st.st_ino;
     v.sup_hup = false;
+    v.shut = false;
     v.up_fin = v.down_fin = false;
     v.up = {};
     v.down = {};
@@ -431,6 +434,7 @@ struct Relay {
       if (n == 0) {
         s.src_eof = true;
         if (!s.dst_dead) shutdown(dst, SHUT_WR);
+        if (!up) v.shut = true;
         break;
       }
       moved += size_t(n);
@@ -466,6 +470,7 @@ struct Relay {
     if (up) {
       // The host connection cannot take more: make the tracee's writes fail (EPIPE).
       if (v.sup >= 0) shutdown(v.sup, SHUT_RD);
+      v.shut = true;
     } else {
       // The tracee shut its reading side: stop reading from the host.
       shutdown(v.host, SHUT_RD);
@@ -1379,6 +1384,7 @@ struct Relay {
       case SYS_setsockopt: do_setsockopt(c, *v); break;
       case SYS_getsockopt: do_getsockopt(c, *v); break;
       case SYS_shutdown:
+        v->shut = true;
         if (!v->udp && v->st == St::Connected) {
           h->reply_continue(hv, c);  // the pair carries it (queued data first, then FIN)
         } else {
