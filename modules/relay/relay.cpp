@@ -127,6 +127,8 @@ struct VSock {
   sockaddr_storage conn_addr{};
   socklen_t conn_len = 0;
   const Publish *pub = nullptr;
+  int32_t last_tgid = 0;  // a process and fd number that held the tracee end lately
+  int last_fd = -1;
   std::vector<void *> waiters;  // park tokens of blocked handlers
   uint64_t rcvtimeo_ns = 0, sndtimeo_ns = 0;
   bool dead = false;
@@ -266,10 +268,14 @@ struct Relay {
     if (v.dead) return;
     if (!v.up.data.empty() && !v.up.dst_dead) return;  // flush to the host first
     // Without any shutdown, HUP on our end means the last copy of the tracee end is gone.
-    if (!v.shut || !alive(v.tracee_ino))
+    if (!v.shut || !alive(v.tracee_ino)) {
       destroy(v);
-    else
+    } else {
+      // Both directions shut but still open: the tracee's SHUT_WR reaches the host now.
+      if (!v.udp && v.st == St::Connected && v.up.src_eof && v.host >= 0)
+        shutdown(v.host, SHUT_WR);
       make_zombie(v);
+    }
   }
 
   // ---- creation -----------------------------------------------------------------------
@@ -429,11 +435,18 @@ struct Relay {
       ssize_t n = recv(src, scratch.data(), scratch.size(), MSG_DONTWAIT);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
-        n = 0;  // ECONNRESET and friends: treat as the end of this direction
+        if (!up && reset_tracee(v)) return;  // host connection reset: mirror it
+        n = 0;  // otherwise: treat as the end of this direction
       }
       if (n == 0) {
         s.src_eof = true;
-        if (!s.dst_dead) shutdown(dst, SHUT_WR);
+        if (up && !v.sup_hup) {
+          pollfd p{v.sup, POLLIN, 0};
+          if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) v.sup_hup = true;
+        }
+        // The tracee's close is the host socket's close (FIN, or RST with SO_LINGER 0),
+        // done by closed_check; only a real shutdown(SHUT_WR) is forwarded as such.
+        if (!s.dst_dead && !(up && v.sup_hup)) shutdown(dst, SHUT_WR);
         if (!up) v.shut = true;
         break;
       }
@@ -461,6 +474,43 @@ struct Relay {
       if (drained) return;
     }
     if (up && s.src_eof && v.sup_hup) closed_check(v);
+  }
+  // A duplicate of the tracee end outside a handler: through the last process and fd
+  // number seen using this socket, checked by identity. -1 if that is gone.
+  int tracee_dup(VSock &v) {
+    if (v.last_tgid <= 0 || v.last_fd < 0) return -1;
+    int pfd = int(syscall(SYS_pidfd_open, v.last_tgid, 0));
+    if (pfd < 0) return -1;
+    int d = int(syscall(SYS_pidfd_getfd, pfd, v.last_fd, 0));
+    close(pfd);
+    if (d < 0) return -1;
+    uint64_t id = 0;
+    if (h->local_identity(hv, d, &id) < 0 || id != v.ident) {
+      close(d);
+      return -1;
+    }
+    return d;
+  }
+  // The host connection was reset: the tracee's reads must end with ECONNRESET (after the
+  // bytes already delivered), not EOF. The kernel does exactly that to a pair end whose
+  // peer closes with unread data, so one byte is put into our end's queue from a transient
+  // duplicate of the tracee end, and our end is closed.
+  bool reset_tracee(VSock &v) {
+    int d = tracee_dup(v);
+    if (d < 0) return false;
+    // Bytes read from the host before the reset go first (best effort, non-blocking).
+    if (v.down.off < v.down.data.size())
+      send(v.sup, v.down.data.data() + v.down.off, v.down.data.size() - v.down.off,
+           MSG_DONTWAIT | MSG_NOSIGNAL);
+    char z = 0;
+    bool ok = send(d, &z, 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+    close(d);
+    if (!ok) return false;
+    v.down = {};
+    v.up = {};
+    v.shut = true;
+    make_zombie(v);  // closes our end: ECONNRESET on the tracee's
+    return true;
   }
   void dst_broken(VSock &v, bool up) {
     Stash &s = up ? v.up : v.down;
@@ -825,6 +875,8 @@ struct Relay {
       if (rc != -ENOENT) reply(c, 0, -rc);
       return;
     }
+    nv->last_tgid = c->tgid;
+    nv->last_fd = rc;
     start_connected(*nv);
   }
 
@@ -1342,7 +1394,10 @@ struct Relay {
     if (rc < 0) {
       destroy(*v);
       if (rc != -ENOENT) reply(c, 0, -rc);
+      return;
     }
+    v->last_tgid = c->tgid;
+    v->last_fd = rc;
   }
   void handle(const tn_call *c) {
     if (c->nr == SYS_socket) {
@@ -1359,6 +1414,8 @@ struct Relay {
       h->reply_continue(hv, c);
       return;
     }
+    v->last_tgid = c->tgid;
+    v->last_fd = int(c->args[0]);
     switch (c->nr) {
       case SYS_connect: do_connect(c, v); break;
       case SYS_bind: do_bind(c, *v); break;

@@ -367,6 +367,28 @@ void sec_tcp_basic(int fam) {
   out(s, "peer.poll_after_close", rev(wait_ev(a, POLLIN) & ~POLLOUT));
   out(s, "peer.recv_after_close", num(recv(a, buf, sizeof buf, 0)));
   close(a);
+  // Reset: the peer closes with SO_LINGER {1, 0} after sending: data first, then
+  // ECONNRESET, then end of file; writes then fail.
+  {
+    int rc1 = connect_to(fam, port);
+    fcntl(l, F_SETFL, 0);
+    int ra = accept(l, nullptr, nullptr);
+    send(ra, "bye", 3, 0);
+    wait_ev(rc1, POLLIN);
+    linger z{1, 0};
+    setsockopt(ra, SOL_SOCKET, SO_LINGER, &z, sizeof z);
+    close(ra);
+    char rb[16];
+    ssize_t k = recv(rc1, rb, sizeof rb, 0);
+    out(s, "reset.data", num(k));
+    short ev = 0;
+    for (int i = 0; i < 30 && !(ev & (POLLERR | POLLHUP)); ++i) ev = wait_ev(rc1, POLLIN, 100);
+    out(s, "reset.poll", rev(ev & (POLLIN | POLLERR | POLLHUP)));
+    out(s, "reset.recv", R(recv(rc1, rb, sizeof rb, 0)));
+    out(s, "reset.recv2", R(recv(rc1, rb, sizeof rb, 0)));
+    out(s, "reset.send", R(send(rc1, "x", 1, MSG_NOSIGNAL)));
+    close(rc1);
+  }
   // Blocking accept served by a thread that connects later.
   fcntl(l, F_SETFL, 0);
   std::thread th2([fam, port] {
