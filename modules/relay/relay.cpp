@@ -637,6 +637,7 @@ struct Relay {
       reply(c, 0, EFAULT);
       return;
     }
+    publish_dest(&ss, len);
     if (v.udp) {
       int rc = connect(v.host, reinterpret_cast<sockaddr *>(&ss), len);
       reply(c, 0, rc < 0 ? errno : 0);
@@ -1249,7 +1250,32 @@ struct Relay {
     }
     if (!peer && v.pub && sockaddr_port(ss, sl) == v.pub->host_port)
       set_sockaddr_port(&ss, sl, v.pub->view_port);
+    if (peer) publish_peer(&ss, sl);
     put_name(c, ss, sl);
+  }
+  // --publish inside the view: a loopback destination VIEWPORT is the published HOSTPORT
+  // (the server's real port); to_view maps a loopback HOSTPORT peer back.
+  static bool loopback(const sockaddr_storage &ss) {
+    if (ss.ss_family == AF_INET)
+      return (ntohl(reinterpret_cast<const sockaddr_in &>(ss).sin_addr.s_addr) >> 24) == 127;
+    if (ss.ss_family == AF_INET6) {
+      const in6_addr &a = reinterpret_cast<const sockaddr_in6 &>(ss).sin6_addr;
+      return IN6_IS_ADDR_LOOPBACK(&a) ||
+             (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+    }
+    return false;
+  }
+  void publish_dest(sockaddr_storage *ss, socklen_t len) {
+    if (pubs.empty() || !loopback(*ss)) return;
+    int port = sockaddr_port(*ss, len);
+    for (const auto &p : pubs)
+      if (p.view_port == port) set_sockaddr_port(ss, len, p.host_port);
+  }
+  void publish_peer(sockaddr_storage *ss, socklen_t len) {
+    if (pubs.empty() || !loopback(*ss)) return;
+    int port = sockaddr_port(*ss, len);
+    for (const auto &p : pubs)
+      if (p.host_port == port) set_sockaddr_port(ss, len, p.view_port);
   }
   void do_bind(const tn_call *c, VSock &v) {
     socklen_t len = socklen_t(c->args[2]);

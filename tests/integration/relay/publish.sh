@@ -19,6 +19,14 @@ if [ "$busy80" -eq 0 ]; then
   [ "$(ss -Hltn 'sport = :80' | wc -l)" -eq 0 ] || fail "port 80 bound on the host"
 fi
 stop $S
-# Inside the view, a client of the same tree reaches the server through its view port? The
-# view port is a name only (the host port is real): a client must use the host port.
+# Inside the view, clients use the view port: a loopback connect to 80 reaches the server.
+P=$(free_port)
+out=$(timeout 60 "$TN" run -m "$RELAY_MOD" --publish 80:$P -- bash -c '
+  '"$PY"' -m http.server 80 --bind 127.0.0.1 --directory '"$WORK/www"' >/dev/null 2>&1 &
+  s=$!
+  for i in $(seq 100); do curl -s http://127.0.0.1:80/ && break; sleep 0.1; done
+  '"$PY"' -c "import socket; c = socket.create_connection((\"127.0.0.1\", 80)); print(\"peer port\", c.getpeername()[1])"
+  kill $s; wait $s 2>/dev/null; true')
+[ "$out" = "published page
+peer port 80" ] || fail "in-view client on port 80: '$out'"
 echo "publish: ok"
