@@ -35,7 +35,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 nat=$(median "${N[@]}"); rel=$(median "${R[@]}")
 printf 'native %.0f Mbit/s, relay %.0f Mbit/s (medians of %d), ratio %s (target >= 0.7)\n' \
-  "$(echo "$nat/1000000" | bc -l)" "$(echo "$rel/1000000" | bc -l)" $ROUNDS "$(ratio $rel $nat)"
+  "$(python3 -c "print($nat/1e6)")" "$(python3 -c "print($rel/1e6)")" $ROUNDS "$(ratio $rel $nat)"
 
 echo "== wrk -t 2 -c 10 -d ${WT}s against nginx (1 worker): under relay vs native"
 mkdir -p "$W/www" "$W/tmp"
