@@ -915,6 +915,54 @@ void sec_many() {
   close(l);
 }
 
+// Run inside a network namespace prepared by the test (tests/integration/relay/netns.sh):
+// lo up, a veth d0 10.9.0.1/24 (peer d1 up, no address) with a permanent neighbour 10.9.0.2 (SYNs vanish),
+// no other route, tcp_syn_retries=1 (a connect times out after ~3 s).
+void sec_netns() {
+  const char *S = "netns";
+  sockaddr_in hole{};
+  hole.sin_family = AF_INET;
+  hole.sin_port = htons(80);
+  hole.sin_addr.s_addr = inet_addr("10.9.0.2");
+  sockaddr_in noroute = hole;
+  noroute.sin_addr.s_addr = inet_addr("10.200.0.1");
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  out(S, "noroute.blocking", R(connect(c, (sockaddr *)&noroute, sizeof noroute)));
+  close(c);
+  c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  out(S, "noroute.nonblocking", R(connect(c, (sockaddr *)&noroute, sizeof noroute)));
+  close(c);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  out(S, "noroute.udp_sendto", R(sendto(u, "x", 1, 0, (sockaddr *)&noroute, sizeof noroute)));
+  out(S, "noroute.udp_connect", R(connect(u, (sockaddr *)&noroute, sizeof noroute)));
+  close(u);
+  // SO_SNDTIMEO on a blocking connect that cannot finish.
+  c = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{0, 200000};
+  setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  out(S, "sndtimeo.connect", R(connect(c, (sockaddr *)&hole, sizeof hole)));
+  out(S, "sndtimeo.so_error", opt(c, SOL_SOCKET, SO_ERROR));
+  fcntl(c, F_SETFL, O_NONBLOCK);
+  out(S, "sndtimeo.again", R(connect(c, (sockaddr *)&hole, sizeof hole)));
+  out(S, "sndtimeo.poll_now", rev(wait_ev(c, POLLOUT, 0)));
+  close(c);
+  // Non-blocking and blocking connects that time out, at the same time.
+  int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  out(S, "timeout.nb_connect", R(connect(nb, (sockaddr *)&hole, sizeof hole)));
+  std::string blocking;
+  std::thread th([&] {
+    int b = socket(AF_INET, SOCK_STREAM, 0);
+    blocking = R(connect(b, (sockaddr *)&hole, sizeof hole));
+    close(b);
+  });
+  short ev = wait_ev(nb, POLLOUT, 15000);
+  out(S, "timeout.nb_poll", rev(ev & (POLLIN | POLLOUT | POLLERR | POLLHUP)));
+  out(S, "timeout.nb_so_error", opt(nb, SOL_SOCKET, SO_ERROR));
+  th.join();
+  out(S, "timeout.blocking", blocking);
+  close(nb);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -927,6 +975,11 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *only = argc > 1 ? argv[1] : nullptr;
+  if (only && !strcmp(only, "netns")) {  // not part of the default run
+    sec_netns();
+    printf("done\n");
+    return 0;
+  }
   auto want = [&](const char *s) { return !only || !strcmp(only, s); };
   if (want("socket")) sec_socket();
   if (want("bind")) sec_bind();
