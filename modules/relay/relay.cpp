@@ -342,14 +342,28 @@ struct Relay {
     VPtr keep = v->self.lock();
     if (keep && !keep->dead) v->r->on_sup(*v, ev);
   }
+  // Pumps cut short by their budget resume from one zero-delay timer (no allocation per
+  // kick, nothing left behind at fini).
+  std::vector<std::weak_ptr<VSock>> kicks;
+  long kick_timer = 0;
+  void schedule_kick(VSock &v) {
+    if (v.kick) return;
+    v.kick = true;
+    kicks.push_back(v.self);
+    if (kick_timer <= 0) kick_timer = h->add_timer(hv, h->now_ns(hv), &Relay::kick_cb, this);
+  }
   static void kick_cb(void *arg) {
-    auto *w = static_cast<std::weak_ptr<VSock> *>(arg);
-    VPtr v = w->lock();
-    delete w;
-    if (!v || v->dead) return;
-    v->kick = false;
-    v->r->pump(*v, true);
-    if (!v->dead) v->r->pump(*v, false);
+    auto *r = static_cast<Relay *>(arg);
+    r->kick_timer = 0;
+    std::vector<std::weak_ptr<VSock>> now;
+    now.swap(r->kicks);
+    for (auto &w : now) {
+      VPtr v = w.lock();
+      if (!v || v->dead) continue;
+      v->kick = false;
+      r->pump(*v, true);
+      if (!v->dead) r->pump(*v, false);
+    }
   }
   void on_host(VSock &v, uint32_t ev) {
     if (ev & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)) v.down_fin = true;
@@ -426,10 +440,7 @@ struct Relay {
       }
       if (s.src_eof) break;
       if (moved >= kPumpBudget) {
-        if (!v.kick) {
-          v.kick = true;
-          h->add_timer(hv, h->now_ns(hv), &Relay::kick_cb, new std::weak_ptr<VSock>(v.self));
-        }
+        schedule_kick(v);
         return;
       }
       ssize_t n = recv(src, scratch.data(), scratch.size(), MSG_DONTWAIT);
@@ -1591,6 +1602,8 @@ void m_fini(void *self) {
   auto *r = static_cast<Relay *>(self);
   flush_all(r);
   if (r->sweep_timer > 0) r->h->cancel_timer(r->hv, r->sweep_timer);
+  if (r->kick_timer > 0) r->h->cancel_timer(r->hv, r->kick_timer);
+  r->kicks.clear();
   std::vector<VPtr> all;
   for (auto &kv : r->table) all.push_back(kv.second);
   for (auto &z : r->zombies) all.push_back(z);
