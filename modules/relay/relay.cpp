@@ -1509,6 +1509,25 @@ struct Relay {
       case SYS_recvfrom:
         if (!c->args[4]) return TN_CHOICE_NONE;  // no address: the pair handles it
         break;
+      case SYS_recvmmsg:
+      case SYS_sendmmsg: {
+        size_t n = std::min<size_t>(size_t(c->args[2]), 64);
+        mmsghdr mm[64];
+        if (!n || h->read_mem(hv, c, c->args[1], mm, n * sizeof(mmsghdr)) < 0)
+          return TN_CHOICE_NONE;
+        bool named = false;
+        for (size_t i = 0; i < n; ++i) named |= mm[i].msg_hdr.msg_name != nullptr;
+        if (!named) return TN_CHOICE_NONE;
+        break;
+      }
+      case SYS_sendmsg:
+      case SYS_recvmsg: {
+        // Every program's sendmsg/recvmsg is trapped (AF_UNIX too): the cheap test first.
+        msghdr mh{};
+        if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0 || !mh.msg_name)
+          return TN_CHOICE_NONE;
+        break;
+      }
       default:
         break;
     }
@@ -1523,26 +1542,13 @@ struct Relay {
         if (!v.udp) return TN_CHOICE_NONE;
         break;
       case SYS_recvmsg:
-      case SYS_sendmsg: {
-        msghdr mh{};
-        if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return TN_CHOICE_NONE;
-        if (!mh.msg_name) return TN_CHOICE_NONE;
-        if (c->nr == SYS_recvmsg && !v.udp) return TN_CHOICE_NONE;
+        if (!v.udp) return TN_CHOICE_NONE;  // a stream end reports no address, like TCP
         break;
-      }
       case SYS_recvmmsg:
-      case SYS_sendmmsg: {
+      case SYS_sendmmsg:
         // Only UDP with at least one address needs us (the pair carries the rest).
         if (!v.udp) return TN_CHOICE_NONE;
-        size_t n = std::min<size_t>(size_t(c->args[2]), 64);
-        std::vector<mmsghdr> mm(n);
-        if (!n || h->read_mem(hv, c, c->args[1], mm.data(), n * sizeof(mmsghdr)) < 0)
-          return TN_CHOICE_NONE;
-        bool named = false;
-        for (auto &m : mm) named |= m.msg_hdr.msg_name != nullptr;
-        if (!named) return TN_CHOICE_NONE;
         break;
-      }
       default:
         break;
     }
