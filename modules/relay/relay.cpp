@@ -12,7 +12,8 @@
 // is full (at most one partial chunk is kept in user space per direction, allocated only
 // while a destination is full).
 //
-// Identity: a virtual socket is the (dev,ino) of the injected end (tn_host.fd_identity),
+// Identity: a virtual socket is the sockfs inode of the injected end (read through a cached
+// per-process pidfd, like tn_host.fd_identity),
 // which survives dup/fork/exec/SCM_RIGHTS. `choose` claims a call when its fd's identity is
 // in the table and declines everything else cheaply. A virtual socket ends when the sup end
 // reports HUP (every copy closed); because HUP also appears when both directions were shut
