@@ -5,6 +5,8 @@
 //                       rest go straight to the kernel);
 //   sendto/recvfrom     only with a non-NULL address argument (a connected socket's data
 //                       path stays in the kernel).
+// Modules may also ask for conditional traps (tn_host.add_rule: one argument under a
+// mask equals a value), OR'ed per call, e.g. ioctl only for a few request numbers.
 // Escape routes are closed with user-notify (so the supervisor can say once, on stderr,
 // why the call failed): io_uring_{setup,enter,register}, every call of another ABI (i386,
 // including int 0x80 socketcall, via the bad-arch action; x32 via libseccomp's x32 check
@@ -72,6 +74,17 @@ std::vector<sock_filter> build_filter(const FilterSpec &spec, std::string *err) 
       rc = seccomp_rule_add(ctx.c, N, nr, 0);
       if (rc < 0) return fail("seccomp rule");
     }
+  }
+  for (const FilterRule &r : spec.rules) {
+    if (r.nr < 0 || spec.syscalls.count(r.nr)) continue;
+    if (r.arg > 5) {
+      *err = "conditional rule on argument " + std::to_string(r.arg) + " (0..5 only)";
+      out.clear();
+      return out;
+    }
+    rc = seccomp_rule_add(ctx.c, N, r.nr, 1,
+                          scmp_arg_cmp{r.arg, SCMP_CMP_MASKED_EQ, r.mask, r.value});
+    if (rc < 0 && rc != -EEXIST) return fail("seccomp conditional rule");
   }
   if (spec.close_io_uring) {
     for (int nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register}) {

@@ -51,8 +51,11 @@ volatile pid_t g_prog_pid = 0;
 
 void forward_handler(int sig, siginfo_t *si, void *) {
   // Only signals S sent on purpose; terminal ones already reached the process group.
-  if (si && (si->si_code == SI_USER || si->si_code == SI_QUEUE) && g_prog_pid > 0)
+  if (!si || (si->si_code != SI_USER && si->si_code != SI_QUEUE)) return;
+  if (g_prog_pid > 0)
     kill(g_prog_pid, sig);
+  else
+    kill(-1, sig);  // the program is gone: every process left in the namespace (daemons)
 }
 
 void errmsg(const char *a, const char *b, const char *c) {
@@ -110,11 +113,11 @@ void send_msg(int sock, int type, int value, int fd) {
 
 // P: runs in the child that becomes PROGRAM. Never returns.
 [[noreturn]] void program_child(const std::vector<sock_filter> &prog, char *const *argv,
-                                int fdpipe_w, int ackpipe_r) {
-  sigset_t none;
-  sigemptyset(&none);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD}) signal(s, SIG_DFL);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+                                int fdpipe_w, int ackpipe_r, const Inherit &inh) {
+  // The user's signal state, not the supervisor's (dispositions of the forwarded
+  // signals were never changed; only their mask and SIGPIPE were).
+  signal(SIGPIPE, inh.sigpipe_ignored ? SIG_IGN : SIG_DFL);
+  sigprocmask(SIG_SETMASK, &inh.mask, nullptr);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     int32_t e = -errno;
     write_all(fdpipe_w, &e, sizeof e);
@@ -160,7 +163,8 @@ int take_listener(pid_t p, Pipes &pp) {
 }
 
 // C1: the namespace's init. Never returns.
-[[noreturn]] void init_child(const std::vector<sock_filter> &prog, char *const *argv, int ctl) {
+[[noreturn]] void init_child(const std::vector<sock_filter> &prog, char *const *argv, int ctl,
+                             const Inherit &inh) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   char go = 0;
   if (!read_all(ctl, &go, 1)) _exit(1);  // S died or failed before the maps were written
@@ -187,7 +191,7 @@ int take_listener(pid_t p, Pipes &pp) {
     close(ctl);
     close(pp.fd[0]);
     close(pp.ack[1]);
-    program_child(prog, argv, pp.fd[1], pp.ack[0]);
+    program_child(prog, argv, pp.fd[1], pp.ack[0], inh);
   }
   g_prog_pid = p;
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(s, &sa, nullptr);
@@ -248,7 +252,7 @@ void report_listener_error(int err) {
 }  // namespace
 
 Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std::string> &args,
-                     bool use_ns, bool) {
+                     bool use_ns, const Inherit &inh) {
   Launched L;
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
@@ -274,7 +278,7 @@ Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std
     long c = syscall(SYS_clone3, &ca, sizeof ca);
     if (c == 0) {
       close(sv[0]);
-      init_child(prog, argv.data(), sv[1]);
+      init_child(prog, argv.data(), sv[1], inh);
     }
     if (c > 0) {
       close(sv[1]);
@@ -358,7 +362,7 @@ Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(pp.fd[0]);
     close(pp.ack[1]);
-    program_child(prog, argv.data(), pp.fd[1], pp.ack[0]);
+    program_child(prog, argv.data(), pp.fd[1], pp.ack[0], inh);
   }
   if (p < 0) {
     errmsg("fork: ", strerror(errno), "");

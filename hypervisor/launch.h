@@ -1,6 +1,7 @@
 // Starting the supervised tree (see launch.cpp).
 #pragma once
 #include <linux/filter.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -23,10 +24,17 @@ struct CtlMsg {
   int32_t value;   // wait status for 2, errno for 3
 };
 
+// What the program must inherit from the user, not from the supervisor (which blocks the
+// forwarded signals and ignores SIGPIPE): the original signal mask and SIGPIPE action.
+struct Inherit {
+  sigset_t mask;
+  bool sigpipe_ignored = false;
+};
+
 // Fork the tree. `prog` is the BPF filter; argv[0] is looked up in PATH.
 // `use_ns`: try the PID/mount (and user) namespaces; fallback warns once.
 Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std::string> &argv,
-                     bool use_ns, bool sync_wakeup_hint);
+                     bool use_ns, const Inherit &inherit);
 
 // Exit code for a wait status (128+N for a signal).
 int exit_code_of(int wstatus);

@@ -91,7 +91,7 @@ void Loop::shutdown() {
 }
 
 int Loop::watch(int fd, uint32_t events, std::function<void(uint32_t)> cb, bool edge) {
-  if (watches_.count(fd)) return -EEXIST;
+  auto old = watches_.find(fd);
   auto *it = new Item;
   it->fd = fd;
   it->cb = std::move(cb);
@@ -101,7 +101,12 @@ int Loop::watch(int fd, uint32_t events, std::function<void(uint32_t)> cb, bool 
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
     int e = errno;
     delete it;
-    return -e;
+    return -e;  // EEXIST: this fd is watched already
+  }
+  if (old != watches_.end()) {
+    // The fd number was closed without unwatch and is now a new file: replace.
+    old->second->dead = true;
+    dead_items_.push_back(old->second);
   }
   watches_[fd] = it;
   return 0;

@@ -14,7 +14,7 @@
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
 #ifndef PIDFD_THREAD
-#define PIDFD_THREAD 0200000 /* O_EXCL */
+#define PIDFD_THREAD 0200 /* O_EXCL */
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

@@ -36,12 +36,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "decode.h"
+#ifdef THREADNET_HAVE_UNWIND
+#include "backtrace.h"
+#endif
 #include "filter.h"
 #include "launch.h"
 #include "loop.h"
@@ -58,8 +61,8 @@ namespace {
 struct CallState {
   tn_call call{};
   bool answered = false;
-  bool traced_args = false;
   std::string trace_head;  // "[pid N] name(args)"
+  std::vector<std::string> stack;  // --trace-stack frames
   size_t module = 0;
 };
 
@@ -90,6 +93,16 @@ class Supervisor {
   }
   void warn(const std::string &s) { fprintf(stderr, "threadnet: %s\n", s.c_str()); }
   void trace_line(const tn_call *c, const std::string &line);
+  int add_rule(int nr, unsigned arg, uint64_t mask, uint64_t value) {
+    if (nr < 0 || arg > 5) return -EINVAL;
+    if (filter_built_) return -EBUSY;
+    rules_.push_back(FilterRule{nr, arg, mask, value});
+    return 0;
+  }
+  void hold(int delta) {
+    holds_ += delta;
+    if (holds_ <= 0) loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
+  }
   Loop loop_;
 
  private:
@@ -124,7 +137,10 @@ class Supervisor {
   bool warned_abi_ = false, warned_uring_ = false, warned_seccomp_ = false;
   std::unordered_map<uint64_t, CallState *> calls_;
   std::unordered_map<int32_t, int> procs_;  // tgid -> pidfd
-  std::unordered_set<Token *> tokens_;
+  int holds_ = 0;
+  std::vector<FilterRule> rules_;
+  bool filter_built_ = false;
+  uint64_t hold_deadline_ = 0;
 };
 
 // ---- tn_host thunks --------------------------------------------------------------------
@@ -190,6 +206,10 @@ void h_trace(void *hv, const tn_call *c, const char *line) {
   Supervisor::S(hv)->trace_line(c, line ? line : "");
 }
 void h_warn(void *hv, const char *line) { Supervisor::S(hv)->warn(line ? line : ""); }
+void h_hold(void *hv, int delta) { Supervisor::S(hv)->hold(delta); }
+int h_add_rule(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value) {
+  return Supervisor::S(hv)->add_rule(nr, arg, mask, value);
+}
 
 // ---- services --------------------------------------------------------------------------
 
@@ -247,6 +267,18 @@ int Supervisor::pidfd_for(const tn_call *c) {
 }
 
 int Supervisor::get_fd(const tn_call *c, int tfd) {
+  // Fast path: the pidfd kept for the process (threads share its fd table). The pidfd
+  // pins the process, so its fds are the caller's as long as the call is still valid.
+  auto it = procs_.find(c->tgid);
+  if (it != procs_.end()) {
+    int fd = int(syscall(SYS_pidfd_getfd, it->second, tfd, 0));
+    if (fd >= 0) {
+      if (id_valid(c->id)) return fd;
+      close(fd);
+      return -ENOENT;
+    }
+    if (errno != ESRCH) return -errno;
+  }
   int pfd = pidfd_for(c);
   if (pfd < 0) return pfd;
   int fd = int(syscall(SYS_pidfd_getfd, pfd, tfd, 0));
@@ -331,6 +363,7 @@ void Supervisor::finish_trace(CallState *cs, int64_t value, int err, bool cont) 
   if (!trace_) return;
   std::string res = cont ? " = ? <kernel>" : decode_result(value, err);
   fprintf(trace_, "%s%s\n", cs->trace_head.c_str(), res.c_str());
+  for (auto &f : cs->stack) fprintf(trace_, "    %s\n", f.c_str());
   fflush(trace_);
 }
 
@@ -403,6 +436,9 @@ void Supervisor::dispatch(const seccomp_notif &n) {
     MemReader rd = [this, &c](uint64_t a, void *b, size_t l) { return read_mem(&c, a, b, l) == 0; };
     cs->trace_head = "[pid " + std::to_string(c.tid) + "] " + syscall_name(c.nr, c.arch) +
                      decode_args(c, rd);
+#ifdef THREADNET_HAVE_UNWIND
+    if (opts_.trace_stack) cs->stack = tracee_backtrace(c.tid, 32);
+#endif
   }
   if (other_abi) {
     if (!warned_abi_) {
@@ -451,7 +487,10 @@ void Supervisor::dispatch(const seccomp_notif &n) {
           Mod &mm = mods_[i];
           mm.m->handle(mm.self, &raw->call);
           if (!raw->answered && !id_valid(raw->call.id)) {
-            if (trace_) fprintf(trace_, "%s = ? <interrupted>\n", raw->trace_head.c_str());
+            if (trace_) {
+              fprintf(trace_, "%s = ? <interrupted>\n", raw->trace_head.c_str());
+              for (auto &f : raw->stack) fprintf(trace_, "    %s\n", f.c_str());
+            }
           } else if (!raw->answered) {
             if (!mm.warned_unanswered) {
               mm.warned_unanswered = true;
@@ -475,8 +514,10 @@ void Supervisor::on_signal() {
   signalfd_siginfo si;
   while (read(sigfd_, &si, sizeof si) == sizeof si) {
     int code = si.ssi_code;
-    if ((code == SI_USER || code == SI_QUEUE) && !child_done_ && tree_.child > 0)
-      kill(tree_.child, int(si.ssi_signo));
+    // Once the program has ended (only daemons keep the run alive), a terminal signal
+    // is relayed too: the daemons are in other sessions and never saw it.
+    bool relay = code == SI_USER || code == SI_QUEUE || (have_status_ && tree_.namespaced);
+    if (relay && !child_done_ && tree_.child > 0) kill(tree_.child, int(si.ssi_signo));
   }
 }
 
@@ -530,6 +571,8 @@ void Supervisor::fill_host() {
   host_.trace = h_trace;
   host_.warn = h_warn;
   host_.free_token = h_free_token;
+  host_.hold = h_hold;
+  host_.add_rule = h_add_rule;
 }
 
 bool Supervisor::init_modules() {
@@ -565,8 +608,13 @@ int Supervisor::run() {
   if (!init_modules()) return 2;
 
   FilterSpec spec;
-  for (auto &m : mods_)
+  for (auto &m : mods_) {
     for (const int *p = m.m->syscalls; *p != -1; ++p) spec.syscalls.insert(*p);
+  }
+  spec.rules = rules_;
+  filter_built_ = true;
+  if (spec.syscalls.erase(SYS_write))  // the launch handshake needs an untrapped write
+    warn("write() cannot be trapped (the launch handshake uses it); ignoring it");
   std::string ferr;
   auto prog = build_filter(spec, &ferr);
   if (prog.empty()) {
@@ -577,12 +625,13 @@ int Supervisor::run() {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
-  sigset_t old;
-  sigprocmask(SIG_BLOCK, &set, &old);
+  Inherit inh;
+  sigprocmask(SIG_BLOCK, &set, &inh.mask);
+  sigset_t &old = inh.mask;
   sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  signal(SIGPIPE, SIG_IGN);
+  inh.sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
 
-  tree_ = launch_tree(prog, opts_.argv, opts_.use_namespaces, opts_.sync_wakeup);
+  tree_ = launch_tree(prog, opts_.argv, opts_.use_namespaces, inh);
   if (tree_.fail_code) {
     if (tree_.child_pidfd >= 0) {
       siginfo_t si;
@@ -600,7 +649,16 @@ int Supervisor::run() {
   if (tree_.ctl >= 0) loop_.watch(tree_.ctl, EPOLLIN, [this](uint32_t) { on_ctl(); });
   loop_.watch(tree_.child_pidfd, EPOLLIN, [this](uint32_t) { on_child_exit(); });
 
-  loop_.run([this] { return child_done_; });
+  // After the tree has ended, modules holding the run (flushing) get up to 10 s.
+  loop_.run([this] {
+    if (!child_done_) return false;
+    if (holds_ <= 0) return true;
+    if (!hold_deadline_) {
+      hold_deadline_ = loop_.now() + 10'000'000'000ull;
+      loop_.add_timer(hold_deadline_, [] {});
+    }
+    return loop_.now() >= hold_deadline_;
+  });
 
   loop_.shutdown();
   for (auto &m : mods_)

@@ -19,6 +19,7 @@ struct RunOptions {
   std::vector<std::string> argv;  // PROGRAM ARGS...
   bool trace = false;
   std::string trace_file;  // empty: stderr
+  bool trace_stack = false;  // with --trace: a backtrace under each line
   bool use_namespaces = true;
   bool sync_wakeup = true;
 };

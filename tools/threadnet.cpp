@@ -52,6 +52,7 @@ void usage(FILE *f) {
           "  -m, --module NAME|PATH  load a module (repeatable; default: %s; 'none': no module)\n"
           "  -o MODULE:KEY[=VALUE]   pass --KEY [VALUE] to MODULE\n"
           "  --trace[=FILE]          print each virtualized call (strace-like) to stderr/FILE\n"
+          "  --trace-stack           with --trace: where each call was made (backtrace)\n"
           "  --no-namespaces         do not use PID/user namespaces (tree not killed with us)\n"
           "  --no-sync-wakeup        do not ask the kernel for synchronous wake-ups\n"
           "  -h, --help              this help\n"
@@ -227,6 +228,11 @@ int cmd_run(int argc, char **argv) {
     if (a.rfind("--trace=", 0) == 0) {
       opts.trace = true;
       opts.trace_file = a.substr(8);
+      continue;
+    }
+    if (a == "--trace-stack") {
+      opts.trace = true;
+      opts.trace_stack = true;
       continue;
     }
     if (a == "--no-namespaces") {

@@ -45,9 +45,20 @@ Child start(const std::vector<std::string> &args) {
   std::vector<char *> av;
   for (auto &a : args) av.push_back(const_cast<char *>(a.c_str()));
   av.push_back(nullptr);
+  // A known signal state whatever the test runner's (CI may ignore SIGPIPE, etc.).
+  posix_spawnattr_t at;
+  posix_spawnattr_init(&at);
+  sigset_t def, none;
+  sigemptyset(&none);
+  sigemptyset(&def);
+  for (int s : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGCHLD}) sigaddset(&def, s);
+  posix_spawnattr_setsigdefault(&at, &def);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   Child c;
-  int r = posix_spawn(&c.pid, av[0], &fa, nullptr, av.data(), environ);
+  int r = posix_spawn(&c.pid, av[0], &fa, &at, av.data(), environ);
   EXPECT_EQ(r, 0);
+  posix_spawnattr_destroy(&at);
   posix_spawn_file_actions_destroy(&fa);
   close(o[1]);
   close(e[1]);
@@ -203,6 +214,14 @@ TEST(HvE2E, InjectedSocketpairEnd) {
   EXPECT_EQ(r2.out, "echo: ABC\n") << r2.err;
 }
 
+TEST(HvE2E, InjectAtAndFdIdentity) {
+  Res r = run(tn(ex({"--example-mode", "ident"}), {kProbe, "socketfd"}));
+  EXPECT_EQ(r.out, "socketfd: 100\n") << r.err;
+  // From non-leader threads too (pidfd_open(tid, PIDFD_THREAD) / Tgid path).
+  Res t = run(tn(ex({"--example-mode", "ident"}), {kProbe, "threadsfd", "3"}));
+  EXPECT_EQ(count(t.out, ": fd 100\n"), 3) << t.out << t.err;
+}
+
 TEST(HvE2E, FollowsThreads) {
   Res r = run(tn(ex(), {kProbe, "threads", "4"}));
   EXPECT_EQ(count(r.out, ": EACCES"), 4) << r.out;
@@ -243,6 +262,15 @@ TEST(HvE2E, OwnSeccompListenerGetsEbusy) {
   Res r = run(tn(ex(), {kProbe, "listener"}));
   EXPECT_EQ(r.out, "listener: EBUSY\n");
   EXPECT_NE(r.err.find("own seccomp user-notify listener"), std::string::npos) << r.err;
+}
+
+TEST(HvE2E, NestedThreadnetFailsClearly) {
+  Res r = run(tn(ex(), {kThreadnet, "run", "--module", kExample, "--", "/bin/true"}));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("threadnet: cannot install the seccomp filter: a seccomp user-notify "
+                       "listener already exists in this process tree"),
+            std::string::npos)
+      << r.err;
 }
 
 TEST(HvE2E, IoUringRefusedWithOneMessage) {
@@ -311,10 +339,52 @@ TEST(HvE2E, TerminalSigintIsNotDoubled) {
   EXPECT_NE(out.find("sigints: 1"), std::string::npos) << out;
 }
 
+TEST(HvE2E, ProgramInheritsTheUsersSignalState) {
+  // nohup-style: SIGHUP ignored by the user stays ignored; SIGPIPE default stays default;
+  // nothing is left blocked by the supervisor.
+  Res r = run(tn(ex(), {"/bin/sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  unsigned long long blk = 1, ign = 0;
+  ASSERT_EQ(sscanf(r.out.c_str(), "SigBlk: %llx SigIgn: %llx", &blk, &ign), 2) << r.out;
+  EXPECT_EQ(blk, 0u);
+  EXPECT_EQ(ign & (1ull << (SIGPIPE - 1)), 0u) << r.out;
+  Res h = run({"/bin/sh", "-c", "trap '' HUP; exec \"$0\" run --module \"$1\" -- /bin/sh -c "
+                                "\"grep '^SigIgn' /proc/self/status\"",
+               kThreadnet, kExample});
+  unsigned long long ign2 = 0;
+  ASSERT_EQ(sscanf(h.out.c_str(), "SigIgn: %llx", &ign2), 1) << h.out << h.err;
+  EXPECT_NE(ign2 & (1ull << (SIGHUP - 1)), 0u) << h.out;
+}
+
 TEST(HvE2E, BackgroundChildrenKeepTheRunAlive) {
   Res r = run(tn(ex(), {"/bin/sh", "-c", "(sleep 0.3; echo late; exit 9) & echo early; exit 5"}));
   EXPECT_EQ(r.code, 5);
   EXPECT_EQ(r.out, "early\nlate\n");
+}
+
+TEST(HvE2E, SigtermAfterProgramEndReachesDaemons) {
+  // The program exits at once, leaving a setsid'd daemon; SIGTERM to threadnet ends it.
+  Child c = start(tn(ex(), {"/bin/sh", "-c", "setsid sleep 30 & echo started"}));
+  ASSERT_TRUE(pump(c, 10000, [&] { return c.sout.find("started") != std::string::npos; }));
+  // Wait (bounded) until the shell has exited; the run stays alive for the daemon.
+  auto comm_of = [](pid_t p) {
+    std::ifstream f("/proc/" + std::to_string(p) + "/comm");
+    std::string s;
+    std::getline(f, s);
+    return s;
+  };
+  bool shell_gone = false;
+  for (int i = 0; i < 1000 && !shell_gone; ++i) {
+    shell_gone = true;
+    for (pid_t p : descendants(c.pid))
+      if (comm_of(p) == "sh") shell_gone = false;
+    if (!shell_gone) usleep(10000);
+  }
+  ASSERT_TRUE(shell_gone);
+  auto t0 = std::chrono::steady_clock::now();
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(finish(c, 10000), 0);  // the program's (the shell's) status
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
 TEST(HvE2E, CancelledCallWhenSignalInterruptsTracee) {
@@ -334,6 +404,37 @@ TEST(HvE2E, ModulesHearAboutExits) {
   EXPECT_EQ(r.out, "child: EACCES\nparent: EACCES\n");
   // The child exits while the run goes on; the parent's exit may race the end of the run.
   EXPECT_GE(count(r.err, "example: process "), 1) << r.err;
+}
+
+TEST(HvE2E, TraceStackShowsTheCallSite) {
+  Res r = run(tn(ex({"--trace-stack"}), {kProbe, "socket"}));
+  EXPECT_EQ(r.out, "socket: EACCES\n");
+  auto line = r.err.find("socket(AF_INET, SOCK_STREAM, 0) = -1 EACCES");
+  ASSERT_NE(line, std::string::npos) << r.err;
+  std::string frames = r.err.substr(line);
+  EXPECT_NE(frames.find("#0 "), std::string::npos) << frames;
+  EXPECT_NE(frames.find(" do_socket+0x"), std::string::npos) << frames;
+  // main appears too unless tn_probe was built with frame pointers (the sanitizer
+  // build): an rbp-based CFA ends the walk, see docs/hypervisor.md.
+  EXPECT_NE(frames.find("tn_probe)"), std::string::npos) << frames;
+}
+
+TEST(HvE2E, ConditionalTrapAndWriteMem) {
+  Res r = run(tn(ex({"--example-fionread", "4242", "--trace"}), {kProbe, "fionread"}));
+  EXPECT_EQ(r.out, "fionread: 0 4242 0\n") << r.err;
+  EXPECT_EQ(count(r.err, "ioctl("), 1) << r.err;  // FIONBIO never reached the supervisor
+  Res n = run(tn(ex(), {kProbe, "fionread"}));
+  EXPECT_EQ(n.out, "fionread: 0 0 0\n") << n.err;
+}
+
+TEST(HvE2E, ModuleHoldKeepsTheLoopAfterTheTree) {
+  auto t0 = std::chrono::steady_clock::now();
+  Res r = run(tn(ex({"--example-linger-ms", "300", "--trace"}), {kProbe, "socket"}));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.err.find("example: released"), std::string::npos) << r.err;
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(10));
 }
 
 TEST(HvE2E, TraceToFile) {
@@ -412,6 +513,14 @@ TEST(HvE2E, SupervisorKilledTreeDies) {
     syscall(SYS_pidfd_send_signal, pfd, SIGKILL, nullptr, 0);  // cleanup on failure
     close(pfd);
   }
+}
+
+TEST(HvE2E, NoNamespacesFallbackMode) {
+  Res r = run(tn(ex({"--no-namespaces"}), {"/bin/sh", "-c", kProbe + " fork; exit 7"}));
+  EXPECT_EQ(r.code, 7);
+  EXPECT_EQ(r.out, "child: EACCES\nparent: EACCES\n");
+  Res s = run(tn(ex({"--no-namespaces"}), {"/bin/sh", "-c", "kill -KILL $$"}));
+  EXPECT_EQ(s.code, 128 + SIGKILL);
 }
 
 TEST(HvE2E, GetpidMatchesProc) {

@@ -6,6 +6,9 @@
  *                        the example module's pair mode
  *   unix                 socket(AF_UNIX) (never trapped): "unix: ok"
  *   threads N            N threads each do `socket`
+ *   threadsfd N          N threads each print the fd number socket() returned
+ *   fionread             ioctl(FIONREAD) on an empty pair: "fionread: 0 N 0" (N from module)
+ *   socketfd             prints the fd number socket() returned
  *   fork | vfork         the child does `socket`, then the parent
  *   uring                io_uring_setup(): "uring: ENOSYS"
  *   int80                i386 socketcall(SYS_SOCKET) via int 0x80: "int80: ENOSYS"
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -56,9 +60,16 @@ static int do_socket(const char *tag) {
   return 0;
 }
 
+static int g_print_fd;
+
 static void *thr(void *arg) {
   char tag[32];
   snprintf(tag, sizeof tag, "thread%ld", (long)arg);
+  if (g_print_fd) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    printf("%s: fd %d%s\n", tag, fd, fd < 0 ? ename(errno) : "");
+    return NULL;
+  }
   do_socket(tag);
   return NULL;
 }
@@ -110,7 +121,22 @@ int main(int argc, char **argv) {
     printf("unix: %s\n", fd >= 0 ? "ok" : ename(errno));
     return 0;
   }
-  if (!strcmp(cmd, "threads")) {
+  if (!strcmp(cmd, "fionread")) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 1;
+    int n = -1, on = 1;
+    int r = ioctl(sv[0], FIONREAD, &n);
+    int r2 = ioctl(sv[0], FIONBIO, &on); /* not trapped */
+    printf("fionread: %d %d %d\n", r, n, r2);
+    return 0;
+  }
+  if (!strcmp(cmd, "socketfd")) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    printf("socketfd: %d%s\n", fd, fd < 0 ? ename(errno) : "");
+    return 0;
+  }
+  if (!strcmp(cmd, "threads") || !strcmp(cmd, "threadsfd")) {
+    g_print_fd = !strcmp(cmd, "threadsfd");
     int n = argc > 2 ? atoi(argv[2]) : 4;
     pthread_t t[64];
     if (n > 64) n = 64;

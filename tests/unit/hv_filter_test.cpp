@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <gtest/gtest.h>
 #include <linux/seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -116,6 +117,37 @@ TEST(HvFilter, EscapeRoutesTrapped) {
               return trapped(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                                      SECCOMP_FILTER_FLAG_NEW_LISTENER, &fp)) ? 0 : 1;
             }), 0);
+}
+
+TEST(HvFilter, ConditionalRules) {
+  tn::FilterSpec s;
+  s.rules.push_back({SYS_ioctl, 1, ~0ull, FIONREAD});
+  s.rules.push_back({SYS_ioctl, 1, ~0ull, SIOCATMARK});
+  std::string err;
+  auto prog = tn::build_filter(s, &err);
+  ASSERT_FALSE(prog.empty()) << err;
+  EXPECT_EQ(under_filter(prog, [] {
+              int sv[2];
+              if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return 2;
+              int n = 0;
+              if (!trapped(ioctl(sv[0], FIONREAD, &n))) return 3;
+              if (!trapped(ioctl(sv[0], SIOCATMARK, &n))) return 4;
+              int on = 1;
+              if (ioctl(sv[0], FIONBIO, &on) != 0) return 5;  // not listed: native
+              return 0;
+            }), 0);
+  // An unconditional entry wins over rules for the same call.
+  s.syscalls.insert(SYS_ioctl);
+  prog = tn::build_filter(s, &err);
+  ASSERT_FALSE(prog.empty()) << err;
+  EXPECT_EQ(under_filter(prog, [] {
+              int on = 1;
+              return trapped(ioctl(0, FIONBIO, &on)) ? 0 : 1;
+            }), 0);
+  tn::FilterSpec bad;
+  bad.rules.push_back({SYS_ioctl, 6, 1, 1});
+  EXPECT_TRUE(tn::build_filter(bad, &err).empty());
+  EXPECT_NE(err.find("argument 6"), std::string::npos);
 }
 
 TEST(HvFilter, TrappedFamilies) {

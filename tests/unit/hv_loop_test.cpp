@@ -132,6 +132,21 @@ TEST_F(HvLoop, WatchCallbacksAndWaitOutsideFiber) {
   EXPECT_EQ(events, 1);
   EXPECT_EQ(loop.unwatch(p[0]), 0);
   EXPECT_EQ(loop.unwatch(p[0]), -ENOENT);
+  // Closing a watched fd without unwatch, then watching a new file with that number.
+  int q[2];
+  ASSERT_EQ(pipe2(q, O_CLOEXEC | O_NONBLOCK), 0);
+  ASSERT_EQ(loop.watch(q[0], EPOLLIN, [](uint32_t) {}), 0);
+  int num = q[0];
+  close(q[0]);
+  ASSERT_EQ(dup2(p[0], num), num);
+  int hits = 0;
+  EXPECT_EQ(loop.watch(num, EPOLLIN, [&](uint32_t) { ++hits; }), 0);
+  ASSERT_EQ(write(p[1], "y", 1), 1);
+  step();
+  EXPECT_EQ(hits, 1);
+  loop.unwatch(num);
+  close(num);
+  close(q[1]);
   EXPECT_EQ(loop.wait_fd(p[0], EPOLLIN, 0), -EINVAL);  // not in a fiber
   EXPECT_EQ(loop.park(nullptr, 1), -EINVAL);
   close(p[0]);

@@ -74,6 +74,7 @@ enum {
 /* fd event flags for wait_fd / watch_fd: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
  * values from <sys/epoll.h>. */
 typedef void (*tn_watch_cb)(void *arg, int fd, uint32_t events);
+
 typedef void (*tn_timer_cb)(void *arg);
 
 /* Services the hypervisor offers a module. `hv` is passed back as the first argument. */
@@ -150,6 +151,17 @@ struct tn_host {
   /* -- appended after v1's first draft (check `size` before use) ------------------- */
   /* Release a token from park_token (no fiber may be parked on it). */
   void (*free_token)(void *hv, void *token);
+  /* Keep the event loop running after the traced tree has ended while the sum of holds
+   * is > 0 (e.g. to flush buffered data to host sockets); +1 to hold, -1 to release.
+   * The supervisor waits at most 10 s for holds, then finishes anyway. */
+  void (*hold)(void *hv, int delta);
+  /* A conditional trap, callable from init only: trap system call `nr` (x86_64) only when
+   * (args[arg] & mask) == value, compared on all 64 bits; e.g. (SYS_ioctl, 1, ~0ull,
+   * SIOCOUTQ) traps ioctl only for that request. Several rules for one call are OR'ed; a
+   * call also in `syscalls` is trapped unconditionally. Only register arguments can be
+   * tested (a msghdr's msg_name is memory, out of reach of BPF). 0, -EINVAL (arg > 5 or
+   * nr < 0) or -EBUSY (the filter is already installed). */
+  int (*add_rule)(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */
@@ -189,6 +201,9 @@ struct tn_module {
    * 80:8080` and `threadnet run -o relay:publish=80:8080` both reach init's argv as the
    * two tokens "--publish" "80:8080"; a flag reaches it as "--verbose". May be NULL. */
   const char *const *options;
+  /* Do not append further fields here lightly: C++ modules initialise this table
+   * positionally and -Wmissing-field-initializers (-Wextra -Werror) breaks their build.
+   * New needs go to tn_host (which only the hypervisor fills). */
 };
 
 typedef const struct tn_module *(*tn_module_entry_fn)(void);
