@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <seccomp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -183,6 +184,54 @@ std::string level_name(long l) {
   }
 }
 
+// Option names for the levels programs use on network sockets; others print as numbers.
+std::string optname(long level, long opt) {
+  struct Name {
+    long level, opt;
+    const char *name;
+  };
+  static constexpr Name names[] = {
+      {SOL_SOCKET, SO_DEBUG, "SO_DEBUG"}, {SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR"},
+      {SOL_SOCKET, SO_TYPE, "SO_TYPE"}, {SOL_SOCKET, SO_ERROR, "SO_ERROR"},
+      {SOL_SOCKET, SO_DONTROUTE, "SO_DONTROUTE"}, {SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST"},
+      {SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF"}, {SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF"},
+      {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE"}, {SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE"},
+      {SOL_SOCKET, SO_LINGER, "SO_LINGER"}, {SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT"},
+      {SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT"}, {SOL_SOCKET, SO_RCVTIMEO, "SO_RCVTIMEO"},
+      {SOL_SOCKET, SO_SNDTIMEO, "SO_SNDTIMEO"}, {SOL_SOCKET, SO_ACCEPTCONN, "SO_ACCEPTCONN"},
+      {SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN"}, {SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL"},
+      {SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY"}, {SOL_SOCKET, SO_BINDTODEVICE, "SO_BINDTODEVICE"},
+      {IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY"}, {IPPROTO_TCP, TCP_MAXSEG, "TCP_MAXSEG"},
+      {IPPROTO_TCP, TCP_CORK, "TCP_CORK"}, {IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE"},
+      {IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL"}, {IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT"},
+      {IPPROTO_TCP, TCP_INFO, "TCP_INFO"}, {IPPROTO_TCP, TCP_QUICKACK, "TCP_QUICKACK"},
+      {IPPROTO_TCP, TCP_CONGESTION, "TCP_CONGESTION"},
+      {IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT"},
+      {IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN"},
+      {IPPROTO_IP, IP_TOS, "IP_TOS"}, {IPPROTO_IP, IP_TTL, "IP_TTL"},
+      {IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO"}, {IPPROTO_IP, IP_RECVERR, "IP_RECVERR"},
+      {IPPROTO_IP, IP_MTU_DISCOVER, "IP_MTU_DISCOVER"},
+      {IPPROTO_IP, IP_ADD_MEMBERSHIP, "IP_ADD_MEMBERSHIP"},
+      {IPPROTO_IP, IP_DROP_MEMBERSHIP, "IP_DROP_MEMBERSHIP"},
+      {IPPROTO_IP, IP_MULTICAST_TTL, "IP_MULTICAST_TTL"},
+      {IPPROTO_IP, IP_MULTICAST_LOOP, "IP_MULTICAST_LOOP"},
+      {IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY"}, {IPPROTO_IPV6, IPV6_UNICAST_HOPS, "IPV6_UNICAST_HOPS"},
+      {IPPROTO_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO"}, {IPPROTO_IPV6, IPV6_TCLASS, "IPV6_TCLASS"},
+      {IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR"},
+  };
+  for (const Name &n : names)
+    if (n.level == level && n.opt == opt) return n.name;
+  return std::to_string(opt);
+}
+
+// An int-sized option value is shown as the integer the caller passed.
+std::string optval_arg(uint64_t ptr, uint64_t len, const MemReader &rd) {
+  if (!ptr) return "NULL";
+  int32_t v = 0;
+  if (len == sizeof v && rd && rd(ptr, &v, sizeof v)) return "[" + std::to_string(v) + "]";
+  return hex(ptr);
+}
+
 std::string shut_name(long h) {
   switch (h) {
     case SHUT_RD: return "SHUT_RD";
@@ -238,9 +287,12 @@ std::string decode_args(const tn_call &c, const MemReader &rd) {
     case SYS_shutdown:
       return "(" + i32(a[0]) + ", " + shut_name(int32_t(a[1])) + ")";
     case SYS_setsockopt:
+      return "(" + i32(a[0]) + ", " + level_name(int32_t(a[1])) + ", " +
+             optname(int32_t(a[1]), int32_t(a[2])) + ", " + optval_arg(a[3], uint32_t(a[4]), rd) +
+             ", " + std::to_string(uint32_t(a[4])) + ")";
     case SYS_getsockopt:
-      return "(" + i32(a[0]) + ", " + level_name(int32_t(a[1])) + ", " + i32(a[2]) + ", " +
-             hex(a[3]) + ", " + hex(a[4]) + ")";
+      return "(" + i32(a[0]) + ", " + level_name(int32_t(a[1])) + ", " +
+             optname(int32_t(a[1]), int32_t(a[2])) + ", " + hex(a[3]) + ", " + hex(a[4]) + ")";
     case SYS_close:
       return "(" + i32(a[0]) + ")";
     case SYS_ioctl:

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -107,6 +108,35 @@ TEST(HvDecode, ArgsReadThroughReader) {
   c.nr = SYS_shutdown;
   c.args[1] = SHUT_WR;
   EXPECT_EQ(tn::decode_args(c, nullptr), "(5, SHUT_WR)");
+}
+
+TEST(HvDecode, SocketOptionsByName) {
+  tn_call c{};
+  c.arch = kX86_64;
+  c.nr = SYS_setsockopt;
+  c.args[0] = 5;
+  c.args[1] = IPPROTO_TCP;
+  c.args[2] = TCP_NODELAY;
+  c.args[3] = 0x1000;
+  c.args[4] = sizeof(int);
+  tn::MemReader rd = [](uint64_t addr, void *buf, size_t len) {
+    if (addr != 0x1000 || len != sizeof(int)) return false;
+    int one = 1;
+    std::memcpy(buf, &one, sizeof one);
+    return true;
+  };
+  EXPECT_EQ(tn::decode_args(c, rd), "(5, IPPROTO_TCP, TCP_NODELAY, [1], 4)");
+  c.args[1] = SOL_SOCKET;
+  c.args[2] = SO_KEEPALIVE;
+  c.args[3] = 0x2000;  // unreadable: shown as a pointer
+  EXPECT_EQ(tn::decode_args(c, rd), "(5, SOL_SOCKET, SO_KEEPALIVE, 0x2000, 4)");
+  c.nr = SYS_getsockopt;
+  c.args[2] = SO_ERROR;
+  c.args[4] = 0x3000;
+  EXPECT_EQ(tn::decode_args(c, rd), "(5, SOL_SOCKET, SO_ERROR, 0x2000, 0x3000)");
+  c.args[1] = 999;  // unknown level: numbers
+  c.args[2] = 7;
+  EXPECT_EQ(tn::decode_args(c, rd), "(5, 999, 7, 0x2000, 0x3000)");
 }
 
 TEST(HvDecode, Results) {
