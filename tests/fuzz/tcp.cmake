@@ -5,7 +5,8 @@ if(THREADNET_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   add_executable(tcp_segment_fuzz
     ${CMAKE_CURRENT_LIST_DIR}/tcp_segment_fuzz.cpp
     ${_ls}/src/transport/tcp/tcp_engine.cpp
-    ${_ls}/src/wire/tcp.cpp)
+    ${_ls}/src/wire/tcp.cpp
+    ${_ls}/src/wire/checksum.cpp)
   target_include_directories(tcp_segment_fuzz PRIVATE ${_ls}/include ${_ls}/src)
   target_compile_options(tcp_segment_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(tcp_segment_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)

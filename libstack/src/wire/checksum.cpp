@@ -1,7 +1,60 @@
 // Internet checksum (RFC 1071) and the transport pseudo-headers.
+#include <bit>
+#include <cstring>
+
 #include "wire/wire.h"
 
 namespace libstack::wire {
+
+// Sum of the buffer as native-endian 16-bit words, 32 bytes per round (RFC 1071 §2(B):
+// the one's-complement sum is independent of byte order up to a final byte swap).
+// `n` bytes starting at an even offset of the summed stream; an odd tail is padded.
+uint64_t sum_native(const uint8_t* p, size_t n, uint64_t acc) {
+  while (n >= 32) {
+    uint64_t a, b, c, d;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + 8, 8);
+    std::memcpy(&c, p + 16, 8);
+    std::memcpy(&d, p + 24, 8);
+    acc += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + (c & 0xffffffffu) +
+           (c >> 32) + (d & 0xffffffffu) + (d >> 32);
+    p += 32;
+    n -= 32;
+  }
+  while (n >= 8) {
+    uint64_t a;
+    std::memcpy(&a, p, 8);
+    acc += (a & 0xffffffffu) + (a >> 32);
+    p += 8;
+    n -= 8;
+  }
+  while (n >= 2) {
+    uint16_t w;
+    std::memcpy(&w, p, 2);
+    acc += w;
+    p += 2;
+    n -= 2;
+  }
+  if (n) {
+    uint8_t last[2] = {p[0], 0};
+    uint16_t w;
+    std::memcpy(&w, last, 2);
+    acc += w;
+  }
+  return acc;
+}
+
+namespace {
+uint32_t fold64(uint64_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return uint32_t(acc);
+}
+// The big-endian reading of a folded native-order sum.
+uint32_t native_to_be(uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) return ((v & 0xff) << 8) | (v >> 8);
+  return v;
+}
+}  // namespace
 
 void Checksum::add(Bytes b) {
   size_t i = 0;
@@ -11,13 +64,14 @@ void Checksum::add(Bytes b) {
     i = 1;
     odd = false;
   }
-  for (; i + 1 < b.size(); i += 2) s += uint32_t(b[i]) << 8 | b[i + 1];
+  size_t even = (b.size() - i) & ~size_t(1);
+  s += native_to_be(fold64(sum_native(b.data() + i, even, 0)));
+  i += even;
   if (i < b.size()) {
     s += uint32_t(b[i]) << 8;
     odd = true;
   }
-  while (s >> 16) s = (s & 0xffff) + (s >> 16);
-  sum = uint32_t(s);
+  sum = fold64(s);
 }
 
 uint16_t Checksum::fold() const {

@@ -1,5 +1,6 @@
 // TCP header/options parse and emit, TCP checksum. See tcp.h.
 #include "wire/tcp.h"
+#include "wire/wire.h"
 
 #include <algorithm>
 #include <cstring>
@@ -7,53 +8,7 @@
 namespace libstack::wire {
 namespace {
 
-uint16_t rd16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
-uint32_t rd32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-void wr16(uint8_t* p, uint16_t v) { p[0] = uint8_t(v >> 8); p[1] = uint8_t(v); }
-void wr32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24); p[1] = uint8_t(v >> 16); p[2] = uint8_t(v >> 8); p[3] = uint8_t(v);
-}
-
 enum : uint8_t { kEol = 0, kNop = 1, kMss = 2, kWscale = 3, kSackPerm = 4, kSack = 5, kTs = 8 };
-
-// Sum of the buffer as native-endian 16-bit words (RFC 1071 §2(B): byte order
-// independence), 8 bytes at a time. `n` bytes starting at an even stream offset.
-uint64_t sum_native(const uint8_t* p, size_t n, uint64_t acc) {
-  while (n >= 32) {
-    uint64_t a, b, c, d;
-    std::memcpy(&a, p, 8); std::memcpy(&b, p + 8, 8);
-    std::memcpy(&c, p + 16, 8); std::memcpy(&d, p + 24, 8);
-    acc += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) +
-           (c & 0xffffffffu) + (c >> 32) + (d & 0xffffffffu) + (d >> 32);
-    p += 32; n -= 32;
-  }
-  while (n >= 8) {
-    uint64_t a;
-    std::memcpy(&a, p, 8);
-    acc += (a & 0xffffffffu) + (a >> 32);
-    p += 8; n -= 8;
-  }
-  while (n >= 2) {
-    uint16_t w;
-    std::memcpy(&w, p, 2);
-    acc += w;
-    p += 2; n -= 2;
-  }
-  if (n) {
-    uint8_t last[2] = {p[0], 0};
-    uint16_t w;
-    std::memcpy(&w, last, 2);
-    acc += w;
-  }
-  return acc;
-}
-
-uint16_t fold(uint64_t acc) {
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  return uint16_t(acc);
-}
 
 }  // namespace
 
@@ -158,28 +113,7 @@ size_t emit_tcp_header(const TcpHeader& h, std::span<uint8_t> out) {
 }
 
 uint16_t tcp_checksum(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg) {
-  uint8_t ph[40];
-  size_t pl;
-  if (src.is_v4()) {
-    std::memcpy(ph, src.b.data(), 4);
-    std::memcpy(ph + 4, dst.b.data(), 4);
-    ph[8] = 0; ph[9] = 6;
-    wr16(ph + 10, uint16_t(seg.size()));
-    pl = 12;
-  } else {
-    std::memcpy(ph, src.b.data(), 16);
-    std::memcpy(ph + 16, dst.b.data(), 16);
-    wr32(ph + 32, uint32_t(seg.size()));
-    ph[36] = 0; ph[37] = 0; ph[38] = 0; ph[39] = 6;
-    pl = 40;
-  }
-  uint64_t acc = sum_native(ph, pl, 0);
-  acc = sum_native(seg.data(), seg.size(), acc);
-  uint16_t s = uint16_t(~fold(acc));
-  // s is in memory (native) order: store it as-is, i.e. return its network reading.
-  uint8_t b[2];
-  std::memcpy(b, &s, 2);
-  return uint16_t(b[0] << 8 | b[1]);
+  return transport_checksum(src, dst, 6, seg);
 }
 
 void tcp_fill_checksum(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> seg) {

@@ -56,6 +56,8 @@ struct Checksum {
   uint16_t fold() const;  // ~sum, never returns 0xffff? (returns the complement as is)
 };
 uint16_t checksum(Bytes b);
+// Raw native-order 16-bit word sum (for callers that fold and swap themselves).
+uint64_t sum_native(const uint8_t* p, size_t n, uint64_t acc);
 // Sum of the pseudo-header (RFC 768/793 for v4, RFC 8200 §8.1 for v6).
 Checksum pseudo_header(const IpAddr& src, const IpAddr& dst, uint8_t proto, uint32_t len);
 // Checksum over pseudo-header + data; 0 result means "verifies" when data includes the field.
