@@ -54,8 +54,10 @@ class TestHost final : public tcp::TcpHost {
     return dst.family == addr_.family ? addr_ : IpAddr{};
   }
   bool is_local_address(const IpAddr& a) const override { return a == addr_; }
-  Random& random() override { return rng_; }
+  Random& random() override { return rng_override ? *rng_override : rng_; }
   size_t mtu = 1500;
+  Random* rng_override = nullptr;  // e.g. to force ISNs near the 2^32 wrap
+  bool fail_sends = false;         // send_segment returns false (queue full / no route)
 
  private:
   Net& net_;
@@ -188,6 +190,7 @@ class Net {
 
 inline bool TestHost::send_segment(const IpAddr& src, const IpAddr& dst,
                                    std::span<const uint8_t> seg) {
+  if (fail_sends) return false;
   net_.transmit(src, dst, seg);
   return true;
 }

@@ -464,6 +464,87 @@ TEST(TcpState, Ipv6Connection) {
   EXPECT_EQ(c4.connect(Endpoint{kB, 80}), -ENETUNREACH);
 }
 
+TEST(TcpState, IcmpErrors) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  net.drop = [](const Packet& pk) { return pk.src == kA; };
+  auto c = a.socket();
+  ASSERT_EQ(c.connect(Endpoint{kB, 80}), -EINPROGRESS);
+  auto syn = net.sent.back().bytes;
+  // A quoted sequence number outside the flight is ignored (RFC 5927).
+  auto bad = syn;
+  bad[7] ^= 0x55;
+  a.icmp_error(kA, kB, std::span(bad).first(8), -EHOSTUNREACH, net.now);
+  EXPECT_EQ(c.state(), TcpState::SynSent);
+  a.icmp_error(kA, kB, std::span(syn).first(8), -EHOSTUNREACH, net.now);
+  EXPECT_EQ(c.state(), TcpState::Closed);
+  EXPECT_EQ(c.error(), -EHOSTUNREACH);
+  // PMTU drop on an established connection: the outstanding data is resent smaller.
+  net.drop = nullptr;
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.drop = [](const Packet& pk) { return pk.src == kA && pk.bytes.size() > 1000; };
+  auto data = pattern(20000);
+  ASSERT_EQ(p.client.send(data), 20000);
+  Packet big;
+  for (auto& pk : net.sent_from(kA))
+    if (pk.bytes.size() > 1000) { big = pk; break; }
+  ASSERT_FALSE(big.bytes.empty());
+  net.host(kA).mtu = 1000;
+  size_t before = net.sent.size();
+  a.icmp_error(kA, kB, std::span(big.bytes).first(8), -EMSGSIZE, net.now);
+  auto out = net.sent_from(kA, before);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out[0].hdr().seq, big.hdr().seq);
+  EXPECT_LE(out[0].bytes.size(), 1000u - 20);
+  std::vector<uint8_t> got;
+  std::vector<uint8_t> buf(65536);
+  ASSERT_TRUE(net.run_until([&] {
+    for (int64_t n; (n = p.server.recv(buf)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    return got.size() == data.size();
+  }, 30s));
+  EXPECT_TRUE(got == data);
+}
+
+TEST(TcpState, EphemeralPortsSharedAcrossRemotes) {
+  Net net;
+  TcpTuning tun;
+  tun.ephemeral_low = 50000;
+  tun.ephemeral_high = 50019;  // 20 ports
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  std::vector<TcpSocket> ls;
+  for (uint16_t port : {80, 81}) {
+    ls.push_back(b.socket());
+    ASSERT_EQ(ls.back().bind(Endpoint{kB, port}), 0);
+    ASSERT_EQ(ls.back().listen(64), 0);
+  }
+  std::set<uint16_t> used;
+  for (uint16_t port : {80, 81}) {
+    for (int i = 0; i < 20; ++i) {
+      auto c = a.socket();
+      ASSERT_EQ(c.connect(Endpoint{kB, port}), -EINPROGRESS) << port << " " << i;
+      ASSERT_TRUE(net.run_until([&] { return c.state() == TcpState::Established; }, 5s));
+      used.insert(c.local_endpoint().port);
+      c.close();  // active close: the pair stays in TIME-WAIT on our side
+      net.run_for(50ms);
+      TcpSocket s;
+      while (ls[port - 80].accept(&s) == 0) s.close();
+      net.run_for(50ms);
+    }
+  }
+  EXPECT_EQ(used.size(), 20u);  // the same 20 ports served both remotes
+  EXPECT_EQ(a.connection_count(), 40u);  // all in TIME-WAIT
+  auto c = a.socket();
+  EXPECT_EQ(c.connect(Endpoint{kB, 80}), -EADDRNOTAVAIL);
+  // A bound socket on one of those ports conflicts for bind() but not for connect().
+  auto d = a.socket();
+  EXPECT_EQ(d.bind(Endpoint{kA, 50000}), -EADDRINUSE);
+  d.set_reuseaddr(true);
+  EXPECT_EQ(d.bind(Endpoint{kA, 50000}), 0);
+}
+
 TEST(TcpState, NoSocketAndListenerResets) {
   Net net;
   net.add(kA);
@@ -566,6 +647,18 @@ TEST(TcpState, MsgPeekAndShutdownRead) {
   EXPECT_EQ(p.server.shutdown(kTcpShutRd), 0);
   EXPECT_EQ(p.server.recv(buf), 0);
   EXPECT_TRUE(p.server.events() & kTcpRdHup);
+  // Data after SHUT_RD is acknowledged and discarded: the sender never stalls.
+  auto more = pattern(600000);
+  size_t off = 0;
+  ASSERT_TRUE(net.run_until([&] {
+    while (off < more.size()) {
+      int64_t n = p.client.send(std::span(more).subspan(off));
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    return off == more.size() && p.client.send_queue() == 0;
+  }, 30s));
+  EXPECT_EQ(p.server.bytes_readable(), 0u);
 }
 
 TEST(TcpState, SocketsOnManyEnginesAreIndependent) {

@@ -37,6 +37,26 @@ TEST(TcpTimer, RtoBacksOffAndGivesUp) {
   EXPECT_EQ(a.counters().conn_timeouts, 1u);
 }
 
+TEST(TcpTimer, KarnNoRttSampleFromRetransmission) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  Duration srtt0 = p.client.info().srtt;
+  EXPECT_GT(srtt0, Duration(0));
+  EXPECT_LE(srtt0, 5ms);
+  bool once = false;
+  net.drop = [&](const Packet& pk) {
+    if (!once && pk.src == kA && pk.payload_len() > 0) return once = true;
+    return false;
+  };
+  p.client.send(std::vector<uint8_t>(100, 1));
+  ASSERT_TRUE(net.run_until([&] { return p.client.send_queue() == 0; }, 10s));
+  EXPECT_EQ(p.client.info().rto_expiries, 1u);
+  EXPECT_LE(p.client.info().srtt, 5ms);  // the ~200 ms ambiguous sample was not taken
+}
+
 TEST(TcpTimer, RtoRecoversAfterLossBurst) {
   Net net;
   auto& a = net.add(kA);
@@ -51,6 +71,47 @@ TEST(TcpTimer, RtoRecoversAfterLossBurst) {
   EXPECT_GE(a.counters().rto_expiries, 1u);
   auto info = p.client.info();
   EXPECT_GE(info.rto, TcpTuning{}.min_rto);
+}
+
+TEST(TcpTimer, HostSendFailureIsLossAndRecovers) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.host(kA).fail_sends = true;
+  auto data = pattern(50000);
+  ASSERT_EQ(p.client.send(data), 50000);
+  EXPECT_GT(a.counters().send_failed, 0u);
+  net.run_for(100ms);
+  EXPECT_EQ(p.server.bytes_readable(), 0u);
+  net.host(kA).fail_sends = false;
+  std::vector<uint8_t> got, buf(65536);
+  ASSERT_TRUE(net.run_until([&] {
+    for (int64_t n; (n = p.server.recv(buf)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + n);
+    return got.size() == data.size();
+  }, 30s));
+  EXPECT_TRUE(got == data);
+  EXPECT_GE(a.counters().rto_expiries, 1u);
+}
+
+TEST(TcpTimer, BufferSizesFixedOnceConnected) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  EXPECT_EQ(p.client.set_send_buffer(1 << 20), -EISCONN);
+  EXPECT_EQ(p.client.set_recv_buffer(1 << 20), -EISCONN);
+  auto s = a.socket();
+  EXPECT_EQ(s.set_send_buffer(4096), 0);
+  EXPECT_EQ(s.set_recv_buffer(4096), 0);
+  ASSERT_EQ(s.connect(Endpoint{kB, 80}), -EINPROGRESS);
+  TcpSocket srv;
+  ASSERT_TRUE(net.run_until([&] { return p.listener.accept(&srv) == 0; }));
+  EXPECT_EQ(s.send(pattern(10000)), 4096);  // the send ring holds exactly 4096 bytes
+  EXPECT_EQ(s.info().rcv_wscale, 0);        // 4 KiB needs no window scaling
+  EXPECT_EQ(srv.info().snd_wnd, 4096u);
 }
 
 TEST(TcpTimer, DelayedAckWaitsThenAcks) {

@@ -26,7 +26,8 @@ TEST_P(TcpLossy, OneMegabyteWithLossReorderDuplication) {
   auto& b = net.add(kB, tun);
   Pair p;
   ASSERT_TRUE(connect_pair(net, a, b, p));
-  net.imp.loss = 0.05;
+  const char* loss = std::getenv("TCP_TEST_LOSS");  // for local soak runs
+  net.imp.loss = loss ? std::strtod(loss, nullptr) : 0.05;
   net.imp.reorder = 0.05;
   net.imp.dup = 0.05;
   auto data = pattern(1 << 20);
@@ -41,6 +42,7 @@ TEST_P(TcpLossy, OneMegabyteWithLossReorderDuplication) {
   EXPECT_GT(a.counters().fast_retransmits, 0u);
   EXPECT_GT(p.server.info().ooo_segments, 0u);
   EXPECT_EQ(a.counters().drop_bad_checksum + b.counters().drop_bad_checksum, 0u);
+  EXPECT_EQ(b.counters().rcv_trimmed, 0u);  // never advertised more than the buffer holds
 }
 
 INSTANTIATE_TEST_SUITE_P(Cc, TcpLossy,
@@ -54,6 +56,33 @@ INSTANTIATE_TEST_SUITE_P(Cc, TcpLossy,
 
 // Drops a train of consecutive data segments once; SACK recovery repairs them without a
 // retransmission timeout.
+// Initial sequence numbers just below 2^32: every comparison must be modular.
+class NearWrapRandom final : public Random {
+ public:
+  explicit NearWrapRandom(uint32_t top) : top_(top) {}
+  uint64_t next_u64() override { return uint64_t(top_) << 32 | 12345; }
+
+ private:
+  uint32_t top_;
+};
+
+TEST(TcpTransfer, SequenceNumbersWrapAround) {
+  Net net(11);
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  NearWrapRandom ra(0xffffffffu - 100000), rb(0xffffffffu - 5000);
+  net.host(kA).rng_override = &ra;
+  net.host(kB).rng_override = &rb;
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.imp.loss = 0.03;
+  net.imp.reorder = 0.03;
+  auto data = pattern(400000);
+  EXPECT_TRUE(transfer(net, p.client, p.server, data, 120s) == data);
+  auto back = pattern(300000, 9);
+  EXPECT_TRUE(transfer(net, p.server, p.client, back, 120s) == back);
+}
+
 TEST(TcpTransfer, SackRecoversDroppedTrainWithoutRto) {
   Net net;
   auto& a = net.add(kA);
@@ -196,6 +225,8 @@ TEST(TcpTransfer, OptionNegotiationOnOff) {
     }
     auto data = pattern(500000);
     EXPECT_TRUE(transfer(net, p.client, p.server, data, 30s) == data) << mode;
+    EXPECT_TRUE(transfer(net, p.server, p.client, data, 30s) == data) << mode;
+    EXPECT_EQ(a.counters().rcv_trimmed + b.counters().rcv_trimmed, 0u) << mode;
     if (mode != 2) {
       EXPECT_GT(p.client.info().snd_wnd, 65535u) << mode;
     }
@@ -280,6 +311,38 @@ TEST(TcpTransfer, WindowUpdateAfterReaderDrains) {
   EXPECT_GT(p.server.bytes_readable(), 0u);
 }
 
+TEST(TcpTransfer, ReceiverSackBlocksMostRecentFirst) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  Pair p;
+  ASSERT_TRUE(connect_pair(net, a, b, p));
+  net.run_for(100ms);
+  Packet last;
+  for (auto& pk : net.sent_from(kA)) last = pk;
+  auto h = last.hdr();
+  uint32_t base = h.seq;
+  h.flags = tf::ACK;
+  std::vector<uint8_t> ten(10, 0x33);
+  size_t before = net.sent.size();
+  for (uint32_t off : {100u, 300u, 200u, 110u}) {  // the last one extends [100,110)
+    h.seq = base + off;
+    net.inject(kA, kB, h, ten);
+  }
+  auto acks = net.sent_from(kB, before);
+  ASSERT_EQ(acks.size(), 4u);  // out-of-order data is ACKed at once
+  auto first = acks[0].hdr();
+  ASSERT_EQ(first.opt.sack_count, 1);
+  EXPECT_EQ(first.opt.sack[0], (wire::TcpSackBlock{base + 100, base + 110}));
+  auto third = acks[2].hdr();
+  ASSERT_EQ(third.opt.sack_count, 3);
+  EXPECT_EQ(third.opt.sack[0], (wire::TcpSackBlock{base + 200, base + 210}));  // most recent
+  auto fourth = acks[3].hdr();
+  ASSERT_EQ(fourth.opt.sack_count, 3);
+  EXPECT_EQ(fourth.opt.sack[0], (wire::TcpSackBlock{base + 100, base + 120}));  // merged
+  for (auto& pk : acks) EXPECT_EQ(pk.hdr().ack, base);
+}
+
 TEST(TcpTransfer, OutOfOrderQueueIsBounded) {
   Net net;
   TcpTuning tun;
@@ -310,10 +373,16 @@ TEST(TcpTransfer, OutOfOrderQueueIsBounded) {
   EXPECT_EQ(p.server.bytes_readable(), 3u);
 }
 
-TEST(TcpTransfer, SynFloodBoundedAndLegitimateConnectSucceeds) {
+class TcpSynFlood : public ::testing::TestWithParam<bool> {};
+
+// A SYN flood from spoofed sources: the half-open queue stays bounded and a legitimate
+// client still connects, with SYN cookies (param true) or oldest-first eviction (false).
+TEST_P(TcpSynFlood, BoundedAndLegitimateConnectSucceeds) {
+  bool cookies = GetParam();
   Net net(9);
   TcpTuning tun;
   tun.syn_backlog = 64;
+  tun.syn_cookies = cookies;
   auto& a = net.add(kA, tun);
   auto& b = net.add(kB, tun);
   auto l = b.socket();
@@ -336,22 +405,85 @@ TEST(TcpTransfer, SynFloodBoundedAndLegitimateConnectSucceeds) {
   };
   flood(5000);
   EXPECT_LE(b.half_open_count(l.id()), 64u);
-  EXPECT_GE(b.counters().syn_evicted, 5000u - 64u);
+  if (cookies) {
+    EXPECT_EQ(b.counters().syn_cookies_sent, 5000u - 64u);
+    EXPECT_EQ(b.counters().syn_evicted, 0u);
+  } else {
+    EXPECT_GE(b.counters().syn_evicted, 5000u - 64u);
+  }
   EXPECT_LE(b.tcb_count(), 64u + 2u);
-  // A legitimate client connects while the flood continues at a moderate rate.
+  // A legitimate client connects while the flood continues (heavier with cookies: every
+  // half-open slot is taken all the time).
   auto c = a.socket();
   ASSERT_EQ(c.connect(Endpoint{kB, 80}), -EINPROGRESS);
   TcpSocket s;
   ASSERT_TRUE(net.run_until([&] {
-    flood(10);
+    flood(cookies ? 200 : 10);
     return l.accept(&s) == 0;
   }, 10s));
   EXPECT_EQ(c.state(), TcpState::Established);
   EXPECT_EQ(s.remote_endpoint(), c.local_endpoint());
   EXPECT_LE(b.half_open_count(l.id()), 64u);
+  if (cookies) {
+    EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
+    // Options survived through the timestamp bits.
+    EXPECT_TRUE(s.info().sack);
+    EXPECT_TRUE(s.info().wscale);
+    EXPECT_TRUE(s.info().timestamps);
+    EXPECT_EQ(s.info().mss, 1460u - 12);
+  }
+  auto data = pattern(300000);
+  EXPECT_TRUE(transfer(net, c, s, data, 30s) == data);
+  auto back = pattern(300000, 4);
+  EXPECT_TRUE(transfer(net, s, c, back, 30s) == back);
   // Half-open entries expire: the table drains after the SYN,ACK retries.
   net.run_for(300s);
   EXPECT_EQ(b.half_open_count(l.id()), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mode, TcpSynFlood, ::testing::Values(true, false),
+                         [](const auto& i) { return std::string(i.param ? "Cookies" : "Eviction"); });
+
+TEST(TcpTransfer, SynCookieWithoutTimestampsAndForgedAck) {
+  Net net(3);
+  TcpTuning tun;
+  tun.syn_backlog = 1;
+  tun.timestamps = false;
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  auto l = b.socket();
+  l.bind(Endpoint{kB, 80});
+  l.listen(8);
+  // Occupy the only half-open slot with a spoofed SYN.
+  wire::TcpHeader s;
+  s.src_port = 999;
+  s.dst_port = 80;
+  s.seq = 1;
+  s.flags = tf::SYN;
+  s.window = 100;
+  net.inject(v4(172, 16, 0, 1), kB, s);
+  auto c = a.socket();
+  c.connect(Endpoint{kB, 80});
+  TcpSocket srv;
+  ASSERT_TRUE(net.run_until([&] { return l.accept(&srv) == 0; }, 5s));
+  EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
+  EXPECT_FALSE(srv.info().sack);    // not encodable without timestamps
+  EXPECT_FALSE(srv.info().wscale);
+  EXPECT_EQ(srv.info().mss, 1460u);
+  auto data = pattern(100000);
+  EXPECT_TRUE(transfer(net, c, srv, data, 30s) == data);
+  // A forged ACK (wrong cookie) gets a RST and creates nothing.
+  uint64_t rst = b.counters().drop_listen_ack_rst_sent;
+  wire::TcpHeader f;
+  f.src_port = 5555;
+  f.dst_port = 80;
+  f.seq = 100;
+  f.ack = 0x12345678;
+  f.flags = tf::ACK;
+  f.window = 100;
+  net.inject(kA, kB, f);
+  EXPECT_EQ(b.counters().drop_listen_ack_rst_sent, rst + 1);
+  EXPECT_EQ(b.counters().syn_cookies_accepted, 1u);
 }
 
 TEST(TcpTransfer, RstAndAckStormsCountedConnectionSurvives) {
@@ -421,10 +553,17 @@ TEST(TcpTransfer, ReadinessCallbacks) {
   c.shutdown(kTcpShutWr);
   ASSERT_TRUE(net.run_until([&] { return sev.back() & kTcpRdHup; }));
   // A callback that closes its own socket is safe.
-  s.set_callback([&](uint32_t) { s.close(); });
-  c.close();
+  auto c2 = a.socket();
+  c2.connect(Endpoint{kB, 80});
+  TcpSocket s2;
+  ASSERT_TRUE(net.run_until([&] { return l.accept(&s2) == 0; }));
+  int calls = 0;
+  s2.set_callback([&](uint32_t) { ++calls; s2.close(); });
+  EXPECT_EQ(calls, 0);  // not called at registration
+  c2.close();
   net.run_for(1s);
-  EXPECT_FALSE(s.valid());
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(s2.valid());
 }
 
 }  // namespace

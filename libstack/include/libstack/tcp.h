@@ -69,6 +69,8 @@ struct TcpTuning {
   CongestionControl congestion_control = CongestionControl::NewReno;
   uint32_t initial_cwnd_segments = 10;  // RFC 6928
   size_t syn_backlog = 128;             // half-open connections per listener
+  bool syn_cookies = true;  // when the half-open queue is full: SYN cookies (RFC 4987 §3.6)
+                            // instead of evicting the oldest half-open connection
   size_t max_accept_backlog = 4096;     // upper bound for listen(backlog)
   bool keepalive = false;               // default SO_KEEPALIVE
   Duration keepalive_idle = std::chrono::hours(2);
@@ -111,7 +113,7 @@ struct TcpCounters {
   uint64_t drop_no_socket_rst_sent = 0; // no connection/listener: RST answered
   uint64_t drop_no_socket_rst = 0;      // no connection, segment was an RST: ignored
   uint64_t drop_listen_rst = 0;         // RST to a listener
-  uint64_t drop_listen_ack_rst_sent = 0;  // ACK to a listener: RST answered
+  uint64_t drop_listen_ack_rst_sent = 0;  // ACK (no valid SYN cookie) to a listener: RST
   uint64_t drop_listen_no_syn = 0;      // neither SYN nor ACK nor RST to a listener
   uint64_t drop_accept_queue_full = 0;  // SYN or final ACK while accept queue is full
   uint64_t drop_syn_sent_bad_ack = 0;   // SYN_SENT: unacceptable ACK (RST sent unless RST)
@@ -132,6 +134,7 @@ struct TcpCounters {
   uint64_t challenge_acks_sent = 0, challenge_acks_suppressed = 0;
   uint64_t active_opens = 0, passive_opens = 0;
   uint64_t syn_evicted = 0;             // half-open connection evicted by a newer SYN
+  uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0;
   uint64_t syn_timeouts = 0, conn_timeouts = 0, keepalive_timeouts = 0;
   uint64_t retransmits = 0, rto_expiries = 0, fast_retransmits = 0;
   uint64_t delayed_acks = 0, zero_window_probes = 0, keepalive_probes = 0;
@@ -185,6 +188,9 @@ class TcpSocket {
   uint32_t events() const;
   size_t bytes_readable() const;
   size_t send_queue() const;  // bytes queued but not acknowledged
+  // Called with the new events() mask whenever it changes (not for the current mask at
+  // registration), at the end of the engine call that changed it. It may call any socket
+  // function, including close() of this socket.
   void set_callback(TcpCallback cb);
 
  private:

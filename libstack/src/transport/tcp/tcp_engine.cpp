@@ -121,6 +121,7 @@ struct Tcb {
   TcpState state = TcpState::Closed;
   bool dead = false, has_handle = false, hashed = false, bound = false;
   bool reuseaddr = false, nodelay = false, keepalive = false;
+  bool explicit_bind = false;  // bound by bind(), not by connect()
   bool ever_connected = false;
   Endpoint local, remote;
 
@@ -181,6 +182,7 @@ struct Tcb {
   std::vector<Range> scoreboard;  // SACKed ranges above SND.UNA, sorted, disjoint
 
   int error = 0;
+  int soft_error = 0;  // last ICMP error, reported instead of ETIMEDOUT
   std::optional<Duration> linger;
   uint32_t last_events = 0;
   TcpCallback cb;
@@ -230,6 +232,8 @@ TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning
   if (tun_.recv_buffer < 1024) tun_.recv_buffer = 1024;
   if (tun_.mss < 64) tun_.mss = 64;
   scratch_.resize(65536 + 128);
+  cookie_secret_ = host_.random().next_u64();
+  cookie_ts_offset_ = host_.random().next_u32();
 }
 
 TcpEngine::~TcpEngine() = default;
@@ -329,7 +333,7 @@ void TcpEngine::mark(Tcb* t) {
 void TcpEngine::flush_events() {
   if (flushing_) return;
   flushing_ = true;
-  std::vector<uint64_t> work;
+  std::vector<uint64_t>& work = flush_work_;  // reused: no allocation per call
   for (int round = 0; round < 64 && !dirty_.empty(); ++round) {
     work.swap(dirty_);
     dirty_.clear();
@@ -836,7 +840,7 @@ void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint
     }
   }
   if (l) {
-    input_listen(l, src, dst, h, seg_len, now);
+    input_listen(l, src, dst, h, payload, seg_len, now);
     return;
   }
   // CLOSED (RFC 9293 §3.10.7.1): a RST is ignored, anything else answered with a RST.
@@ -848,33 +852,125 @@ void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint
   send_reset_for(src, dst, h, seg_len);
 }
 
-// RFC 9293 §3.10.7.2: LISTEN.
-void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
-                             const wire::TcpHeader& h, size_t seg_len, Instant now) {
-  if (h.flags & tf::RST) {
-    ctr_.drop_listen_rst++;
-    return;
+namespace {
+// MSS values a SYN cookie can encode (3 bits).
+constexpr uint16_t kCookieMss[8] = {536, 1220, 1400, 1440, 1460, 4036, 8948, 65483};
+}  // namespace
+
+uint32_t TcpEngine::cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport,
+                                uint16_t dport, uint32_t peer_isn, uint32_t count) const {
+  // Keyed mix of the 4-tuple, the peer's ISN and the time slot (SplitMix64 rounds).
+  auto mix = [](uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  uint64_t h = mix(cookie_secret_ ^ (uint64_t(sport) << 16 | dport) ^ (uint64_t(peer_isn) << 32));
+  uint64_t w[4];
+  std::memcpy(w, src.b.data(), 16);
+  std::memcpy(w + 2, dst.b.data(), 16);
+  for (uint64_t x : w) h = mix(h ^ x);
+  return uint32_t(mix(h ^ count));
+}
+
+// SYN cookie (RFC 4987 §3.6): ISS = hash(24 bits) | time slot (5 bits) | MSS index (3).
+// With timestamps, the low 6 bits of our TSval carry window scale (4 bits; 15 = none)
+// and SACK-permitted (1 bit), so those options survive without state.
+void TcpEngine::send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                                const wire::TcpHeader& in, Instant now) {
+  uint16_t peer_mss = in.opt.has_mss ? in.opt.mss : 536;
+  uint32_t mi = 0;
+  for (uint32_t i = 0; i < 8; ++i)
+    if (kCookieMss[i] <= peer_mss) mi = i;
+  uint32_t count = uint32_t(uint64_t(now.count()) / 64000000000ull);
+  uint32_t iss = (cookie_hash(src, dst, in.src_port, in.dst_port, in.seq, count) << 8) |
+                 (count & 0x1f) << 3 | mi;
+  wire::TcpHeader h;
+  h.src_port = in.dst_port;
+  h.dst_port = in.src_port;
+  h.seq = iss;
+  h.ack = in.seq + 1;
+  h.flags = tf::SYN | tf::ACK;
+  size_t pmtu = host_.path_mtu(src);
+  size_t iph = src.is_v4() ? 20 : 40;
+  size_t m = pmtu > iph + 20 + 64 ? pmtu - iph - 20 : 536;
+  h.opt.has_mss = true;
+  h.opt.mss = uint16_t(std::min<size_t>({m, tun_.mss, 65535}));
+  uint8_t ws = 0;
+  while (ws < 14 && (l->rcvbuf_size >> ws) > 65535) ++ws;
+  bool use_ts = tun_.timestamps && in.opt.has_timestamps;
+  bool wscale = tun_.window_scaling && in.opt.has_wscale && use_ts;
+  bool sack = tun_.sack && in.opt.sack_permitted && use_ts;
+  h.window = uint16_t(std::min<size_t>(l->rcvbuf_size, 65535));
+  if (use_ts) {
+    uint32_t bits = (wscale ? std::min<uint32_t>(in.opt.wscale, 14) : 15) | (sack ? 0x10 : 0);
+    h.opt.has_timestamps = true;
+    h.opt.ts_val = ((uint32_t(uint64_t(now.count()) / 1000000u) + cookie_ts_offset_) & ~0x3fu) | bits;
+    h.opt.ts_ecr = in.opt.ts_val;
+    h.opt.sack_permitted = sack;
+    if (wscale) { h.opt.has_wscale = true; h.opt.wscale = ws; }
   }
-  if (h.flags & tf::ACK) {
-    ctr_.drop_listen_ack_rst_sent++;
-    send_reset_for(src, dst, h, seg_len);
-    return;
+  ctr_.syn_cookies_sent++;
+  emit(dst, src, h, nullptr, 0, 0);
+}
+
+bool TcpEngine::accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                                  const wire::TcpHeader& h, std::span<const uint8_t> payload,
+                                  Instant now) {
+  uint32_t iss = h.ack - 1, peer_isn = h.seq - 1;
+  uint32_t count = uint32_t(uint64_t(now.count()) / 64000000000ull);
+  bool ok = false;
+  for (uint32_t back = 0; back < 2 && !ok; ++back) {  // this slot or the previous one
+    uint32_t c = count - back;
+    if (((iss >> 3) & 0x1f) != (c & 0x1f)) continue;
+    ok = (cookie_hash(src, dst, h.src_port, h.dst_port, peer_isn, c) & 0xffffff) == iss >> 8;
   }
-  if (!(h.flags & tf::SYN)) {
-    ctr_.drop_listen_no_syn++;
-    return;
-  }
+  if (!ok) return false;
   if (l->accept_q.size() >= l->backlog) {
     ctr_.drop_accept_queue_full++;
-    return;
+    return true;
   }
-  // Bounded half-open queue: the oldest SYN_RECEIVED entry makes room (SYN flood
-  // defence; a legitimate handshake completes within one RTT).
-  if (l->half_open.size() >= std::max<size_t>(1, tun_.syn_backlog)) {
-    Tcb* old = l->half_open.front();
-    ctr_.syn_evicted++;
-    destroy(old);
+  Tcb* c = make_child(l, src, dst, h);
+  c->irs = peer_isn;
+  c->rcv_nxt = h.seq;
+  c->iss = iss;
+  c->snd_una = c->snd_nxt = c->snd_max = h.ack;
+  c->peer_mss = kCookieMss[iss & 7];
+  wire::TcpHeader syn;  // the options the cookie remembers
+  syn.opt.has_mss = true;
+  syn.opt.mss = uint16_t(c->peer_mss);
+  if (tun_.timestamps && h.opt.has_timestamps) {
+    uint32_t bits = h.opt.ts_ecr & 0x3f;
+    syn.opt.has_timestamps = true;
+    syn.opt.ts_val = h.opt.ts_val;
+    if ((bits & 0xf) != 15) { syn.opt.has_wscale = true; syn.opt.wscale = uint8_t(bits & 0xf); }
+    syn.opt.sack_permitted = (bits & 0x10) != 0;
+    // Our cookie TSval was (clock & ~63) | bits < clock + 64: keep later TSvals above it.
+    c->ts_offset = cookie_ts_offset_ + 64;
+  } else {
+    c->rcv_wscale = 0;
   }
+  apply_syn_options(c, syn);
+  c->snd_wnd = uint32_t(h.window) << c->snd_wscale;
+  c->max_snd_wnd = c->snd_wnd;
+  c->snd_wl1 = h.seq;
+  c->snd_wl2 = h.ack;
+  c->rcv_adv = c->rcv_nxt + std::min<uint32_t>(uint32_t(c->rcvbuf.free()), 65535);
+  c->last_ack_sent = c->rcv_nxt;
+  hash(c);
+  ctr_.passive_opens++;
+  ctr_.syn_cookies_accepted++;
+  // RFC 9293 §3.10.7.4 (with RFC 4987 §3.6): a valid cookie ACK, LISTEN -> ESTABLISHED.
+  enter_established(c, now);
+  l->accept_q.push_back(c);
+  c->in_accept_q = true;
+  mark(l);
+  if (!payload.empty() || (h.flags & tf::FIN)) input_sync(c, h, payload, now);
+  return true;
+}
+
+Tcb* TcpEngine::make_child(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                           const wire::TcpHeader& h) {
   Tcb* c = new_tcb();
   c->parent = l;
   c->local = Endpoint{dst, h.dst_port};
@@ -889,6 +985,43 @@ void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
   c->cc = l->cc;
   c->linger = l->linger;
   prepare_conn(c, host_, tun_);
+  return c;
+}
+
+// RFC 9293 §3.10.7.2: LISTEN.
+void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
+                             const wire::TcpHeader& h, std::span<const uint8_t> payload,
+                             size_t seg_len, Instant now) {
+  if (h.flags & tf::RST) {
+    ctr_.drop_listen_rst++;
+    return;
+  }
+  if (h.flags & tf::ACK) {
+    if (!(h.flags & tf::SYN) && tun_.syn_cookies && accept_syn_cookie(l, src, dst, h, payload, now))
+      return;
+    ctr_.drop_listen_ack_rst_sent++;
+    send_reset_for(src, dst, h, seg_len);
+    return;
+  }
+  if (!(h.flags & tf::SYN)) {
+    ctr_.drop_listen_no_syn++;
+    return;
+  }
+  if (l->accept_q.size() >= l->backlog) {
+    ctr_.drop_accept_queue_full++;
+    return;
+  }
+  if (l->half_open.size() >= std::max<size_t>(1, tun_.syn_backlog)) {
+    if (tun_.syn_cookies) {
+      send_syn_cookie(l, src, dst, h, now);  // stateless answer while the queue is full
+      return;
+    }
+    // Bounded half-open queue: the oldest SYN_RECEIVED entry makes room.
+    Tcb* old = l->half_open.front();
+    ctr_.syn_evicted++;
+    destroy(old);
+  }
+  Tcb* c = make_child(l, src, dst, h);
   c->irs = h.seq;
   c->rcv_nxt = h.seq + 1;
   c->iss = host_.random().next_u32();
@@ -943,6 +1076,7 @@ void TcpEngine::input_syn_sent(Tcb* t, const wire::TcpHeader& h, std::span<const
   }
   t->irs = h.seq;
   t->rcv_nxt = h.seq + 1;
+  t->rcv_adv = t->rcv_nxt;  // our SYN's window was relative to an unknown RCV.NXT
   apply_syn_options(t, h);
   if (ack_ok) {
     t->snd_una = h.ack;
@@ -1106,7 +1240,7 @@ void TcpEngine::input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uin
           // Data for a socket the application closed: RFC 9293 §3.10.4 / RFC 2525.
           ctr_.drop_data_after_close++;
           send_rst(t);
-          conn_error(t, -ECONNRESET);
+          conn_error(t, -ECONNRESET);  // RFC 9293 §3.10.7.4 seventh + RFC 2525 §2.17: -> CLOSED
           return;
         }
         process_text(t, h, payload, now);
@@ -1277,7 +1411,8 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
       t->in_accept_q = true;
       mark(p);
     }
-    if (t->fin_queued) set_state(t, TcpState::FinWait1);  // close() during SYN-RECEIVED
+    // close() during SYN-RECEIVED (RFC 9293 §3.10.4): the FIN follows, -> FIN-WAIT-1.
+    if (t->fin_queued) set_state(t, TcpState::FinWait1);
     return true;
   }
   uint32_t ack = h.ack;
@@ -1331,6 +1466,13 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
         if (len) send_data_segment(t, t->snd_una, len, false, now);
         t->cwnd = t->cwnd > acked ? t->cwnd - acked : t->mss;
         if (acked >= t->mss) t->cwnd += t->mss;
+      } else if (t->scoreboard.empty() && !lt(t->snd_una, t->high_rxt)) {
+        // SACK negotiated but no blocks to go on: behave like NewReno for the next hole.
+        uint32_t len = std::min<uint32_t>(t->mss, uint32_t(t->sndbuf.size()));
+        if (len) {
+          send_data_segment(t, t->snd_una, len, false, now);
+          t->high_rxt = t->snd_una + len;
+        }
       }
     } else {
       cc_on_ack(t, data_bytes, now);
@@ -1385,6 +1527,18 @@ bool TcpEngine::process_ack(Tcb* t, const wire::TcpHeader& h, size_t text_len, I
         t->high_rxt = t->snd_una + std::max<uint32_t>(len, 1);
         t->rtx_at = now + t->rto;
         if (!t->sack_ok) t->cwnd = t->ssthresh + 3 * t->mss;
+      } else if (t->dupacks <= 2 && t->snd_nxt == t->snd_max) {
+        // Limited transmit (RFC 3042): one new segment per early duplicate ACK, within
+        // the receive window but beyond cwnd.
+        uint32_t data_end = t->data_end();
+        uint32_t wnd_edge = t->snd_una + t->snd_wnd;
+        uint32_t room = gt(wnd_edge, t->snd_max) ? wnd_edge - t->snd_max : 0;
+        uint32_t avail = gt(data_end, t->snd_max) ? data_end - t->snd_max : 0;
+        uint32_t len = std::min({t->mss, avail, room});
+        if (len > 0 && (len == t->mss || len == avail)) {
+          send_data_segment(t, t->snd_max, len, false, now);
+          t->snd_nxt = t->snd_max;
+        }
       }
     } else if (!t->sack_ok) {
       t->cwnd += t->mss;  // NewReno inflation (RFC 6582 §3.2 step 3)
@@ -1446,6 +1600,7 @@ void TcpEngine::process_text(Tcb* t, const wire::TcpHeader& h, std::span<const u
       }
       t->ooo.erase(t->ooo.begin());
     }
+    if (t->rd_shut) t->rcvbuf.consume(t->rcvbuf.size());  // SHUT_RD: acknowledge, discard
     mark(t);
     if (t->ooo_fin_valid && t->ooo_fin == t->rcv_nxt) {
       t->ooo_fin_valid = false;
@@ -1522,7 +1677,7 @@ void TcpEngine::on_rtx_timeout(Tcb* t, Instant now) {
     if (t->retries >= tun_.syn_retries) {
       ctr_.syn_timeouts++;
       if (t->parent) destroy(t);
-      else conn_error(t, -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 for SYN, -> CLOSED
+      else conn_error(t, t->soft_error ? t->soft_error : -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 for SYN, -> CLOSED
       return;
     }
     t->retries++;
@@ -1538,7 +1693,7 @@ void TcpEngine::on_rtx_timeout(Tcb* t, Instant now) {
   if (t->retries >= tun_.data_retries) {
     ctr_.conn_timeouts++;
     send_rst(t);
-    conn_error(t, -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 reached
+    conn_error(t, t->soft_error ? t->soft_error : -ETIMEDOUT);  // RFC 9293 §3.8.3: R2 reached
     return;
   }
   t->retries++;
@@ -1628,6 +1783,33 @@ void TcpEngine::on_keepalive_timeout(Tcb* t, Instant now) {
   t->keep_at = now + t->keep_intvl;
 }
 
+void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
+                           std::span<const uint8_t> q, int err, Instant now) {
+  Guard g(*this, now);
+  if (q.size() < 8) return;
+  uint16_t sport = uint16_t(q[0] << 8 | q[1]), dport = uint16_t(q[2] << 8 | q[3]);
+  uint32_t seq = uint32_t(q[4]) << 24 | uint32_t(q[5]) << 16 | uint32_t(q[6]) << 8 | q[7];
+  auto it = conns_.find(ConnKey{local, remote, sport, dport});
+  if (it == conns_.end()) return;
+  Tcb* t = it->second;
+  // RFC 5927 §4.1: the quoted sequence number must be in flight.
+  if (lt(seq, t->snd_una) || !lt(seq, smax(t->snd_max, t->snd_una + 1))) return;
+  if (err == -EMSGSIZE) {
+    if (t->synchronized() && t->snd_una != t->snd_max && !t->persist) {
+      output(t, now);  // refreshes the MSS from path_mtu()
+      uint32_t len = std::min<uint32_t>(t->mss, uint32_t(t->sndbuf.size()));
+      if (len) send_data_segment(t, t->snd_una, len, false, now);
+    }
+    return;
+  }
+  // RFC 9293 §3.9.1 / RFC 1122 §4.2.3.9: hard errors abort only an opening connection.
+  if (t->state == TcpState::SynSent && !t->parent) {
+    conn_error(t, err);  // RFC 1122 §4.2.3.9: hard error while opening, -> CLOSED
+    return;
+  }
+  t->soft_error = err;
+}
+
 void TcpEngine::poll(Instant now) {
   Guard g(*this, now);
   size_t n = all_.size();
@@ -1699,8 +1881,16 @@ int TcpEngine::pick_ephemeral(Tcb* t, const Endpoint& remote) {
     uint16_t port = uint16_t(lo + (start + k) % range);
     Endpoint ep{t->local.addr, port};
     if (remote.port != 0) {
+      // connect(): a port is shared by connections to different remotes, but never with
+      // a socket the application bound (or a listener).
       if (conns_.count(ConnKey{t->local.addr, remote.addr, port, remote.port})) continue;
-      if (ports_.count(port)) continue;
+      bool taken = false;
+      if (auto it = ports_.find(port); it != ports_.end())
+        for (const Tcb* o : it->second)
+          if ((o->explicit_bind || o->state == TcpState::Listen) &&
+              (o->local.addr.is_unspecified() || o->local.addr == t->local.addr))
+            taken = true;
+      if (taken) continue;
     } else if (port_conflict(t, ep, false)) {
       continue;
     }
@@ -1735,6 +1925,7 @@ int TcpEngine::op_bind(uint64_t id, const Endpoint& ep0) {
   }
   t->local = ep;
   t->bound = true;
+  t->explicit_bind = true;
   ports_[ep.port].push_back(t);
   return 0;
 }
@@ -2119,9 +2310,7 @@ void TcpEngine::op_set_callback(uint64_t id, TcpCallback cb) {
   Tcb* t = find(id);
   if (!t) return;
   t->cb = std::move(cb);
-  t->last_events = 0;
-  mark(t);
-  if (depth_ == 0) flush_events();
+  t->last_events = op_events(id);  // reported on the next change, never from here
 }
 
 }  // namespace tcp

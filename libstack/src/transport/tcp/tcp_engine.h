@@ -51,6 +51,14 @@ class TcpEngine {
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
   void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
              Instant now);
+  // An ICMP/ICMPv6 error about a segment we sent from `local` to `remote`; `quoted` is
+  // the start of the quoted TCP header (at least 8 bytes: ports + sequence number).
+  // err: -ECONNREFUSED / -EHOSTUNREACH / -ENETUNREACH (hard during SYN-SENT, otherwise
+  // remembered as a soft error reported instead of -ETIMEDOUT), or -EMSGSIZE (the path
+  // MTU dropped: the host's path_mtu() already tells the new value; the first
+  // unacknowledged segment is resent at the new size, RFC 1191 / RFC 8201).
+  void icmp_error(const IpAddr& local, const IpAddr& remote, std::span<const uint8_t> quoted,
+                  int err, Instant now);
   // Runs every timer that is due. Socket calls (connect, send...) use the time of the
   // latest input()/poll(): call poll(now) before them after a long idle period.
   void poll(Instant now);
@@ -112,7 +120,7 @@ class TcpEngine {
 
   // input path
   void input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
-                    size_t seg_len, Instant now);
+                    std::span<const uint8_t> payload, size_t seg_len, Instant now);
   void input_syn_sent(Tcb* t, const wire::TcpHeader& h, std::span<const uint8_t> payload,
                       Instant now);
   void input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uint8_t> payload,
@@ -125,6 +133,13 @@ class TcpEngine {
   void send_reset_for(const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                       size_t seg_len);
   void challenge_ack(Tcb* t, Instant now);
+  Tcb* make_child(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h);
+  void send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
+                       Instant now);
+  bool accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
+                         std::span<const uint8_t> payload, Instant now);
+  uint32_t cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
+                       uint32_t peer_isn, uint32_t count) const;
   void update_rtt(Tcb* t, Duration r);
 
   // output path
@@ -169,6 +184,7 @@ class TcpEngine {
   std::vector<std::unique_ptr<Tcb>> all_;
   std::vector<Tcb*> dead_;
   std::vector<uint64_t> dirty_;
+  std::vector<uint64_t> flush_work_;
   std::unordered_map<uint64_t, Tcb*> handles_;
   std::unordered_map<ConnKey, Tcb*, ConnKeyHash> conns_;
   std::unordered_map<uint16_t, std::vector<Tcb*>> ports_;  // bound sockets by port
@@ -179,6 +195,8 @@ class TcpEngine {
   Instant last_now_{0};
   Instant challenge_window_{0};
   uint32_t challenge_count_ = 0;
+  uint64_t cookie_secret_ = 0;
+  uint32_t cookie_ts_offset_ = 0;
 };
 
 }  // namespace libstack::tcp
