@@ -13,7 +13,10 @@
  *
  * `handle` runs on its own fiber (a cooperative task). It must answer the call exactly
  * once with one of: reply, reply_continue, inject_fd(..., TN_INJECT_SEND). It may block
- * the fiber with `wait_fd`/`sleep_until`/`park`; while blocked other calls are served.
+ * the fiber with `wait_fd`/`park` (park with a NULL token is a plain sleep until the
+ * deadline); while blocked other calls are served. The `tn_call` pointer is valid until
+ * `handle` returns (copy it to keep it). If `handle` returns without answering, the
+ * hypervisor answers ENOSYS (and warns once).
  * If the tracee is interrupted by a signal while a handler waits, the wait returns
  * TN_ECANCELED and the handler must unwind without replying (the kernel already failed
  * the call with EINTR or will restart it as a new notification). Because a restarted call
@@ -21,7 +24,11 @@
  *
  * The hypervisor knows nothing about any module; modules know nothing about the
  * hypervisor beyond this table. All functions are called on the supervisor's single
- * event-loop thread.
+ * event-loop thread. `choose` may use read_mem/read_str/fd_identity (they do not block).
+ *
+ * Fibers started with `spawn` have no call: they pass c == NULL to wait_fd/park (no
+ * cancellation then). A module may keep one instance per `init`; the hypervisor calls
+ * `fini` once at the end of the run.
  *
  * Compatibility: `abi_version` in both tables is TN_MODULE_ABI_VERSION. New functions are
  * only ever appended to the end of the tables; `size` fields let either side detect an
@@ -67,6 +74,15 @@ enum {
 /* fd event flags for wait_fd / watch_fd: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
  * values from <sys/epoll.h>. */
 typedef void (*tn_watch_cb)(void *arg, int fd, uint32_t events);
+
+/* A conditional trap (see tn_module.rules): trap system call `nr` only when
+ * (args[arg] & mask) == value, compared on all 64 bits. */
+struct tn_syscall_rule {
+  int32_t nr;    /* x86_64 number; -1 ends the list */
+  uint32_t arg;  /* 0..5 */
+  uint64_t mask;
+  uint64_t value;
+};
 typedef void (*tn_timer_cb)(void *arg);
 
 /* Services the hypervisor offers a module. `hv` is passed back as the first argument. */
@@ -114,7 +130,9 @@ struct tn_host {
                  uint64_t deadline_ns);
   /* Suspend until `wake(token)` is called by someone else, the deadline passes (0), or
    * cancellation (-TN_ECANCELED). Returns 1 when woken. `token` is an opaque handle
-   * from `park_token`. */
+   * from `park_token`, reusable for many parks, released with `free_token` (appended
+   * below). A wake with nobody parked is remembered: the next park returns 1 at once.
+   * At most one fiber parks on a token at a time. token == NULL: sleep until deadline. */
   void *(*park_token)(void *hv);
   int (*park)(void *hv, const struct tn_call *c, void *token, uint64_t deadline_ns);
   void (*wake)(void *hv, void *token);
@@ -137,6 +155,14 @@ struct tn_host {
   void (*trace)(void *hv, const struct tn_call *c, const char *line);
   /* A one-line message to the user's stderr, prefixed "threadnet: ". */
   void (*warn)(void *hv, const char *line);
+
+  /* -- appended after v1's first draft (check `size` before use) ------------------- */
+  /* Release a token from park_token (no fiber may be parked on it). */
+  void (*free_token)(void *hv, void *token);
+  /* Keep the event loop running after the traced tree has ended while the sum of holds
+   * is > 0 (e.g. to flush buffered data to host sockets); +1 to hold, -1 to release.
+   * The supervisor waits at most 10 s for holds, then finishes anyway. */
+  void (*hold)(void *hv, int delta);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */
@@ -147,7 +173,8 @@ struct tn_module {
   const char *summary;  /* one line for `threadnet modules` */
 
   /* Create a module instance. `argv` are the module's options (from the command line,
-   * e.g. --publish 80:8080 for relay), argv[argc] == NULL. On error return NULL and
+   * e.g. --publish 80:8080 for relay), argv[0] is the first option (no program name),
+   * argv[argc] == NULL. On error return NULL and
    * write a message of at most errcap bytes into err. */
   void *(*init)(const struct tn_host *host, int argc, const char *const *argv, char *err,
                 size_t errcap);
@@ -162,10 +189,24 @@ struct tn_module {
   /* Serve a claimed call on a fiber (see top of file). */
   void (*handle)(void *self, const struct tn_call *c);
 
-  /* Process tree events (optional). */
+  /* Process tree events (optional). fork/exec are not trapped (non-network programs
+   * must run at native speed), so the hypervisor of v1 never calls on_fork/on_exec.
+   * on_exit(tgid) is called once when a process that made a trapped call has exited. */
   void (*on_fork)(void *self, int32_t parent_tgid, int32_t child_tgid);
   void (*on_exec)(void *self, int32_t tgid);
   void (*on_exit)(void *self, int32_t tgid);
+
+  /* -- appended after v1's first draft (the launcher checks `size` before use) ------- */
+  /* Launcher options this module owns, NULL-terminated, e.g. {"publish=", "verbose",
+   * NULL}: a trailing '=' means the option takes a value. `threadnet run --publish
+   * 80:8080` and `threadnet run -o relay:publish=80:8080` both reach init's argv as the
+   * two tokens "--publish" "80:8080"; a flag reaches it as "--verbose". May be NULL. */
+  const char *const *options;
+  /* Conditional traps, terminated by nr == -1 (may be NULL): e.g. {SYS_ioctl, 1, ~0ull,
+   * SIOCOUTQ} traps ioctl only for that request. Several rules for one call are OR'ed; a
+   * call also listed in `syscalls` is trapped unconditionally. Only register arguments
+   * can be tested (not memory: a msghdr's msg_name is out of reach of BPF). */
+  const struct tn_syscall_rule *rules;
 };
 
 typedef const struct tn_module *(*tn_module_entry_fn)(void);

@@ -1,0 +1,30 @@
+// The supervisor: runs a program under the seccomp user-notify filter and dispatches
+// its trapped calls to modules (see supervisor.cpp).
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "module_loader.h"
+
+namespace tn {
+
+struct ModuleUse {
+  LoadedModule loaded;
+  std::vector<std::string> argv;  // options for init
+};
+
+struct RunOptions {
+  std::vector<ModuleUse> modules;
+  std::vector<std::string> argv;  // PROGRAM ARGS...
+  bool trace = false;
+  std::string trace_file;  // empty: stderr
+  bool trace_stack = false;  // with --trace: a backtrace under each line
+  bool use_namespaces = true;
+  bool sync_wakeup = true;
+};
+
+// Runs the program to completion; returns the exit code for `threadnet run`.
+int run_supervised(RunOptions &opts);
+
+}  // namespace tn
