@@ -10,10 +10,11 @@ BIN=$B/bench/libstack_bench
 [ -x "$BIN" ] || { echo "missing $BIN (cmake --build $B --target libstack_bench)"; exit 1; }
 ID=$$
 TMP=$(mktemp -d /tmp/libstack-bench-XXXXXX)
-NS1=lsbA$ID NS2=lsbB$ID NS3=lsbC$ID TAP=lsbt$ID
+NS1=lsbA$ID NS2=lsbB$ID NS3=lsbC$ID
+NSLIST="" TAPS=""
 cleanup() {
-  for n in $NS1 $NS2 $NS3; do ip netns del $n 2>/dev/null; done
-  ip link del $TAP 2>/dev/null
+  for n in $NSLIST; do ip netns del $n 2>/dev/null; done
+  for t in $TAPS; do ip link del $t 2>/dev/null; done
   [ -n "${BPID:-}" ] && kill $BPID 2>/dev/null
   rm -rf "$TMP"
 }
@@ -67,30 +68,38 @@ b = bytes(1 << 20); end = time.monotonic() + float(sys.argv[3])
 while time.monotonic() < end: s.sendall(b)
 s.close()
 PY
-ip netns add $NS1 && ip netns exec $NS1 ip link set lo up
-coproc BENCH { exec $BIN tap $TAP 10.205.0.1 5201 $T; }
-BPID=$BENCH_PID
-read -t 10 -u ${BENCH[0]} line
-ip link set $TAP netns $NS1
-ip netns exec $NS1 ip addr add 10.205.0.1/24 dev $TAP
-ip netns exec $NS1 ip link set $TAP up
-ip netns exec $NS1 timeout $((T + 40)) python3 $TMP/sink.py 5201 > $TMP/tap.res &
-SINK=$!
-sleep 0.5
-echo go >&${BENCH[1]}
-timeout $((T + 30)) cat <&${BENCH[0]}
-wait $SINK
-TAPK=$(cat $TMP/tap.res)
-echo "libstack_to_kernel_tap_at_sink $TAPK GB/s"
-ip netns add $NS2; ip netns add $NS3
-ip link add lsbv$ID netns $NS2 type veth peer name lsbw$ID netns $NS3
-ip netns exec $NS2 ip addr add 10.206.0.1/24 dev lsbv$ID; ip netns exec $NS2 ip link set lsbv$ID up
-ip netns exec $NS3 ip addr add 10.206.0.2/24 dev lsbw$ID; ip netns exec $NS3 ip link set lsbw$ID up
-ip netns exec $NS2 timeout $((T + 40)) python3 $TMP/sink.py 5202 > $TMP/veth.res &
-SINK=$!
-sleep 0.5
-ip netns exec $NS3 timeout $((T + 30)) python3 $TMP/source.py 10.206.0.1 5202 $T
-wait $SINK
-VETH=$(cat $TMP/veth.res)
-echo "kernel_to_kernel_veth_at_sink $VETH GB/s (python sender and sink, MTU 1500)"
-echo "ratio libstack_tap/kernel_veth $(ratio "$TAPK" "$VETH")"
+run_pair() {  # $1 = MTU: libstack over tap vs kernel over veth
+  local M=$1 ID2=$ID$1
+  local N1=$NS1$M N2=$NS2$M N3=$NS3$M TP=t${ID}m$M
+  NSLIST="$NSLIST $N1 $N2 $N3"; TAPS="$TAPS $TP"
+  ip netns add $N1 && ip netns exec $N1 ip link set lo up
+  coproc BENCH { exec $BIN tap $TP 10.205.0.1 5201 $T $M; }
+  BPID=$BENCH_PID
+  read -t 10 -u ${BENCH[0]} line
+  ip link set $TP netns $N1
+  ip netns exec $N1 ip link set $TP mtu $M
+  ip netns exec $N1 ip addr add 10.205.0.1/24 dev $TP
+  ip netns exec $N1 ip link set $TP up
+  ip netns exec $N1 timeout $((T + 40)) python3 $TMP/sink.py 5201 > $TMP/tap.res &
+  local SINK=$!
+  sleep 0.5
+  echo go >&${BENCH[1]}
+  timeout $((T + 30)) cat <&${BENCH[0]}
+  wait $SINK
+  local TAPK=$(cat $TMP/tap.res)
+  echo "libstack_to_kernel_tap_mtu${M}_at_sink $TAPK GB/s"
+  ip netns add $N2; ip netns add $N3
+  ip link add v${ID}m$M netns $N2 mtu $M type veth peer name w${ID}m$M netns $N3 mtu $M
+  ip netns exec $N2 ip addr add 10.206.0.1/24 dev v${ID}m$M; ip netns exec $N2 ip link set v${ID}m$M up
+  ip netns exec $N3 ip addr add 10.206.0.2/24 dev w${ID}m$M; ip netns exec $N3 ip link set w${ID}m$M up
+  ip netns exec $N2 timeout $((T + 40)) python3 $TMP/sink.py 5202 > $TMP/veth.res &
+  SINK=$!
+  sleep 0.5
+  ip netns exec $N3 timeout $((T + 30)) python3 $TMP/source.py 10.206.0.1 5202 $T
+  wait $SINK
+  local VETH=$(cat $TMP/veth.res)
+  echo "kernel_to_kernel_veth_mtu${M}_at_sink $VETH GB/s (python sender and sink)"
+  echo "ratio libstack_tap/kernel_veth at MTU $M: $(ratio "$TAPK" "$VETH")"
+}
+run_pair 1500
+run_pair 65535

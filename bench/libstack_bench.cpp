@@ -4,7 +4,7 @@
 //   libstack_bench rr SECONDS               1-byte request/response round trips per second
 //   libstack_bench memory N                 heap per idle stack (mallinfo2), N alive at once
 //   libstack_bench conns N                  N concurrent TCP connections on one stack
-//   libstack_bench tap TAP DST PORT SECONDS  one stream from a stack on tap TAP (moved
+//   libstack_bench tap TAP DST PORT SECONDS MTU  one stream from a stack on tap TAP (moved
 //                                           into namespace NS by the caller) to DST:PORT
 //
 // Theory of operation: stacks are driven on the real steady clock (now = steady_clock
@@ -207,9 +207,11 @@ int conns(size_t n) {
   return 0;
 }
 
-int tap(const std::string& tapname, const std::string& dst, uint16_t port, double seconds) {
+int tap(const std::string& tapname, const std::string& dst, uint16_t port, double seconds, size_t mtu) {
   std::string err;
-  auto link = make_link("tap:" + tapname, {}, &err);
+  LinkOptions lo;
+  lo.mtu = mtu;
+  auto link = make_link("tap:" + tapname, lo, &err);
   if (!link) return fprintf(stderr, "%s\n", err.c_str()), 1;
   Link* lp = link.get();
   (void)lp;
@@ -245,7 +247,7 @@ int tap(const std::string& tapname, const std::string& dst, uint16_t port, doubl
   }
   if (est == Instant{0}) return fprintf(stderr, "no connection\n"), 1;
   double gbs = double(c.info().bytes_acked - acked0) / secs(now() - est) / 1e9;
-  printf("libstack_to_kernel_tap %.3f GB/s\n", gbs);
+  printf("libstack_to_kernel_tap_mtu%zu %.3f GB/s (acked at the sender)\n", mtu, gbs);
   c.abort();
   return 0;
 }
@@ -262,7 +264,8 @@ int main(int argc, char** argv) {
   if (m == "rr" && argc == 3) return rr(atof(argv[2]));
   if (m == "memory" && argc == 3) return memory(size_t(atol(argv[2])));
   if (m == "conns" && argc == 3) return conns(size_t(atol(argv[2])));
-  if (m == "tap" && argc == 6) return tap(argv[2], argv[3], uint16_t(atoi(argv[4])), atof(argv[5]));
+  if (m == "tap" && argc == 7)
+    return tap(argv[2], argv[3], uint16_t(atoi(argv[4])), atof(argv[5]), size_t(atol(argv[6])));
   fprintf(stderr, "usage: see the comment at the top of bench/libstack_bench.cpp\n");
   return 2;
 }

@@ -114,7 +114,7 @@ namespace {
 
 // libslirp answers router solicitations with an RA for its IPv6 prefix (without RDNSS;
 // RDNSS is covered by StackKernel.DhcpAndSlaacFromDnsmasq).
-TEST(AutoconfSlirp, SlaacAddressRouteAndRdnss) {
+TEST(AutoconfSlirp, SlaacStableAddressAndRoute) {
   std::string err;
   auto l = make_link("slirp://", {}, &err);
   if (!l) GTEST_SKIP() << "slirp:// unavailable (package libvdeplug-slirp): " << err;
