@@ -138,12 +138,11 @@ class AutoconfImpl {
 
   void poll(Instant now) {
     if (dhcp_) {
-      std::vector<uint8_t> buf(1600);
       for (int i = 0; i < 64; ++i) {
-        ssize_t n = udp_->recvfrom(buf);
+        ssize_t n = udp_->recvfrom(rxbuf_);
         if (n == -EAGAIN) break;
         if (n < 0) continue;  // pending ICMP error
-        dhcp_->on_packet(std::span<const uint8_t>(buf.data(), size_t(n)), now);
+        dhcp_->on_packet(std::span<const uint8_t>(rxbuf_.data(), size_t(n)), now);
       }
       if (dhcp_->poll_at() <= now) dhcp_->poll(now);
     }
@@ -159,15 +158,25 @@ class AutoconfImpl {
         }
         apply(slaac_->on_router_advert(*ra, now));
       }
-      // Addresses whose DAD failed in the stack: tell SLAAC (it may offer another).
-      for (auto& a : st_.addresses())
-        if (a.ifindex == ifx_ && a.dad_failed && a.cidr.addr.is_v6())
-          for (auto& s : slaac_->addresses())
-            if (IpAddr(s.address) == a.cidr.addr) {
-              st_.remove_address(ifx_, a.cidr);
-              apply(slaac_->dad_failed(s.address, now));
-              break;
+      // Addresses still in DAD: done (usable), or failed -> tell SLAAC (it may offer
+      // another id). Only scanned while some are pending, so idle polls stay cheap.
+      if (!pending_dad_.empty()) {
+        auto addrs = st_.addresses();
+        std::vector<Ipv6Addr> failed;
+        std::erase_if(pending_dad_, [&](const Ipv6Addr& p) {
+          for (auto& a : addrs)
+            if (a.ifindex == ifx_ && a.cidr.addr == IpAddr(p)) {
+              if (a.dad_failed) {
+                st_.remove_address(ifx_, a.cidr);
+                failed.push_back(p);
+                return true;
+              }
+              return !a.tentative;
             }
+          return true;  // gone (removed or expired)
+        });
+        for (auto& f : failed) apply(slaac_->dad_failed(f, now));
+      }
       if (slaac_->next_event() <= now) apply(slaac_->expire(now));
     }
   }
@@ -221,7 +230,10 @@ class AutoconfImpl {
   }
   void apply(const SlaacChanges& c) {
     for (auto& a : c.added) {
-      if (st_.add_address(ifx_, Cidr{IpAddr(a.address), a.prefix_len}) == 0) ++stats_.slaac_added;
+      if (st_.add_address(ifx_, Cidr{IpAddr(a.address), a.prefix_len}) == 0) {
+        ++stats_.slaac_added;
+        pending_dad_.push_back(a.address);
+      }
     }
     for (auto& a : c.removed) {
       if (st_.remove_address(ifx_, Cidr{IpAddr(a.address), a.prefix_len}) == 0) ++stats_.slaac_removed;
@@ -236,6 +248,8 @@ class AutoconfImpl {
   std::unique_ptr<SlaacState> slaac_;
   std::deque<std::pair<Ipv6Addr, std::vector<uint8_t>>> ras_;
   std::optional<DhcpLease> configured_;
+  std::vector<Ipv6Addr> pending_dad_;
+  std::vector<uint8_t> rxbuf_ = std::vector<uint8_t>(1600);  // DHCP messages are < 1500
 };
 
 Autoconf::Autoconf(Stack& stack, uint32_t ifindex, AutoconfConfig cfg, Random& rng)
