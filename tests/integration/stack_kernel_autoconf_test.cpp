@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "libstack/icmp.h"
+#include "libstack/udp.h"
 #include "stack_kernel_util.h"
 
 using namespace libstack;
@@ -150,6 +151,44 @@ TEST(AutoconfSlirp, SlaacStableAddressAndRoute) {
   EXPECT_GE(s.ac->stats().ra_received, 1u);
   EXPECT_EQ(s.ac->stats().ra_malformed, 0u);
   s.ac.reset();
+}
+
+}  // namespace
+
+namespace {
+
+// The one stack change Autoconf needs: like Linux, a UDP socket bound to a device may send
+// to 255.255.255.255 from 0.0.0.0 while the interface has no address; unbound it may not.
+TEST(AutoconfUdp, LimitedBroadcastFromUnspecifiedSource) {
+  SplitMix64 rng(5);
+  auto [la, lb] = InProcessHub::make_pair();
+  Link& peer = *lb;
+  auto st = Stack::create({rng, Tuning{}});
+  int ifx = st->add_interface(std::move(la), MacAddr{{2, 0, 0, 0, 0, 9}});
+  ASSERT_GT(ifx, 0);
+  st->poll(Instant{0});
+  auto u = st->udp_socket(IpAddr::Family::V4);
+  u->set_broadcast(true);
+  ASSERT_EQ(u->bind({IpAddr(Ipv4Addr{}), 68}), 0);
+  std::vector<uint8_t> msg = {1, 2, 3};
+  const Endpoint bcast{IpAddr(Ipv4Addr{{255, 255, 255, 255}}), 67};
+  EXPECT_EQ(u->sendto(msg, bcast), -ENETUNREACH);  // no address, no device: nowhere
+  ASSERT_EQ(u->bind_to_device(uint32_t(ifx)), 0);
+  ASSERT_EQ(u->sendto(msg, bcast), 3);
+  std::vector<uint8_t> f(2000);
+  size_t n = 0;
+  for (int i = 0; i < 10 && n == 0; ++i) {
+    n = peer.receive(f, Instant{0});
+    if (n && !(f[12] == 0x08 && f[13] == 0x00)) n = 0;  // skip anything but IPv4
+  }
+  ASSERT_GE(n, 14u + 20u + 8u + 3u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(f[i], 0xff);              // broadcast MAC
+  for (int i = 26; i < 30; ++i) EXPECT_EQ(f[i], 0) << i;          // source 0.0.0.0
+  for (int i = 30; i < 34; ++i) EXPECT_EQ(f[i], 0xff) << i;       // 255.255.255.255
+  EXPECT_EQ(f[34] << 8 | f[35], 68);
+  EXPECT_EQ(f[36] << 8 | f[37], 67);
+  // Another destination from an address-less interface still fails.
+  EXPECT_EQ(u->sendto(msg, Endpoint{IpAddr(Ipv4Addr{{10, 0, 0, 1}}), 67}), -ENETUNREACH);
 }
 
 }  // namespace
