@@ -1630,6 +1630,7 @@ const tn_module kModule = {
     nullptr,
     nullptr,
     kOptions,
+    nullptr,  // rules (ABI append after the relay branch forked): none
 };
 
 }  // namespace
