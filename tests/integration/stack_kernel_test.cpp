@@ -221,7 +221,8 @@ TEST_F(StackKernel, Tcp100MBStackToKernel) {
 TEST_F(StackKernel, TcpUnderNetem) {
   static_addresses();
   if (k.ns->exec("tc qdisc add dev " + k.tap + " root netem loss 5% reorder 10% duplicate 2% delay 50ms") != 0)
-    GTEST_SKIP() << "tc netem not available (sch_netem module?)";
+    GTEST_SKIP() << "tc netem not available: kernel without sch_netem (CONFIG_NET_SCH_NETEM); "
+                    "StackKernelImpaired covers the same impairments in user space";
   constexpr uint64_t kSize = 1ull << 20;
   TcpInfo a = kernel_to_stack(kSize, 45s);
   EXPECT_GT(a.ooo_segments, 0u) << "netem reordering/loss should leave holes";
