@@ -70,8 +70,8 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     if (v4 && is_v4_broadcast(dst, *out)) loop_copy = true;
   }
   IpAddr src = src_in.is_unspecified() ? select_source(dst, out->id) : src_in;
-  // Unspecified sources are allowed for NDP/DAD and for IPv4 limited broadcast (a DHCP
-  // client before it has an address, RFC 2131 §4.1).
+  // Unspecified sources are allowed for NDP and, like Linux, for the limited broadcast
+  // (a DHCP client before it has an address).
   if (src.is_unspecified() && !(dst.is_v6() && proto == ipproto::kIcmpv6) &&
       !(v4 && dst.v4().is_broadcast())) {
     ++(v4 ? ctr.ipv4_no_route : ctr.ipv6_no_route);

@@ -206,7 +206,9 @@ ssize_t UdpSocket::sendto(std::span<const uint8_t> data, const std::optional<End
   IpAddr src = s_->local.addr;
   bool src_group = !src.is_unspecified() && (v4 ? (src.v4().is_multicast() || src.v4().is_broadcast()) : src.v6().is_multicast());
   if (src.is_unspecified() || src_group) src = st->select_source(d, o.oif);
-  if (src.is_unspecified() && !(v4 && d.v4().is_broadcast())) {  // DHCP DISCOVER may use 0.0.0.0
+  // Linux sends to 255.255.255.255 from 0.0.0.0 when the interface has no address (DHCP).
+  const bool unspec_ok = v4 && d.v4().is_broadcast() && o.oif != 0;
+  if (src.is_unspecified() && !unspec_ok) {
     ++(v4 ? st->ctr.ipv4_no_route : st->ctr.ipv6_no_route);
     return -ENETUNREACH;
   }
