@@ -360,8 +360,11 @@ TEST(Stack, UdpBroadcastFromUnconfiguredHost) {
   Endpoint from;
   ASSERT_EQ(srv->recvfrom(buf, &from), 8);
   EXPECT_EQ(from, (Endpoint{ip("0.0.0.0"), 68}));
-  // The server's broadcast answer reaches the unconfigured client.
+  // The server's broadcast answer reaches the unconfigured client. B has no address
+  // either, so (as on Linux) only a socket bound to the device may send from 0.0.0.0.
   srv->set_broadcast(true);
+  EXPECT_EQ(srv->sendto(bytes("offer"), Endpoint{ip("255.255.255.255"), 68}), -ENETUNREACH);
+  ASSERT_EQ(srv->bind_to_device(p.ib), 0);
   ASSERT_EQ(srv->sendto(bytes("offer"), Endpoint{ip("255.255.255.255"), 68}), 5);
   p.pump();
   EXPECT_EQ(cli->recv(buf), 5);
