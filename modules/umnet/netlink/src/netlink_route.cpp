@@ -92,6 +92,16 @@ bool parse_attrs(const uint8_t* p, size_t n, AttrTable<N>& t) {
   return true;  // fewer than 4 trailing bytes: ignored, like the kernel
 }
 
+// A request of fixed part T (ifinfomsg, ifaddrmsg, rtmsg...) followed by attributes, in a
+// message of `len` bytes whose netlink header was already checked. False if malformed.
+template <typename T, size_t N>
+bool parse_request(const uint8_t* msg, size_t len, T& fixed, AttrTable<N>& tb) {
+  if (len - kHdr < sizeof(T)) return false;
+  std::memcpy(&fixed, msg + kHdr, sizeof fixed);
+  size_t a = kHdr + align4(sizeof(T));
+  return a <= len && parse_attrs(msg + a, len - a, tb);
+}
+
 std::optional<uint32_t> attr_u32(const Attr& a) {
   if (!a.present || a.len != 4) return std::nullopt;
   return rd32(a.data);
@@ -401,12 +411,9 @@ int NetlinkRoute::get_link(const uint8_t* msg, size_t len, Out& out) {
     out.done(h.seq);
     return kDumped;
   }
-  if (pl < sizeof(ifinfomsg)) return ++ctr_.malformed, -EINVAL;
   ifinfomsg ifi;
-  std::memcpy(&ifi, msg + kHdr, sizeof ifi);
   AttrTable<IFLA_MAX + 1> tb;
-  size_t a = kHdr + align4(sizeof ifi);
-  if (a > len || !parse_attrs(msg + a, len - a, tb)) return ++ctr_.malformed, -EINVAL;
+  if (!parse_request(msg, len, ifi, tb)) return ++ctr_.malformed, -EINVAL;
   const InterfaceInfo* i = nullptr;
   if (ifi.ifi_index > 0) {
     i = find_if(ifs, uint32_t(ifi.ifi_index));
@@ -424,12 +431,9 @@ int NetlinkRoute::get_link(const uint8_t* msg, size_t len, Out& out) {
 
 int NetlinkRoute::new_link(const uint8_t* msg, size_t len) {
   Hdr h = read_hdr(msg);
-  if (len - kHdr < sizeof(ifinfomsg)) return ++ctr_.malformed, -EINVAL;
   ifinfomsg ifi;
-  std::memcpy(&ifi, msg + kHdr, sizeof ifi);
   AttrTable<IFLA_MAX + 1> tb;
-  size_t a = kHdr + align4(sizeof ifi);
-  if (a > len || !parse_attrs(msg + a, len - a, tb)) return ++ctr_.malformed, -EINVAL;
+  if (!parse_request(msg, len, ifi, tb)) return ++ctr_.malformed, -EINVAL;
   auto ifs = st_.interfaces();
   std::optional<std::string> name;
   if (tb[IFLA_IFNAME].present && !(name = attr_name(tb[IFLA_IFNAME]))) return ++ctr_.malformed, -EINVAL;
@@ -504,12 +508,9 @@ int NetlinkRoute::get_addr(const uint8_t* msg, size_t len, Out& out) {
 
 int NetlinkRoute::change_addr(const uint8_t* msg, size_t len, bool add) {
   Hdr h = read_hdr(msg);
-  if (len - kHdr < sizeof(ifaddrmsg)) return ++ctr_.malformed, -EINVAL;
   ifaddrmsg ifa;
-  std::memcpy(&ifa, msg + kHdr, sizeof ifa);
   AttrTable<IFA_MAX + 1> tb;
-  size_t a = kHdr + align4(sizeof ifa);
-  if (a > len || !parse_attrs(msg + a, len - a, tb)) return ++ctr_.malformed, -EINVAL;
+  if (!parse_request(msg, len, ifa, tb)) return ++ctr_.malformed, -EINVAL;
   int fam = ifa.ifa_family;
   if (fam != AF_INET && fam != AF_INET6) return -EOPNOTSUPP;
   if (ifa.ifa_prefixlen > max_prefix(fam)) return ++ctr_.malformed, -EINVAL;
@@ -581,12 +582,9 @@ int NetlinkRoute::get_route(const uint8_t* msg, size_t len, Out& out) {
 // tie, as libstack's own lookup does), the source from Stack::source_for().
 int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
   Hdr h = read_hdr(msg);
-  if (len - kHdr < sizeof(rtmsg)) return ++ctr_.malformed, -EINVAL;
   rtmsg rt;
-  std::memcpy(&rt, msg + kHdr, sizeof rt);
   AttrTable<RTA_MAX + 1> tb;
-  size_t a = kHdr + align4(sizeof rt);
-  if (a > len || !parse_attrs(msg + a, len - a, tb)) return ++ctr_.malformed, -EINVAL;
+  if (!parse_request(msg, len, rt, tb)) return ++ctr_.malformed, -EINVAL;
   int fam = rt.rtm_family;
   if (fam != AF_INET && fam != AF_INET6) return -EOPNOTSUPP;
   IpAddr dst = unspecified(fam);
@@ -653,12 +651,9 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
 
 int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
   Hdr h = read_hdr(msg);
-  if (len - kHdr < sizeof(rtmsg)) return ++ctr_.malformed, -EINVAL;
   rtmsg rt;
-  std::memcpy(&rt, msg + kHdr, sizeof rt);
   AttrTable<RTA_MAX + 1> tb;
-  size_t a = kHdr + align4(sizeof rt);
-  if (a > len || !parse_attrs(msg + a, len - a, tb)) return ++ctr_.malformed, -EINVAL;
+  if (!parse_request(msg, len, rt, tb)) return ++ctr_.malformed, -EINVAL;
   int fam = rt.rtm_family;
   if (fam != AF_INET && fam != AF_INET6) return -EOPNOTSUPP;
   if (rt.rtm_dst_len > max_prefix(fam)) return ++ctr_.malformed, -EINVAL;
