@@ -438,14 +438,19 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
   return true;
 }
 
-void TcpEngine::send_ack(Tcb* t, Instant) {
+wire::TcpHeader TcpEngine::ack_header(Tcb* t, uint32_t seq) {
   wire::TcpHeader h;
   h.src_port = t->local.port;
   h.dst_port = t->remote.port;
-  h.seq = t->snd_nxt;
+  h.seq = seq;
   h.ack = t->rcv_nxt;
   h.flags = tf::ACK;
   h.window = window_to_advertise(t);
+  return h;
+}
+
+void TcpEngine::send_ack(Tcb* t, Instant) {
+  wire::TcpHeader h = ack_header(t, t->snd_nxt);
   emit(t->local.addr, t->remote.addr, h, t, 0, 0);
 }
 
@@ -528,15 +533,9 @@ void TcpEngine::arm_rtx(Tcb* t, Instant now) {
 }
 
 bool TcpEngine::send_data_segment(Tcb* t, uint32_t seq, size_t len, bool fin, Instant now) {
-  wire::TcpHeader h;
-  h.src_port = t->local.port;
-  h.dst_port = t->remote.port;
-  h.seq = seq;
-  h.ack = t->rcv_nxt;
-  h.flags = tf::ACK;
+  wire::TcpHeader h = ack_header(t, seq);
   if (len && seq + uint32_t(len) == t->data_end()) h.flags |= tf::PSH;
   if (fin) h.flags |= tf::FIN;
-  h.window = window_to_advertise(t);
   bool retransmit = lt(seq, t->snd_max);
   if (retransmit) {
     t->st.retransmits++;
@@ -1737,13 +1736,7 @@ void TcpEngine::on_persist_timeout(Tcb* t, Instant now) {
   // Zero-window probe: one byte at SND.UNA beyond the window (RFC 9293 §3.8.6.1).
   t->st.zero_window_probes++;
   ctr_.zero_window_probes++;
-  wire::TcpHeader h;
-  h.src_port = t->local.port;
-  h.dst_port = t->remote.port;
-  h.seq = t->snd_una;
-  h.ack = t->rcv_nxt;
-  h.flags = tf::ACK;
-  h.window = window_to_advertise(t);
+  wire::TcpHeader h = ack_header(t, t->snd_una);
   emit(t->local.addr, t->remote.addr, h, t, 0, 1);
   t->snd_max = smax(t->snd_max, t->snd_una + 1);
   t->persist = true;
@@ -1772,13 +1765,7 @@ void TcpEngine::on_keepalive_timeout(Tcb* t, Instant now) {
   t->keep_probes++;
   t->st.keepalive_probes++;
   ctr_.keepalive_probes++;
-  wire::TcpHeader h;
-  h.src_port = t->local.port;
-  h.dst_port = t->remote.port;
-  h.seq = t->snd_una - 1;
-  h.ack = t->rcv_nxt;
-  h.flags = tf::ACK;
-  h.window = window_to_advertise(t);
+  wire::TcpHeader h = ack_header(t, t->snd_una - 1);
   emit(t->local.addr, t->remote.addr, h, t, 0, 0);
   t->keep_at = now + t->keep_intvl;
 }

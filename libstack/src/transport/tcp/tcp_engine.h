@@ -151,6 +151,8 @@ class TcpEngine {
   bool emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, Tcb* t,
             size_t data_off, size_t data_len);
   uint16_t window_to_advertise(Tcb* t);
+  // An ACK for t at sequence number `seq` (ports, RCV.NXT, advertised window filled).
+  wire::TcpHeader ack_header(Tcb* t, uint32_t seq);
   void maybe_window_update(Tcb* t, Instant now);
   void arm_rtx(Tcb* t, Instant now);
   uint32_t ts_now(Tcb* t, Instant now) const;
