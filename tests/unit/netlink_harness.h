@@ -16,85 +16,25 @@
 #include "libstack/stack.h"
 #include "libstack/udp.h"
 #include "umnet/netlink_route.h"
+#include "../stack/harness.h"
 
 namespace nltest {
 
 using namespace libstack;
 using namespace std::chrono_literals;
 
-class MemLink final : public Link {
- public:
-  LinkKind kind() const override { return LinkKind::Ethernet; }
-  size_t mtu() const override { return 1500; }
-  bool transmit(std::span<const uint8_t> f, Instant) override {
-    if (peer) {
-      peer->rx.emplace_back(f.begin(), f.end());
-      if (peer->notify) peer->notify();
-    }
-    return true;
-  }
-  size_t receive(std::span<uint8_t> buf, Instant) override {
-    if (rx.empty()) return 0;
-    auto f = std::move(rx.front());
-    rx.pop_front();
-    if (f.size() > buf.size()) return 0;
-    std::memcpy(buf.data(), f.data(), f.size());
-    return f.size();
-  }
-  void set_rx_notify(std::function<void()> cb) override { notify = std::move(cb); }
-  MemLink* peer = nullptr;
-  std::deque<std::vector<uint8_t>> rx;
-  std::function<void()> notify;
-};
-
 // Whether this libstack has administrative link state (Stack::set_link_up, added on the
 // stack branch): tests assert "down works" with it and "down is refused" without it.
 template <typename S>
 concept HasLinkState = requires(S& s) { s.set_link_up(1u, true); };
 
-inline Cidr cidr(const char* s) { return *Cidr::parse(s); }
-inline IpAddr ip(const char* s) { return *IpAddr::parse(s); }
+using libstack::test::cidr;
+using libstack::test::ip;
 
 // A (the view under test): eth0 10.0.0.1/24, 2001:db8::1/64, mac 02:00:00:00:00:01.
-// B (its peer): eth0 10.0.0.2/24, 2001:db8::2/64.
-struct Net {
-  SplitMix64 ra{11}, rb{22};
-  MemLink la, lb;
-  std::unique_ptr<Stack> a, b;
-  uint32_t ia = 0, ib = 0;
-  Instant now{std::chrono::seconds(100)};
-
-  explicit Net(bool addrs = true, Tuning t = {}) {
-    a = Stack::create({ra, t});
-    b = Stack::create({rb, t});
-    la.peer = &lb;
-    lb.peer = &la;
-    ia = uint32_t(a->add_interface(la, {{2, 0, 0, 0, 0, 1}}));
-    ib = uint32_t(b->add_interface(lb, {{2, 0, 0, 0, 0, 2}}));
-    if (addrs) {
-      EXPECT_EQ(a->add_address(ia, cidr("10.0.0.1/24")), 0);
-      EXPECT_EQ(b->add_address(ib, cidr("10.0.0.2/24")), 0);
-      EXPECT_EQ(a->add_address(ia, cidr("2001:db8::1/64")), 0);
-      EXPECT_EQ(b->add_address(ib, cidr("2001:db8::2/64")), 0);
-    }
-    advance(5s);
-  }
-  void pump() {
-    for (int k = 0; k < 1000; ++k) {
-      a->poll(now);
-      b->poll(now);
-      if (la.rx.empty() && lb.rx.empty() && a->next_deadline() > now && b->next_deadline() > now) return;
-    }
-    ADD_FAILURE() << "stacks did not become idle";
-  }
-  void advance(Duration d) {
-    Instant end = now + d;
-    pump();
-    for (int k = 0; k < 100000 && now < end; ++k) {
-      now = std::max(now, std::min({a->next_deadline(), b->next_deadline(), end}));
-      pump();
-    }
-  }
+// B (its peer): eth0 10.0.0.2/24, 2001:db8::2/64. The stack tests' two-stack harness.
+struct Net : libstack::test::Pair {
+  explicit Net(bool addrs = true, Tuning t = {}) : Pair(t, addrs) {}
 };
 
 // ---- request building (host byte order, as netlink uses) ----
