@@ -1,0 +1,61 @@
+// umnet view configuration: what the launcher options of the umnet module mean.
+//
+//   threadnet run [--net URL|none|host] [--ip ADDR/LEN]... [--gw ADDR]... [--dhcp] [--slaac]
+//                 [--dns ADDR]... [--mac MAC] [--mtu N] [--pcap FILE]
+//                 [--stack NAME=URL[,ip=A/L][,gw=A][,dhcp][,slaac][,dns=A][,mac=M][,mtu=N]
+//                                  [,pcap=F]]...
+//                 [--publish VIEWPORT:HOSTPORT]... -- PROGRAM
+//
+// The first group (--net ... --pcap) describes the stack named "default". A view holds
+// that stack when any of those options is given or when no --stack is given at all; with
+// no network option whatsoever it is the embedded default: slirp:// (user-mode NAT to
+// the host's network) with 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 and SLAAC.
+// `--stack NAME=host` (or `--stack host`) is the real network through the relay module.
+// `--net none` is a stack with only its loopback interface.
+// stacks[0] of the parsed config is each process's initial default stack.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libstack/types.h"
+
+namespace umnet {
+
+struct StackSpec {
+  std::string name;                  // "default", or the NAME of --stack NAME=...
+  enum class Kind : uint8_t { Link, Host, None } kind = Kind::Link;
+  std::string url;                   // Kind::Link: libvdeplug URL or tap:NAME / tun:NAME
+  std::vector<libstack::Cidr> addrs; // static addresses (v4 and/or v6)
+  std::vector<libstack::IpAddr> gateways;  // default routes (at most one per family)
+  std::vector<libstack::IpAddr> dns;       // configured name servers
+  bool dhcp = false;
+  bool slaac = false;
+  std::optional<libstack::MacAddr> mac;    // none: a random locally administered MAC
+  size_t mtu = 0;                          // 0: the link's own
+  std::string pcap;                        // record the stack's frames into this file
+};
+
+struct PublishSpec {
+  uint16_t view_port = 0;  // port of a server inside the view (default stack)
+  uint16_t host_port = 0;  // port the supervisor listens on, on the host
+};
+
+struct ViewConfig {
+  std::vector<StackSpec> stacks;  // never empty after a successful parse; [0] = default
+  std::vector<PublishSpec> publish;
+};
+
+// The module's launcher options, NULL-terminated, in tn_module.options form
+// ({"net=", "ip=", ..., "dhcp", "slaac", ..., NULL}).
+extern const char *const kViewOptions[];
+
+// Parses the umnet module argv (as the launcher passes it: "--net" "URL" "--dhcp" ...,
+// "--net=URL" too). On error returns false with a one-line message naming the bad
+// option, e.g. "--ip 10.0.0.300/24: not an address/prefix".
+bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::string *err);
+
+}  // namespace umnet
