@@ -143,7 +143,7 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
     if (!c) return fail(err, d->where(key, val) + ": not an address/prefix (e.g. 10.0.0.2/24)");
     const IpAddr &a = c->addr;
     if (a.is_unspecified() || is_multicast(a) || is_loopback(a) ||
-        (a.is_v4() && a.v4().is_broadcast()))
+        (a.is_v4() && a.v4().is_broadcast()) || (a.is_v6() && a.v6().is_v4_mapped()))
       return fail(err, d->where(key, val) + ": not a usable interface address");
     if (c->prefix_len == 0) return fail(err, d->where(key, val) + ": prefix length 0");
     for (auto &o : s.addrs)

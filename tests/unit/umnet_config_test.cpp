@@ -253,6 +253,7 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{{N, V, "--ip", "0.0.0.0/8"}, "--ip 0.0.0.0/8: not a usable"},
         Bad{{N, V, "--ip", "127.0.0.2/8"}, "--ip 127.0.0.2/8: not a usable"},
         Bad{{N, V, "--ip", "ff02::1/64"}, "--ip ff02::1/64: not a usable"},
+        Bad{{N, V, "--ip", "::ffff:10.0.0.1/96"}, "--ip ::ffff:10.0.0.1/96: not a usable"},
         Bad{{N, V, "--ip", "10.0.0.2/0"}, "--ip 10.0.0.2/0: prefix length 0"},
         Bad{{N, V, "--ip", "10.0.0.2/24", "--ip", "10.0.0.2/16"}, "--ip 10.0.0.2/16: address given twice"},
         Bad{{N, V, "--ip", "10.0.0.2/24", "--gw", "10.0.0.1", "--gw", "10.0.0.3"},
