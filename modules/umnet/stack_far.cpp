@@ -95,6 +95,20 @@ socklen_t from_endpoint(const Endpoint &ep, int domain, sockaddr_storage *out) {
   return sizeof(sockaddr_in6);
 }
 
+namespace {
+// Linux sends to 0.0.0.0 / :: as to this host (the loopback address).
+void unspecified_is_loopback(Endpoint *ep) {
+  if (!ep->addr.is_unspecified()) return;
+  if (ep->addr.is_v4()) {
+    ep->addr = IpAddr(Ipv4Addr{{127, 0, 0, 1}});
+  } else {
+    Ipv6Addr l{};
+    l.b[15] = 1;
+    ep->addr = IpAddr(l);
+  }
+}
+}  // namespace
+
 // ---- DNS ---------------------------------------------------------------------------------
 
 std::vector<IpAddr> DnsRedirect::parse_resolv_conf(const std::string &text) {
@@ -236,7 +250,9 @@ bool remembered(int level, int name) {
 class StackFarBase : public Far {
  public:
   StackFarBase(libstack::Stack &st, int domain, int type, int protocol)
-      : st_(st), domain_(domain), type_(type), protocol_(protocol) {}
+      : st_(st), domain_(domain), type_(type), protocol_(protocol) {
+    if (protocol_ == 0) protocol_ = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+  }
 
  protected:
   // SOL_SOCKET answers common to all types; returns true if handled.
@@ -298,6 +314,13 @@ class StackFarBase : public Far {
     return false;
   }
   virtual void apply_ttl(int) {}
+  // Linux's answer for an option level this socket's protocol does not have.
+  int foreign_level(int level) const {
+    if (level == SOL_SOCKET || level == IPPROTO_IP || level == IPPROTO_IPV6 ||
+        level == protocol_)
+      return 0;
+    return domain_ == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT;
+  }
 
   libstack::Stack &st_;
   int domain_, type_, protocol_;
@@ -327,10 +350,20 @@ class TcpFar final : public StackFarBase {
     return 0;
   }
   int connect(const sockaddr_storage &to, socklen_t len) override {
-    if (to.ss_family == AF_UNSPEC) return -EINVAL;  // no TCP disconnect emulation
+    if (to.ss_family == AF_UNSPEC) {
+      // Linux: disconnect (an established connection is reset), the socket is fresh.
+      connecting_ = false;
+      if (s_.state() != libstack::TcpState::Closed || failed_) {
+        s_.set_callback(nullptr);
+        s_.abort();
+        renew();
+      }
+      return 0;
+    }
     Endpoint ep;
     if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
     if (v6only_ && ep.addr.is_v4()) return -ENETUNREACH;
+    unspecified_is_loopback(&ep);
     if (connecting_) {
       auto st = s_.state();
       if (st == libstack::TcpState::SynSent || st == libstack::TcpState::SynReceived)
@@ -436,6 +469,14 @@ class TcpFar final : public StackFarBase {
   }
   int setopt(int level, int name, const void *val, socklen_t len) override {
     int rc, v = 0;
+    if (int e = foreign_level(level)) return e;
+    if (level == SOL_SOCKET && name == SO_REUSEPORT) {
+      // libstack has one reuse knob: SO_REUSEPORT binds like SO_REUSEADDR.
+      if (get_int(val, len, &v)) return -EINVAL;
+      opts_.set(level, name, val, len);
+      reuseport_ = v != 0;
+      return s_.set_reuseport(reuseport_);
+    }
     if (common_set(level, name, val, len, &rc)) return rc;
     if (level == SOL_SOCKET) {
       switch (name) {
@@ -453,7 +494,10 @@ class TcpFar final : public StackFarBase {
           if (get_int(val, len, &v)) return -EINVAL;
           size_t bytes = size_t(std::clamp(v, 2304, 4 << 20)) * 2;  // Linux doubles it
           (name == SO_SNDBUF ? sndbuf_ : rcvbuf_) = bytes;
-          return name == SO_SNDBUF ? s_.set_send_buffer(bytes) : s_.set_recv_buffer(bytes);
+          // libstack fixes buffers at the handshake; Linux accepts the call anyway.
+          if (name == SO_SNDBUF) s_.set_send_buffer(bytes);
+          else s_.set_recv_buffer(bytes);
+          return 0;
         }
         case SO_LINGER: {
           if (!val || len < sizeof(linger)) return -EINVAL;
@@ -490,6 +534,7 @@ class TcpFar final : public StackFarBase {
   }
   int getopt(int level, int name, void *val, socklen_t *len) override {
     int rc;
+    if (int e = foreign_level(level)) return e;
     if (level == SOL_SOCKET) {
       switch (name) {
         case SO_ERROR: return put_int(val, len, std::abs(s_.error()));
@@ -534,6 +579,7 @@ class TcpFar final : public StackFarBase {
     failed_ = false;
     libstack::TcpSocket n = st_.tcp_socket();
     if (reuseaddr_) n.set_reuseaddr(true);
+    if (reuseport_) n.set_reuseport(true);
     if (nodelay_) n.set_nodelay(true);
     if (keepalive_) n.set_keepalive(true);
     if (sndbuf_) n.set_send_buffer(sndbuf_);
@@ -573,7 +619,7 @@ class TcpFar final : public StackFarBase {
   std::function<void(uint32_t)> cb_;
   Endpoint bound_{};
   bool connecting_ = false, failed_ = false, listening_ = false;
-  bool reuseaddr_ = false, nodelay_ = false, keepalive_ = false;
+  bool reuseaddr_ = false, reuseport_ = false, nodelay_ = false, keepalive_ = false;
   size_t sndbuf_ = 0, rcvbuf_ = 0;
   linger linger_{};
   int kidle_ = 7200, kintvl_ = 75, kcnt_ = 9;
@@ -598,6 +644,7 @@ class UdpFar final : public StackFarBase {
     if (to.ss_family == AF_UNSPEC) return s_->disconnect();
     Endpoint ep;
     if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
+    unspecified_is_loopback(&ep);
     return s_->connect(ep);
   }
   int bind(const sockaddr_storage &a, socklen_t len) override {
@@ -629,6 +676,7 @@ class UdpFar final : public StackFarBase {
     if (to && to->ss_family != AF_UNSPEC) {
       Endpoint ep;
       if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
+      unspecified_is_loopback(&ep);
       dst = ep;
     }
     return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
@@ -649,6 +697,7 @@ class UdpFar final : public StackFarBase {
   }
   int setopt(int level, int name, const void *val, socklen_t len) override {
     int rc, v = 0;
+    if (int e = foreign_level(level)) return e;
     if (level == SOL_SOCKET) {
       switch (name) {
         case SO_REUSEADDR:
@@ -732,6 +781,7 @@ class UdpFar final : public StackFarBase {
   }
   int getopt(int level, int name, void *val, socklen_t *len) override {
     int rc;
+    if (int e = foreign_level(level)) return e;
     if (level == SOL_SOCKET) {
       switch (name) {
         case SO_ERROR: return put_int(val, len, std::abs(s_->take_error()));
