@@ -34,7 +34,7 @@
 
 namespace {
 
-constexpr const char *kDefaultModule = "relay";
+constexpr const char *kDefaultModule = "umnet";
 
 // Options of modules whose table predates `tn_module.options` (transitional; only used
 // when the loaded module of that name does not declare options itself).
@@ -63,7 +63,16 @@ void usage(FILE *f) {
           "  --no-namespaces         do not use PID/user namespaces (tree not killed with us)\n"
           "  --no-sync-wakeup        do not ask the kernel for synchronous wake-ups\n"
           "  -h, --help              this help\n"
-          "Other --OPTIONS belong to the modules that declare them (e.g. relay's --publish).\n"
+          "Other --OPTIONS belong to the modules that declare them. The default module, umnet,\n"
+          "gives the program its own network view:\n"
+          "  (no option)             own stack, NAT to the host's network (slirp://), DNS\n"
+          "  --net URL|none          the view's link: vde:///sw, vxvde://, tap://NAME, cmd://...\n"
+          "  --ip A/LEN --gw A --dns A --dhcp --slaac --mac M --mtu N --pcap FILE\n"
+          "  --stack NAME=URL[,ip=A/L,gw=A,dhcp,slaac,dns=A,...]  more stacks ('NAME=host':\n"
+          "                          the real network); `threadnet stack NAME -- CMD` uses one\n"
+          "  --publish V:H           a server on the view's port V, reached at the host's\n"
+          "                          127.0.0.1:H\n"
+          "'-m relay' instead relays every socket to the host network (--publish V:H too).\n"
           "Module directories: $THREADNET_MODULE_PATH, then the build tree / install prefix.\n"
           "threadnet stack, inside a view of the umnet module (--net/--stack): runs COMMAND\n"
           "with the view's stack NAME as its default network (see msocket(3)).\n",
