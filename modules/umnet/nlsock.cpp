@@ -72,6 +72,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <unordered_map>
@@ -203,8 +205,27 @@ struct NetlinkSockets::Impl {
   }
 
   // ---- addresses ----------------------------------------------------------------------
+  // The process id as the process itself sees it (the tracee may live in a pid
+  // namespace; the kernel autobinds to task_tgid_vnr): the last NSpid field.
+  static int32_t own_pid(int32_t tgid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", int(tgid));
+    FILE *f = fopen(path, "re");
+    if (!f) return tgid;
+    int32_t v = tgid;
+    while (fgets(line, sizeof line, f)) {
+      if (strncmp(line, "NSpid:", 6) != 0) continue;
+      char *save = nullptr;
+      for (char *t = strtok_r(line + 6, " \t\n", &save); t; t = strtok_r(nullptr, " \t\n", &save))
+        v = int32_t(strtol(t, nullptr, 10));
+      break;
+    }
+    fclose(f);
+    return v > 0 ? v : tgid;
+  }
   void autobind(Sock &s, int32_t tgid) {
     if (s.bound) return;
+    if (tgid > 0) tgid = own_pid(tgid);
     uint32_t cand = uint32_t(tgid);
     if (tgid <= 0 || ports.count(cand)) {
       for (int i = 0; i < (1 << 20); ++i) {

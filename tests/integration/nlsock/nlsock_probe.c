@@ -3,9 +3,11 @@
  *   nlsock_probe ifaddrs          getifaddrs(): "ifa NAME FAMILY ADDR" (inet/inet6/packet)
  *   nlsock_probe index NAME       if_nametoindex + if_indextoname (AF_UNIX ioctl in glibc)
  *   nlsock_probe gai              getaddrinfo(AI_ADDRCONFIG) per family: "gai inet ok|none"
- *   nlsock_probe ioctl NAME       SIOCGIFCONF entries, SIOCGIFADDR/NETMASK/HWADDR/MTU/FLAGS
+ *   nlsock_probe ioctl NAME HOST  SIOCGIFCONF entries, SIOCGIFADDR/NETMASK/HWADDR/MTU/FLAGS of
+ *                                 NAME; SIOCGIFINDEX of the host interface HOST (ENODEV)
  *   nlsock_probe raw              a raw netlink conversation: socket type/bind/getsockname,
  *                                 write() + recv(), MSG_PEEK|MSG_TRUNC, MSG_DONTWAIT, options
+ *   nlsock_probe block            SO_RCVTIMEO, EINTR, write() then MSG_DONTWAIT, errors
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -17,11 +19,13 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 static int fail(const char *what) {
@@ -78,7 +82,7 @@ static void put_sa(const char *what, const struct sockaddr *sa) {
   printf("%s %s\n", what, buf);
 }
 
-static int do_ioctl(const char *name) {
+static int do_ioctl(const char *name, const char *host_if) {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) return fail("socket");
   struct ifconf ifc;
@@ -108,8 +112,8 @@ static int do_ioctl(const char *name) {
   printf("mtu %d\n", r.ifr_mtu);
   if (ioctl(fd, SIOCGIFFLAGS, &r) < 0) return fail("SIOCGIFFLAGS");
   printf("flags %s\n", (r.ifr_flags & IFF_UP) ? "up" : "down");
-  snprintf(r.ifr_name, sizeof r.ifr_name, "%s", "eth0");
-  printf("host_eth0 %s\n", ioctl(fd, SIOCGIFINDEX, &r) < 0 && errno == ENODEV ? "ENODEV" : "visible");
+  snprintf(r.ifr_name, sizeof r.ifr_name, "%s", host_if);
+  printf("host_if %s\n", ioctl(fd, SIOCGIFINDEX, &r) < 0 && errno == ENODEV ? "ENODEV" : "visible");
   close(fd);
   return 0;
 }
@@ -217,13 +221,69 @@ static int do_raw(void) {
   return 0;
 }
 
+static void on_alarm(int sig) { (void)sig; }
+
+/* Receives that must wait: SO_RCVTIMEO expires (EAGAIN), a signal interrupts (EINTR); a
+ * request written with write() is answered before a trapped MSG_DONTWAIT receive. */
+static int do_block(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  if (fd < 0) return fail("socket");
+  char b[8192];
+  struct sockaddr_nl from;
+  struct iovec iov = {b, sizeof b};
+  struct msghdr mh;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_name = &from;
+  mh.msg_namelen = sizeof from;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  struct timeval tv = {0, 200000};
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) return fail("SO_RCVTIMEO");
+  printf("timeout %s\n", recvmsg(fd, &mh, 0) < 0 && errno == EAGAIN ? "EAGAIN" : "wrong");
+  memset(&tv, 0, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;  /* no SA_RESTART: the blocked call fails with EINTR */
+  sigaction(SIGALRM, &sa, NULL);
+  alarm(1);
+  printf("signal %s\n", recvmsg(fd, &mh, 0) < 0 && errno == EINTR ? "EINTR" : "wrong");
+  struct {
+    struct nlmsghdr nh;
+    struct rtgenmsg g;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = RTM_GETADDR;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = 9;
+  req.g.rtgen_family = AF_UNSPEC;
+  if (write(fd, &req, sizeof req) != (ssize_t)sizeof req) return fail("write");
+  mh.msg_namelen = sizeof from;
+  ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+  printf("write_then_dontwait %s\n", n > 0 ? "answered" : "EAGAIN");
+  struct sockaddr_nl user;
+  memset(&user, 0, sizeof user);
+  user.nl_family = AF_NETLINK;
+  user.nl_pid = 424242;
+  printf("to_user %s\n", sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&user, sizeof user) < 0 &&
+                                 errno == ECONNREFUSED ? "ECONNREFUSED" : "wrong");
+  printf("shutdown %s\n", shutdown(fd, SHUT_RDWR) < 0 && errno == EOPNOTSUPP ? "EOPNOTSUPP" : "wrong");
+  int v = -1;
+  socklen_t l = sizeof v;
+  printf("so_protocol %d\n", getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &l) < 0 ? -1 : v);
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc >= 2 && !strcmp(argv[1], "ifaddrs")) return do_ifaddrs();
   if (argc >= 3 && !strcmp(argv[1], "index")) return do_index(argv[2]);
   if (argc >= 2 && !strcmp(argv[1], "gai")) return do_gai();
-  if (argc >= 3 && !strcmp(argv[1], "ioctl")) return do_ioctl(argv[2]);
+  if (argc >= 4 && !strcmp(argv[1], "ioctl")) return do_ioctl(argv[2], argv[3]);
   if (argc >= 2 && !strcmp(argv[1], "raw")) return do_raw();
-  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME|raw\n");
+  if (argc >= 2 && !strcmp(argv[1], "block")) return do_block();
+  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME HOST|raw|block\n");
   return 2;
 }
