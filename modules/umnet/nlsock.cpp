@@ -20,10 +20,9 @@
 // supervisor) put the request into the pair; the sup watch reads it (EPOLLIN) and answers
 // the same way, and every trapped call on the socket first drains such requests, so
 // order is kept. Replies that do not fit into the pair wait in a per-socket backlog
-// (flushed on EPOLLOUT and after each trapped recv); while a backlog exists the watch
-// stops reading requests (backpressure on a writer that never reads). A backlog beyond
-// kMaxBacklog is dropped and the next recv fails with ENOBUFS, like a full netlink
-// receive queue.
+// (flushed on EPOLLOUT and after each trapped recv). Like the kernel, which never blocks
+// a netlink sender on the receive side, requests are always read; replies beyond
+// kMaxBacklog are dropped and the next recv fails with ENOBUFS (a receive queue overrun).
 //
 // Receiving with an address (recvfrom/recvmsg with msg_name: glibc and iproute2 always
 // pass one and check it) is trapped and answered from a transient supervisor duplicate of
@@ -187,7 +186,7 @@ struct NetlinkSockets::Impl {
     SPtr keep = im->find(s->ident);
     if (!keep) return;
     if (ev & EPOLLOUT) im->flush(*s);
-    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) im->drain(*s, s->owner_tgid, false);
+    if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) im->drain(*s, s->owner_tgid);
     if (ev & (EPOLLHUP | EPOLLERR)) im->closed_check(*s);
   }
   static void timer_cb(void *arg) {
@@ -255,7 +254,6 @@ struct NetlinkSockets::Impl {
     s.backlog.push_back(std::move(d));
   }
   void flush(Sock &s) {
-    bool had = !s.backlog.empty();
     while (!s.backlog.empty() && s.sup >= 0) {
       auto &d = s.backlog.front();
       ssize_t n = send(s.sup, d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -263,18 +261,15 @@ struct NetlinkSockets::Impl {
       s.backlog_bytes -= d.size();
       s.backlog.pop_front();
     }
-    if (had) drain(s, s.owner_tgid, false);  // requests held back while replies waited
   }
   void process(Sock &s, std::span<const uint8_t> req, int32_t tgid) {
     autobind(s, tgid);
     for (auto &d : s.nl.handle(req, s.portid)) queue(s, std::move(d));
   }
-  // Requests the tracee wrote into the pair (untrapped send/write). `force`: even while
-  // replies wait (a trapped call must see every earlier request answered first).
-  void drain(Sock &s, int32_t tgid, bool force) {
+  // Requests the tracee wrote into the pair (untrapped send/write), answered in order.
+  void drain(Sock &s, int32_t tgid) {
     std::vector<uint8_t> buf;
     for (int i = 0; i < 4096 && s.sup >= 0 && !s.dead; ++i) {
-      if (!force && !s.backlog.empty()) return;
       ssize_t len = recv(s.sup, nullptr, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
       if (len < 0) return;
       if (len == 0) {
@@ -445,7 +440,7 @@ struct NetlinkSockets::Impl {
       off += x.iov_len;
     }
     autobind(s, c->tgid);
-    drain(s, c->tgid, true);  // earlier requests written into the pair come first
+    drain(s, c->tgid);  // earlier requests written into the pair come first
     if (dst != 0) return reply(c, 0, ECONNREFUSED);
     process(s, data, c->tgid);
     reply(c, int64_t(total), 0);
@@ -483,7 +478,7 @@ struct NetlinkSockets::Impl {
       }
     }
     if (flags & MSG_OOB) return reply(c, 0, EOPNOTSUPP);
-    drain(s, c->tgid, true);
+    drain(s, c->tgid);
     if (s.pending_err && !(flags & MSG_PEEK)) {
       int e = s.pending_err;
       s.pending_err = 0;

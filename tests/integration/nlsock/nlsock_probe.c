@@ -7,6 +7,7 @@
  *                                 NAME; SIOCGIFINDEX of the host interface HOST (ENODEV)
  *   nlsock_probe raw              a raw netlink conversation: socket type/bind/getsockname,
  *                                 write() + recv(), MSG_PEEK|MSG_TRUNC, MSG_DONTWAIT, options
+ *   nlsock_probe flood N          N dump requests, then read: backlog beyond the pair's buffer
  *   nlsock_probe block            SO_RCVTIMEO, EINTR, write() then MSG_DONTWAIT, errors
  */
 #define _GNU_SOURCE
@@ -221,6 +222,45 @@ static int do_raw(void) {
   return 0;
 }
 
+/* Many requests before any read: replies overflow the pair and wait in the supervisor
+ * until the untrapped recv() calls below make room. Every dump must arrive, in order. */
+static int do_flood(int n) {
+  int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  if (fd < 0) return fail("socket");
+  struct sockaddr_nl k;
+  memset(&k, 0, sizeof k);
+  k.nl_family = AF_NETLINK;
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+  } req;
+  for (int i = 0; i < n; ++i) {
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_len = sizeof req;
+    req.nh.nlmsg_type = RTM_GETLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    req.nh.nlmsg_seq = (unsigned)i + 1;
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&k, sizeof k) < 0) return fail("sendto");
+  }
+  static char b[65536];
+  int dones = 0, in_order = 1;
+  unsigned last = 0;
+  while (dones < n) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) != 1) break;
+    ssize_t len = recv(fd, b, sizeof b, 0);
+    if (len <= 0) return fail("recv");
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)b; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_seq < last) in_order = 0;
+      last = nh->nlmsg_seq;
+      if (nh->nlmsg_type == NLMSG_DONE) ++dones;
+    }
+  }
+  printf("flood %d of %d %s\n", dones, n, in_order ? "in order" : "out of order");
+  close(fd);
+  return 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 /* Receives that must wait: SO_RCVTIMEO expires (EAGAIN), a signal interrupts (EINTR); a
@@ -284,6 +324,7 @@ int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "ioctl")) return do_ioctl(argv[2], argv[3]);
   if (argc >= 2 && !strcmp(argv[1], "raw")) return do_raw();
   if (argc >= 2 && !strcmp(argv[1], "block")) return do_block();
-  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME HOST|raw|block\n");
+  if (argc >= 3 && !strcmp(argv[1], "flood")) return do_flood(atoi(argv[2]));
+  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME HOST|raw|block|flood N\n");
   return 2;
 }

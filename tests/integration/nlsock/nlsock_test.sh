@@ -103,6 +103,15 @@ for l in "timeout EAGAIN" "signal EINTR" "write_then_dontwait answered" "to_user
          "shutdown EOPNOTSUPP" "so_protocol 0"; do
   has "$l" "$WORK/block"
 done
+run -- "$PROBE" flood 3000 >"$WORK/flood" 2>&1 || fail "probe flood exited $?"
+has "flood 3000 of 3000 in order" "$WORK/flood"
+# One socket, many requests (ip -batch keeps its socket), an error in the middle (-force).
+printf 'addr add 10.9.1.1/24 dev tnv0\naddr add 10.9.0.2/24 dev tnv0\nroute add 10.50.0.0/16 via 10.9.1.254\nlink set tnv0 mtu 1280\n' >"$WORK/batch"
+run --nlt-state "$WORK/state3" -- "$IP" -force -batch "$WORK/batch" >"$WORK/batch.out" 2>&1
+[ $? -ne 0 ] || fail "ip -batch with a failing command exited 0"
+has "File exists" "$WORK/batch.out"
+has "addr 2 10.9.1.1/24" "$WORK/state3"; has "route 10.50.0.0/16 via 10.9.1.254 dev 2" "$WORK/state3"
+has "link 2 tnv0 mtu 1280 up" "$WORK/state3"
 # ifconfig (net-tools) by name: its ioctls see the view.
 if command -v ifconfig >/dev/null; then
   run -- ifconfig tnv0 >"$WORK/ifconfig" 2>&1 || fail "ifconfig tnv0 exited $?"
