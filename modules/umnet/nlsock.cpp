@@ -30,7 +30,10 @@
 // scattered into the caller's iovecs, the sender reported as {AF_NETLINK, nl_pid 0,
 // groups 0} with msg_namelen = sizeof(sockaddr_nl), msg_flags MSG_TRUNC when cut.
 // Blocking receives wait on the duplicate (wait_fd: cancelled by a signal, bounded by the
-// tracee end's SO_RCVTIMEO). Without an address the kernel reads the pair natively.
+// tracee end's SO_RCVTIMEO); after a wake-up the call is re-validated before a datagram
+// is consumed, because the supervisor notices cancellations only by polling and a stale
+// waiter would otherwise steal the reply meant for the restarted or next call. Without
+// an address the kernel reads the pair natively.
 //
 // Addresses: bind with nl_pid 0 autobinds (the caller's tgid if free, then unique
 // negative values from -4097 down, as the kernel does); an explicit nl_pid must be free
@@ -523,6 +526,13 @@ struct NetlinkSockets::Impl {
       if (s.dead) {
         close(d);
         return reply(c, 0, EBADF);
+      }
+      // Cancellation is polled by the supervisor: a call interrupted by a signal may
+      // still be woken by the data's arrival. Never consume a datagram for a call that
+      // is gone (the tracee would lose it).
+      if (!h->call_valid(hv, c)) {
+        close(d);
+        return;
       }
     }
     close(d);
