@@ -93,6 +93,7 @@ constexpr size_t kMaxBacklog = 8u << 20;  // reply bytes kept in user space per 
 constexpr size_t kMaxIov = 1024;          // UIO_MAXIOV
 constexpr uint64_t kRecheckNs = 500'000'000ull;
 constexpr int kSupSndBuf = 1 << 20;
+constexpr uint32_t kWatchIn = EPOLLIN | EPOLLRDHUP;
 constexpr unsigned kGroups = RTNLGRP_MAX;  // multicast groups of NETLINK_ROUTE
 static_assert(kGroups <= 64, "memberships are kept in 64 bits");
 
@@ -253,8 +254,14 @@ struct NetlinkSockets::Impl {
       s.pending_err = ENOBUFS;  // like a netlink receive queue overrun
       return;
     }
+    if (s.backlog.empty()) set_out_watch(s, true);
     s.backlog_bytes += d.size();
     s.backlog.push_back(std::move(d));
+  }
+  // EPOLLOUT is watched only while replies wait (else every read of the tracee would
+  // wake the supervisor).
+  void set_out_watch(Sock &s, bool on) {
+    if (s.sup >= 0) h->modify_watch(hv, s.sup, kWatchIn | (on ? uint32_t(EPOLLOUT) : 0u));
   }
   void flush(Sock &s) {
     while (!s.backlog.empty() && s.sup >= 0) {
@@ -263,6 +270,7 @@ struct NetlinkSockets::Impl {
       if (n < 0 && errno == EAGAIN) return;
       s.backlog_bytes -= d.size();
       s.backlog.pop_front();
+      if (s.backlog.empty()) set_out_watch(s, false);
     }
   }
   void process(Sock &s, std::span<const uint8_t> req, int32_t tgid) {
@@ -323,7 +331,7 @@ struct NetlinkSockets::Impl {
     s->owner_tgid = c->tgid;
     if (auto old = find(ident)) destroy(*old);  // an inode number reused after a close
     socks[ident] = s;
-    if (h->watch_fd(hv, s->sup, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &Impl::watch_cb, s.get()) < 0) {
+    if (h->watch_fd(hv, s->sup, kWatchIn, &Impl::watch_cb, s.get()) < 0) {
       int e = errno ? errno : ENOMEM;
       destroy(*s);
       close(sv[1]);
