@@ -8,6 +8,7 @@
  *   nlsock_probe raw              a raw netlink conversation: socket type/bind/getsockname,
  *                                 write() + recv(), MSG_PEEK|MSG_TRUNC, MSG_DONTWAIT, options
  *   nlsock_probe flood N          N dump requests, then read: backlog beyond the pair's buffer
+ *   nlsock_probe fork             one socket used by a child, then by its parent
  *   nlsock_probe block            SO_RCVTIMEO, EINTR, write() then MSG_DONTWAIT, errors
  */
 #define _GNU_SOURCE
@@ -27,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int fail(const char *what) {
@@ -261,6 +263,56 @@ static int do_flood(int n) {
   return 0;
 }
 
+/* One dump on `fd`, read with recvmsg (address given); returns the NLMSG_DONE count. */
+static int one_dump(int fd, unsigned seq) {
+  struct {
+    struct nlmsghdr nh;
+    struct rtgenmsg g;
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = RTM_GETADDR;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  req.nh.nlmsg_seq = seq;
+  struct sockaddr_nl k;
+  memset(&k, 0, sizeof k);
+  k.nl_family = AF_NETLINK;
+  if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&k, sizeof k) < 0) return -1;
+  static char b[16384];
+  int done = 0;
+  for (int i = 0; i < 100 && !done; ++i) {
+    struct iovec iov = {b, sizeof b};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_name = &k;
+    mh.msg_namelen = sizeof k;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t n = recvmsg(fd, &mh, 0);
+    if (n < 0) return -1;
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)b; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n))
+      if (nh->nlmsg_type == NLMSG_DONE && nh->nlmsg_seq == seq) done = 1;
+  }
+  return done;
+}
+
+/* A socket shared across fork: the child uses it, then the parent. */
+static int do_fork(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+  if (fd < 0) return fail("socket");
+  pid_t pid = fork();
+  if (pid < 0) return fail("fork");
+  if (pid == 0) {
+    printf("child %d\n", one_dump(fd, 1));
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  printf("parent %d\n", one_dump(fd, 2));
+  close(fd);
+  return 0;
+}
+
 static void on_alarm(int sig) { (void)sig; }
 
 /* Receives that must wait: SO_RCVTIMEO expires (EAGAIN), a signal interrupts (EINTR); a
@@ -324,7 +376,8 @@ int main(int argc, char **argv) {
   if (argc >= 4 && !strcmp(argv[1], "ioctl")) return do_ioctl(argv[2], argv[3]);
   if (argc >= 2 && !strcmp(argv[1], "raw")) return do_raw();
   if (argc >= 2 && !strcmp(argv[1], "block")) return do_block();
+  if (argc >= 2 && !strcmp(argv[1], "fork")) return do_fork();
   if (argc >= 3 && !strcmp(argv[1], "flood")) return do_flood(atoi(argv[2]));
-  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME HOST|raw|block|flood N\n");
+  fprintf(stderr, "usage: nlsock_probe ifaddrs|index NAME|gai|ioctl NAME HOST|raw|block|flood N|fork\n");
   return 2;
 }
