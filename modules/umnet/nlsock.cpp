@@ -40,7 +40,8 @@
 // among this object's sockets (EADDRINUSE); a bound socket may only re-bind its own pid.
 // send and connect autobind an unbound socket. getsockname reports {AF_NETLINK, pid,
 // bound groups}; connect(AF_UNSPEC) disconnects; sending to a user pid (nl_pid != 0) is
-// ECONNREFUSED (no user-to-user netlink inside a view).
+// ECONNREFUSED (no user-to-user netlink inside a view; an untrapped send() on a socket
+// connected to a user pid is dropped, as nobody could receive it).
 // Options: SOL_SOCKET setsockopt goes to the tracee end unchanged (buffer sizes,
 // timeouts, filters apply to the pair); getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL are
 // answered here, other SOL_SOCKET ones by the pair. SOL_NETLINK options are recorded

@@ -3,7 +3,7 @@
 # `ip` and a C probe (getifaddrs, if_nametoindex, getaddrinfo(AI_ADDRCONFIG), SIOCGIF*,
 # raw netlink socket semantics) run under `threadnet run -m` with the nlsock test module,
 # whose Stack has lo + tnv0 (02:00:00:09:00:02, 10.9.0.2/24, fd00:9::2/64, default routes
-# via 10.9.0.1 / fd00:9::1). Checks that the view shows up, the host does not, and that
+# via 10.9.0.1 / fd00:9::1, an INCOMPLETE neighbour 10.9.0.1). Checks that the view shows up, the host does not, and that
 # changes made with `ip` land in the Stack (the module writes the Stack's own state on exit).
 set -uo pipefail
 : "${TN:?threadnet launcher}" "${NLSOCK_MOD:?nlsock test module}" "${PROBE:?nlsock_probe}"
@@ -45,7 +45,7 @@ no_host "$WORK/route6"
 run -- "$IP" link >"$WORK/link" 2>&1 || fail "ip link exited $?"
 has "2: tnv0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500" "$WORK/link"; no_host "$WORK/link"
 run -- "$IP" neigh >"$WORK/neigh" 2>&1 || fail "ip neigh exited $?"
-no_host "$WORK/neigh"
+has "10.9.0.1 dev tnv0 INCOMPLETE" "$WORK/neigh"; no_host "$WORK/neigh"
 run -- "$IP" route get 192.0.2.99 >"$WORK/get" 2>&1 || fail "ip route get exited $?"
 has "via 10.9.0.1 dev tnv0 src 10.9.0.2" "$WORK/get"
 

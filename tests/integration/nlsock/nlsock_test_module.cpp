@@ -25,6 +25,7 @@
 
 #include "libstack/links.h"
 #include "libstack/stack.h"
+#include "libstack/udp.h"
 #include "nlsock.h"
 #include "tracee_fds.h"
 
@@ -108,6 +109,13 @@ void *m_init(const tn_host *h, int argc, const char *const *argv, char *err, siz
       snprintf(err, errcap, "add_route via %s failed", g.c_str());
       return nullptr;
     }
+  }
+  if (v4) {
+    // One datagram towards the gateway leaves an INCOMPLETE neighbour entry (nobody
+    // answers ARP on the hub) for `ip neigh`.
+    auto u = m->st->udp_socket(IpAddr::Family::V4);
+    uint8_t b = 0;
+    if (u) u->sendto({&b, 1}, Endpoint{*IpAddr::parse("10.9.0.1"), 9});
   }
   m->fds = std::make_unique<tn::TraceeFds>(h);
   m->nls = std::make_unique<umnet::NetlinkSockets>(h, *m->fds);
