@@ -53,8 +53,8 @@
 //
 // Interface ioctls (any fd that is a socket; glibc's if_nametoindex uses an AF_UNIX one):
 // struct ifreq / struct ifconf are copied in, answered by IfIoctl, and copied back for
-// the SIOCG* requests. Requests below 0x8910 that act on the fd itself (FIOSETOWN..
-// SIOCGSTAMPNS) run in the kernel; route and ARP ioctls (SIOCADDRT, SIOCDELRT, SIOC*ARP)
+// the SIOCG* requests. Requests that act on the fd itself (FIOSETOWN..SIOCGSTAMPNS
+// below 0x8910, SIOCOUTQNSD) run in the kernel; route and ARP ioctls (SIOCADDRT, SIOCDELRT, SIOC*ARP)
 // and other device requests are refused (EOPNOTSUPP) so that no host interface state is
 // read or changed from inside a view.
 #include "nlsock.h"
@@ -676,8 +676,9 @@ struct NetlinkSockets::Impl {
     int fd = int(c->args[0]);
     unsigned long req = (unsigned long)(uint32_t(c->args[1]));
     uint64_t arg = c->args[2];
-    if (req < 0x8910 && req != SIOCADDRT && req != SIOCDELRT && req != SIOCRTMSG) {
-      h->reply_continue(hv, c);  // FIOSETOWN .. SIOCGSTAMPNS act on the fd itself
+    if ((req < 0x8910 && req != SIOCADDRT && req != SIOCDELRT && req != SIOCRTMSG) ||
+        req == SIOCOUTQNSD) {
+      h->reply_continue(hv, c);  // FIOSETOWN .. SIOCGSTAMPNS, SIOCOUTQNSD: about the fd
       return;
     }
     int d = fds.dup_of(c, fd);
