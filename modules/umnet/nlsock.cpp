@@ -45,9 +45,9 @@
 // Options: SOL_SOCKET setsockopt goes to the tracee end unchanged (buffer sizes,
 // timeouts, filters apply to the pair); getsockopt SO_TYPE/SO_DOMAIN/SO_PROTOCOL are
 // answered here, other SOL_SOCKET ones by the pair. SOL_NETLINK options are recorded
-// (memberships, EXT_ACK, GET_STRICT_CHK, ...) and read back; multicast notifications are
-// never sent (no Stack change callback), NETLINK_PKTINFO adds no cmsg, CAP_ACK does not
-// shorten error echoes. shutdown/listen/accept are EOPNOTSUPP as on netlink.
+// (memberships, EXT_ACK, GET_STRICT_CHK, ...) and read back; CAP_ACK trims error echoes
+// to the request header, PKTINFO adds its cmsg (group 0) to trapped recvmsg; multicast
+// notifications are never sent (no Stack change callback). shutdown/listen/accept are EOPNOTSUPP as on netlink.
 // Close: HUP on sup means every copy of the tracee end is gone; it is confirmed with a
 // NETLINK_SOCK_DIAG lookup (TraceeFds::alive) and re-checked by a timer if still alive.
 //
@@ -276,7 +276,35 @@ struct NetlinkSockets::Impl {
   }
   void process(Sock &s, std::span<const uint8_t> req, int32_t tgid) {
     autobind(s, tgid);
-    for (auto &d : s.nl.handle(req, s.portid)) queue(s, std::move(d));
+    for (auto &d : s.nl.handle(req, s.portid)) {
+      if (s.opts & (1u << NETLINK_CAP_ACK)) cap_errors(d);
+      queue(s, std::move(d));
+    }
+  }
+  // NETLINK_CAP_ACK: error messages carry only the request's header (NLM_F_CAPPED), not
+  // its payload.
+  static void cap_errors(std::vector<uint8_t> &d) {
+    constexpr size_t kCapped = NLMSG_LENGTH(sizeof(nlmsgerr));
+    std::vector<uint8_t> out;
+    size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= d.size()) {
+      nlmsghdr nh;
+      std::memcpy(&nh, d.data() + off, sizeof nh);
+      if (nh.nlmsg_len < sizeof nh || nh.nlmsg_len > d.size() - off) break;
+      size_t take = nh.nlmsg_len, step = NLMSG_ALIGN(nh.nlmsg_len);
+      if (nh.nlmsg_type == NLMSG_ERROR && nh.nlmsg_len > kCapped) {
+        take = kCapped;
+        nh.nlmsg_len = uint32_t(kCapped);
+        nh.nlmsg_flags |= NLM_F_CAPPED;
+      }
+      size_t at = out.size();
+      out.insert(out.end(), d.data() + off, d.data() + off + take);
+      std::memcpy(out.data() + at, &nh, sizeof nh);
+      out.resize(at + NLMSG_ALIGN(take), 0);
+      off += step;
+    }
+    if (off < d.size()) out.insert(out.end(), d.data() + off, d.data() + d.size());
+    d.swap(out);
   }
   // Requests the tracee wrote into the pair (untrapped send/write), answered in order.
   void drain(Sock &s, int32_t tgid) {
@@ -561,7 +589,22 @@ struct NetlinkSockets::Impl {
       return reply(c, 0, EFAULT);
     if (is_msg) {
       if (name) mh.msg_namelen = sizeof from;
-      mh.msg_controllen = 0;
+      size_t ctl = 0;
+      if (s.opts & (1u << NETLINK_PKTINFO)) {  // the group a message came to: 0, unicast
+        alignas(cmsghdr) uint8_t cm[CMSG_SPACE(sizeof(nl_pktinfo))] = {};
+        auto *ch = reinterpret_cast<cmsghdr *>(cm);
+        ch->cmsg_len = CMSG_LEN(sizeof(nl_pktinfo));
+        ch->cmsg_level = SOL_NETLINK;
+        ch->cmsg_type = NETLINK_PKTINFO;
+        if (mh.msg_control && mh.msg_controllen >= sizeof cm) {
+          if (wr(c, uint64_t(uintptr_t(mh.msg_control)), cm, sizeof cm) < 0)
+            return reply(c, 0, EFAULT);
+          ctl = sizeof cm;
+        } else {
+          mflags |= MSG_CTRUNC;
+        }
+      }
+      mh.msg_controllen = ctl;
       mh.msg_flags = mflags;
       if (wr(c, c->args[1], &mh, sizeof mh) < 0) return reply(c, 0, EFAULT);
     } else if (name) {

@@ -472,6 +472,77 @@ TEST_F(NlSock, Options) {
   EXPECT_EQ(op(SYS_shutdown, {uint64_t(fd), SHUT_RDWR}).err, EOPNOTSUPP);
 }
 
+TEST_F(NlSock, CapAckAndPktinfo) {
+  int fd = make(SOCK_RAW);
+  ASSERT_GE(fd, 0);
+  struct {
+    nlmsghdr nh;
+    ifaddrmsg ifa;
+    rtattr rta;
+    uint32_t addr;
+  } q{};
+  q.nh.nlmsg_len = sizeof q;
+  q.nh.nlmsg_type = RTM_NEWADDR;
+  q.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+  q.nh.nlmsg_seq = 40;
+  q.ifa.ifa_family = AF_INET;
+  q.ifa.ifa_prefixlen = 24;
+  q.ifa.ifa_index = 99;  // no such interface: an error that echoes the request
+  q.rta.rta_len = RTA_LENGTH(4);
+  q.rta.rta_type = IFA_LOCAL;
+  q.addr = htonl(0x0a050009);
+  std::vector<uint8_t> req(reinterpret_cast<uint8_t *>(&q), reinterpret_cast<uint8_t *>(&q) + sizeof q);
+  uint8_t buf[4096];
+  auto error_reply = [&](size_t *len) {
+    ASSERT_EQ(send_kernel(fd, req).err, 0);
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    ASSERT_GT(n, 0);
+    *len = size_t(n);
+  };
+  size_t full = 0, capped = 0;
+  error_reply(&full);
+  auto *nh = reinterpret_cast<nlmsghdr *>(buf);
+  ASSERT_EQ(nh->nlmsg_type, NLMSG_ERROR);
+  EXPECT_EQ(nh->nlmsg_len, NLMSG_LENGTH(sizeof(nlmsgerr)) + sizeof q - sizeof(nlmsghdr));
+  EXPECT_EQ(nh->nlmsg_flags & NLM_F_CAPPED, 0);
+  int one = 1;
+  ASSERT_EQ(op(SYS_setsockopt, {uint64_t(fd), SOL_NETLINK, NETLINK_CAP_ACK, P(&one), sizeof one}).err, 0);
+  error_reply(&capped);
+  EXPECT_EQ(capped, NLMSG_LENGTH(sizeof(nlmsgerr)));
+  EXPECT_EQ(nh->nlmsg_len, NLMSG_LENGTH(sizeof(nlmsgerr)));
+  EXPECT_TRUE(nh->nlmsg_flags & NLM_F_CAPPED);
+  auto *e = static_cast<nlmsgerr *>(NLMSG_DATA(nh));
+  EXPECT_EQ(e->error, -ENODEV);
+  EXPECT_EQ(e->msg.nlmsg_seq, 40u);
+  EXPECT_EQ(e->msg.nlmsg_len, sizeof q);  // the original header, unchanged
+  // NETLINK_PKTINFO: a control message with group 0; MSG_CTRUNC without room for it.
+  ASSERT_EQ(op(SYS_setsockopt, {uint64_t(fd), SOL_NETLINK, NETLINK_PKTINFO, P(&one), sizeof one}).err, 0);
+  ASSERT_EQ(send_kernel(fd, getlink_dump(41)).err, 0);
+  alignas(cmsghdr) uint8_t ctl[64];
+  std::memset(ctl, 0xee, sizeof ctl);
+  iovec iov{buf, sizeof buf};
+  msghdr mh{};
+  sockaddr_nl from{};
+  mh.msg_name = &from;
+  mh.msg_namelen = sizeof from;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = ctl;
+  mh.msg_controllen = sizeof ctl;
+  ASSERT_GT(op(SYS_recvmsg, {uint64_t(fd), P(&mh), 0}).val, 0);
+  cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  ASSERT_NE(cm, nullptr);
+  EXPECT_EQ(cm->cmsg_level, SOL_NETLINK);
+  EXPECT_EQ(cm->cmsg_type, NETLINK_PKTINFO);
+  EXPECT_EQ(reinterpret_cast<nl_pktinfo *>(CMSG_DATA(cm))->group, 0u);
+  EXPECT_EQ(mh.msg_flags & MSG_CTRUNC, 0);
+  ASSERT_EQ(send_kernel(fd, getlink_dump(42)).err, 0);
+  mh.msg_control = nullptr;
+  mh.msg_controllen = 0;
+  ASSERT_GT(op(SYS_recvmsg, {uint64_t(fd), P(&mh), 0}).val, 0);
+  EXPECT_TRUE(mh.msg_flags & MSG_CTRUNC);
+}
+
 TEST_F(NlSock, ConnectAndUserDestinations) {
   int fd = make(SOCK_RAW);
   ASSERT_GE(fd, 0);
