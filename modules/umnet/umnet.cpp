@@ -17,7 +17,7 @@
 //  * socket(AF_NETLINK, NETLINK_ROUTE) on a libstack stack: a virtual netlink socket
 //    answered from that stack (nlsock.cpp); other netlink protocols and the host stack's
 //    go to the kernel; AF_PACKET is refused (EPERM) in a libstack view;
-//  * interface ioctls (SIOCGIF*, trapped on any fd by conditional rules): answered from
+//  * interface ioctls (0x89xx, trapped on any fd by a conditional rule): answered from
 //    the caller's AF_INET stack, or by the kernel for `host`;
 //  * every other socket call: the engine if the fd is one of its virtual sockets, else the
 //    netlink layer if it is one of its sockets, else the kernel.
@@ -100,6 +100,7 @@ struct Umnet {
   std::unordered_map<int32_t, Proc> procs;
   std::unordered_map<int32_t, Select> selects;  // by thread id, one shot
   bool warned_packet = false;
+  bool netlink_made = false;  // a virtual netlink socket was ever created
 
   Proc &proc(int32_t tgid) {
     auto it = procs.find(tgid);
@@ -143,7 +144,7 @@ struct Umnet {
         return TN_CHOICE_NONE;
       }
       case SYS_ioctl:
-        if (!IfIoctl::is_interface_ioctl(c->args[1])) return TN_CHOICE_NONE;
+        if ((c->args[1] & 0xffffff00ull) != 0x8900) return TN_CHOICE_NONE;
         return node_for(c, AF_INET).host() ? TN_CHOICE_NONE : TN_CHOICE_MINE;
       case SYS_setsockopt:
         if (is_msocket_ctl(c->args[0], c->args[1])) return TN_CHOICE_MINE;
@@ -152,10 +153,12 @@ struct Umnet {
         break;
     }
     if (engine.choose(c)) return TN_CHOICE_MINE;
+    if (!netlink_made) return TN_CHOICE_NONE;  // skip the fd lookup while there is none
     switch (c->nr) {
       case SYS_bind: case SYS_connect: case SYS_getsockname: case SYS_getpeername:
       case SYS_sendto: case SYS_recvfrom: case SYS_sendmsg: case SYS_recvmsg:
-      case SYS_setsockopt: case SYS_getsockopt: case SYS_shutdown: {
+      case SYS_setsockopt: case SYS_getsockopt: case SYS_shutdown: case SYS_listen:
+      case SYS_accept: case SYS_accept4: {
         uint64_t id = fds.ident_of(c, int(c->args[0]));
         return id && nl.owns(id) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
       }
@@ -191,6 +194,7 @@ struct Umnet {
     if (domain == AF_INET || domain == AF_INET6) return engine.socket(c, *n.provider);
     if (domain == AF_NETLINK) {
       if (n.host() || !n.stack) return void(h->reply_continue(h->hv, c));
+      netlink_made = true;
       return nl.create(c, *n.stack);
     }
     if (domain == AF_PACKET) {
@@ -253,8 +257,8 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
     return nullptr;
   }
   // Interface ioctls on any fd (glibc's if_nametoindex uses an AF_UNIX socket).
-  for (unsigned long req = 0x8900; req < 0x8a00; ++req)
-    if (IfIoctl::is_interface_ioctl(req)) host->add_rule(host->hv, SYS_ioctl, 1, 0xffffffffull, req);
+  // (nlsock passes the socket-level ones of that range, e.g. SIOCGSTAMP, to the kernel.)
+  host->add_rule(host->hv, SYS_ioctl, 1, 0xffffff00ull, 0x8900);
   auto u = std::make_unique<Umnet>(host);
   if (!u->view.build(cfg, &msg)) {
     u->engine.fini();

@@ -259,6 +259,11 @@ class Publisher {
 // ---- the view -------------------------------------------------------------------------------
 View::View(const tn_host *h, tn::vsock::Engine &engine) : h_(h), engine_(engine) {
   host_dns_ = DnsRedirect::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  if (host_dns_.empty()) {  // the C library's default name server
+    libstack::Ipv6Addr one{};
+    one.b[15] = 1;
+    host_dns_ = {IpAddr(libstack::Ipv4Addr{{127, 0, 0, 1}}), IpAddr(one)};
+  }
 }
 
 View::~View() { shutdown(); }
