@@ -1031,6 +1031,9 @@ struct Engine::Impl {
       int rc = h->wait_fd(hv, c, d, EPOLLIN, dl);
       if (rc == -TN_ECANCELED) return rc;
       if (rc == 0) return -EAGAIN;
+      // The supervisor notices a signal's cancellation only by polling: a call that went
+      // away must not take the datagram meant for the next one.
+      if (!h->call_valid(hv, c)) return -TN_ECANCELED;
     }
     sockaddr_storage from = v.in_addr;
     *from_len = v.inflight ? v.in_len : 0;

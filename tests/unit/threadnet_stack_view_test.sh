@@ -6,8 +6,8 @@
 set -u
 TN=$1 PROBE=$2 MOD=$3
 if [ ! -e "$MOD" ]; then
-  echo "SKIP: the umnet module is not built yet ($MOD does not exist)"
-  exit 77
+  echo "FAIL: the umnet module is not built ($MOD does not exist)"
+  exit 1
 fi
 errf=$(mktemp "${TMPDIR:-/tmp}/tn-stack-view.XXXXXX") || exit 1
 trap 'rm -f "$errf"' EXIT INT TERM
