@@ -336,11 +336,18 @@ libstack::IpAddr::Family fam(int domain) {
 // ---- TCP -----------------------------------------------------------------------------------
 class TcpFar final : public StackFarBase {
  public:
-  TcpFar(libstack::Stack &st, int domain, int protocol, libstack::TcpSocket s)
-      : StackFarBase(st, domain, SOCK_STREAM, protocol), s_(std::move(s)) {}
+  TcpFar(libstack::Stack &st, int domain, int protocol, libstack::TcpSocket s, Lingering *l)
+      : StackFarBase(st, domain, SOCK_STREAM, protocol), s_(std::move(s)), lingering_(l) {}
   ~TcpFar() override {
-    if (s_.valid()) s_.set_callback(nullptr);
     if (v4_.valid()) v4_.set_callback(nullptr);
+    if (!s_.valid()) return;
+    s_.set_callback(nullptr);
+    auto st = s_.state();
+    bool sending = st == libstack::TcpState::Established || st == libstack::TcpState::CloseWait;
+    if (lingering_ && sending && s_.send_queue() > 0 && !s_.bytes_readable()) {
+      s_.shutdown(libstack::kTcpShutWr);
+      lingering_->add(std::move(s_));
+    }
   }
 
   int start(std::function<void(uint32_t)> cb) override {
@@ -421,7 +428,7 @@ class TcpFar final : public StackFarBase {
     socklen_t sl = from_endpoint(from, domain_, &ss);
     std::memcpy(peer, &ss, std::min<socklen_t>(sl, sizeof ss));
     *plen = sl;
-    auto f = std::make_unique<TcpFar>(st_, domain_, protocol_, std::move(out));
+    auto f = std::make_unique<TcpFar>(st_, domain_, protocol_, std::move(out), lingering_);
     f->nodelay_ = nodelay_;
     if (nodelay_) f->s_.set_nodelay(true);
     return f;
@@ -615,6 +622,7 @@ class TcpFar final : public StackFarBase {
   }
 
   libstack::TcpSocket s_;
+  Lingering *lingering_;
   libstack::TcpSocket v4_;  // dual-stack companion listener
   std::function<void(uint32_t)> cb_;
   Endpoint bound_{};
@@ -901,7 +909,7 @@ std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, i
       *err = EPROTONOSUPPORT;
       return nullptr;
     }
-    return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s));
+    return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s), linger_);
   }
   if (t == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
     return std::make_unique<UdpFar>(st_, domain, protocol);
@@ -919,6 +927,35 @@ std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, i
 
 void StackProvider::map_dest(sockaddr_storage *ss, socklen_t len) {
   if (dns_) dns_->map_dest(ss, len, ss->ss_family);
+  if (hint_) {
+    Endpoint ep;
+    if (to_endpoint(*ss, len, ss->ss_family, &ep) == 0 && !ep.addr.is_unspecified() &&
+        !st_.is_local_address(ep.addr) && st_.source_for(ep.addr).is_unspecified()) {
+      hint_("no route to " + ep.addr.to_string() +
+            " in this view: its network has no link (--net none)");
+      hint_ = nullptr;
+    }
+  }
+}
+
+Lingering::~Lingering() {
+  if (!socks_.empty()) hold_(-int(socks_.size()));
+}
+
+void Lingering::add(libstack::TcpSocket s) {
+  if (socks_.size() >= 1024) return;  // s closes here (its data is still sent if polled)
+  socks_.push_back(std::move(s));
+  hold_(+1);
+}
+
+void Lingering::reap() {
+  size_t before = socks_.size();
+  std::erase_if(socks_, [](libstack::TcpSocket &s) {
+    auto st = s.state();
+    return s.send_queue() == 0 || st == libstack::TcpState::Closed ||
+           st == libstack::TcpState::TimeWait;
+  });
+  if (socks_.size() != before) hold_(-int(before - socks_.size()));
 }
 
 void StackProvider::map_name(sockaddr_storage *ss, socklen_t len, bool peer, uint32_t) {

@@ -38,9 +38,31 @@ class DnsRedirect {
   std::function<std::vector<libstack::IpAddr>()> view_;
 };
 
+// Connections whose program closed them while data was still unsent: kept (with a hold on
+// the supervisor's loop, so the end of the traced tree does not cut them off) until the
+// stack has delivered that data or given up.
+class Lingering {
+ public:
+  explicit Lingering(std::function<void(int)> hold) : hold_(std::move(hold)) {}
+  ~Lingering();
+  // Takes a closing socket (its FIN is queued after the data). Full list: closed at once.
+  void add(libstack::TcpSocket s);
+  // Drop the sockets that are done (call after polling the stack).
+  void reap();
+  bool empty() const { return socks_.empty(); }
+
+ private:
+  std::function<void(int)> hold_;
+  std::vector<libstack::TcpSocket> socks_;
+};
+
 class StackProvider final : public tn::vsock::Provider {
  public:
-  StackProvider(libstack::Stack &stack, const DnsRedirect *dns) : st_(stack), dns_(dns) {}
+  // `unreachable_hint`: said once when a program of a view without links tries to reach
+  // a non-loopback address (e.g. for --net none).
+  StackProvider(libstack::Stack &stack, const DnsRedirect *dns, Lingering *linger = nullptr,
+                std::function<void(const std::string &)> unreachable_hint = nullptr)
+      : st_(stack), dns_(dns), linger_(linger), hint_(std::move(unreachable_hint)) {}
   std::unique_ptr<tn::vsock::Far> create(int domain, int type, int protocol, int *err) override;
   void map_dest(sockaddr_storage *ss, socklen_t len) override;
   void map_name(sockaddr_storage *ss, socklen_t len, bool peer, uint32_t tag) override;
@@ -49,6 +71,8 @@ class StackProvider final : public tn::vsock::Provider {
  private:
   libstack::Stack &st_;
   const DnsRedirect *dns_;
+  Lingering *linger_;
+  std::function<void(const std::string &)> hint_;
 };
 
 }  // namespace umnet

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -367,7 +368,15 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     }
   }
   n->dns = std::make_unique<DnsRedirect>(host_dns_, [raw] { return raw->dns_servers(); });
-  n->provider = std::make_unique<StackProvider>(*n->stack, n->dns.get());
+  const tn_host *h = h_;
+  n->linger = std::make_unique<Lingering>([h](int d) {
+    if (h->size >= offsetof(tn_host, hold) + sizeof(void *) && h->hold) h->hold(h->hv, d);
+  });
+  std::function<void(const std::string &)> hint;
+  if (spec.kind == StackSpec::Kind::None)
+    hint = [h](const std::string &m) { h->warn(h->hv, m.c_str()); };
+  n->provider = std::make_unique<StackProvider>(*n->stack, n->dns.get(), n->linger.get(),
+                                                std::move(hint));
   n->stack->set_wakeup([this, raw] { schedule_poll(*raw); });
   if (n->link_fd >= 0) {
     int rc = h_->watch_fd(h_->hv, n->link_fd, EPOLLIN, &View::link_cb, raw);
@@ -388,6 +397,7 @@ void View::poll(StackNode &n) {
   n.stack->poll(t);
   if (n.autoconf) n.autoconf->poll(t);
   engine_.run_posted();
+  if (n.linger && !n.linger->empty()) n.linger->reap();
   arm_deadline(n);
 }
 

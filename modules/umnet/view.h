@@ -28,6 +28,7 @@ struct StackNode {
   std::unique_ptr<libstack::Stack> stack;  // null for the host stack
   std::unique_ptr<libstack::Autoconf> autoconf;
   std::unique_ptr<DnsRedirect> dns;
+  std::unique_ptr<Lingering> linger;
   std::unique_ptr<tn::vsock::Provider> provider;  // StackProvider, or HostProvider for host
   uint32_t ifindex = 0;                           // the link's interface (0: none)
   int link_fd = -1;                               // watched link fd, or -1
