@@ -164,7 +164,9 @@ void DnsRedirect::map_source(sockaddr_storage *ss, socklen_t len, int domain) co
   auto views = view_();
   if (std::find(views.begin(), views.end(), ep.addr) == views.end()) return;
   if (std::find(host_.begin(), host_.end(), ep.addr) != host_.end()) return;
-  auto h = pick(host_, domain, ep.addr.family);
+  // The server asked is (most likely) of the socket's own family: glibc uses an AF_INET6
+  // socket only for an IPv6 name server.
+  auto h = pick(host_, domain, domain == AF_INET ? IpAddr::Family::V4 : IpAddr::Family::V6);
   if (!h) return;
   ep.addr = *h;
   from_endpoint(ep, domain, ss);
