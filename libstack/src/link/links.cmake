@@ -3,6 +3,7 @@
 set(_ls ${CMAKE_CURRENT_LIST_DIR}/..)
 add_library(libstack_links STATIC
   ${_ls}/link/vde_link.cpp
+  ${_ls}/link/asan_dlopen.cpp
   ${_ls}/link/tap_link.cpp
   ${_ls}/link/inprocess_link.cpp
   ${_ls}/link/pcap_link.cpp

@@ -19,30 +19,13 @@ extern "C" {
 
 #include "libstack/links.h"
 
-// AddressSanitizer refuses dlopen(..., RTLD_DEEPBIND) and aborts the process
-// (google/sanitizers#611), and libvdeplug loads every plugin that way. In sanitizer builds
-// only, interpose dlopen and drop RTLD_DEEPBIND (the plugins do not rely on it here); the
-// call then goes on to the sanitizer's own dlopen interceptor via RTLD_NEXT.
-#if defined(__SANITIZE_ADDRESS__)
-#define LIBSTACK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LIBSTACK_ASAN 1
-#endif
-#endif
-#ifdef LIBSTACK_ASAN
-#include <dlfcn.h>
-extern "C" void* dlopen(const char* file, int mode) {
-  using Fn = void* (*)(const char*, int);
-  auto next = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, "dlopen"));
-  return next ? next(file, mode & ~RTLD_DEEPBIND) : nullptr;
-}
-#endif
+extern "C" void libstack_asan_dlopen_anchor();  // asan_dlopen.cpp: keep it linked
 
 namespace libstack {
 
 std::unique_ptr<VdeLink> VdeLink::open(std::string_view url, size_t mtu, std::string* error,
                                        std::string_view descr) {
+  libstack_asan_dlopen_anchor();
   auto fail = [&](std::string msg) -> std::unique_ptr<VdeLink> {
     if (error) *error = std::move(msg);
     return nullptr;
