@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Quickstart: install the dependencies, build, and run an unmodified program in its own
-# network view: python3 serves HTTP on port 80 *inside* `threadnet run --publish
-# 80:18080`, curl fetches the page from the host on port 18080 and prints its title, then
-# the server is stopped (SIGTERM, relayed by threadnet) and the script exits.
+# network view (the embedded default: its own libstack stack with NAT to the host's
+# network through slirp://): python3 serves HTTP on port 80 *inside* `threadnet run
+# --publish 80:18080`, curl fetches the page from the host on port 18080 and prints its
+# title, then the server is stopped (SIGTERM, relayed by threadnet) and the script exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +12,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 
 TN=build/tools/threadnet
-if ! "$TN" modules | grep -q '^relay'; then
-  echo "quickstart: the relay module was not built (modules/relay); cannot publish ports" >&2
+if ! "$TN" modules | grep -q '^umnet'; then
+  echo "quickstart: the umnet module was not built (modules/umnet)" >&2
   exit 1
 fi
 

@@ -2,6 +2,9 @@
 //
 //   threadnet run [OPTIONS] [--] PROGRAM [ARGS...]
 //   threadnet modules            list the modules found in the module path
+//   threadnet stack NAME [--] COMMAND [ARGS...]
+//                                inside a view: run COMMAND with stack NAME as its
+//                                default stack (msocket(3) SOCK_DEFAULT, then exec)
 //
 // Theory of operation: options are parsed in two passes. The first pass only collects
 // --module/-m (NAME or PATH, repeatable; `none` for no module), so that the modules can be
@@ -12,6 +15,8 @@
 #include <dirent.h>
 #include <limits.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <set>
@@ -25,10 +30,11 @@
 
 #include "../hypervisor/module_loader.h"
 #include "../hypervisor/supervisor.h"
+#include "msocket.h"
 
 namespace {
 
-constexpr const char *kDefaultModule = "relay";
+constexpr const char *kDefaultModule = "umnet";
 
 // Options of modules whose table predates `tn_module.options` (transitional; only used
 // when the loaded module of that name does not declare options itself).
@@ -46,6 +52,7 @@ void usage(FILE *f) {
   fprintf(f,
           "usage: threadnet run [OPTIONS] [--] PROGRAM [ARGS...]\n"
           "       threadnet modules\n"
+          "       threadnet stack NAME [--] COMMAND [ARGS...]\n"
           "Runs PROGRAM (unmodified) in its own network view; its network system calls are\n"
           "served by modules.\n"
           "options:\n"
@@ -56,8 +63,19 @@ void usage(FILE *f) {
           "  --no-namespaces         do not use PID/user namespaces (tree not killed with us)\n"
           "  --no-sync-wakeup        do not ask the kernel for synchronous wake-ups\n"
           "  -h, --help              this help\n"
-          "Other --OPTIONS belong to the modules that declare them (e.g. relay's --publish).\n"
-          "Module directories: $THREADNET_MODULE_PATH, then the build tree / install prefix.\n",
+          "Other --OPTIONS belong to the modules that declare them. The default module, umnet,\n"
+          "gives the program its own network view:\n"
+          "  (no option)             own stack, NAT to the host's network (slirp://), DNS\n"
+          "  --net URL|none          the view's link: vde:///sw, vxvde://, tap://NAME, cmd://...\n"
+          "  --ip A/LEN --gw A --dns A --dhcp --slaac --mac M --mtu N --pcap FILE\n"
+          "  --stack NAME=URL[,ip=A/L,gw=A,dhcp,slaac,dns=A,...]  more stacks ('NAME=host':\n"
+          "                          the real network); `threadnet stack NAME -- CMD` uses one\n"
+          "  --publish V:H           a server on the view's port V, reached at the host's\n"
+          "                          127.0.0.1:H\n"
+          "'-m relay' instead relays every socket to the host network (--publish V:H too).\n"
+          "Module directories: $THREADNET_MODULE_PATH, then the build tree / install prefix.\n"
+          "threadnet stack, inside a view of the umnet module (--net/--stack): runs COMMAND\n"
+          "with the view's stack NAME as its default network (see msocket(3)).\n",
           kDefaultModule);
 }
 
@@ -272,6 +290,51 @@ int cmd_run(int argc, char **argv) {
   return tn::run_supervised(opts);
 }
 
+// `threadnet stack NAME [--] COMMAND [ARGS...]`: make NAME the default stack of this
+// process for every family (kept across exec, inherited by children), then become
+// COMMAND. Errors exit 2 (127/126 when COMMAND is missing / cannot run, as env(1)).
+int cmd_stack(int argc, char **argv) {
+  const char *use = "usage: threadnet stack NAME [--] COMMAND [ARGS...]";
+  if (argc >= 1 && (!strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"))) {
+    printf("%s\nRuns COMMAND with stack NAME of the current threadnet view as its default\n"
+           "network stack (inside `threadnet run --stack NAME=URL ...`).\n",
+           use);
+    return 0;
+  }
+  if (argc < 1) {
+    fprintf(stderr, "threadnet stack: no stack NAME given\n%s\n", use);
+    return 2;
+  }
+  const char *name = argv[0];
+  int i = 1;
+  if (i < argc && !strcmp(argv[i], "--")) ++i;
+  if (i >= argc) {
+    fprintf(stderr, "threadnet stack: no COMMAND given\n%s\n", use);
+    return 2;
+  }
+  if (!*name) {
+    fprintf(stderr, "threadnet stack: empty stack name\n");
+    return 2;
+  }
+  if (msocket(name, 0, SOCK_DEFAULT, 0) != 0) {
+    int e = errno;
+    if (e == ENOSYS)
+      fprintf(stderr, "threadnet stack: not inside a threadnet view\n");
+    else if (e == ENOENT)
+      fprintf(stderr, "threadnet stack: no stack named %s in this view\n", name);
+    else if (e == ENAMETOOLONG)
+      fprintf(stderr, "threadnet stack: %s: stack names are at most %d characters\n", name,
+              TN_MSOCKET_NAME_MAX - 1);
+    else
+      fprintf(stderr, "threadnet stack: %s: %s\n", name, strerror(e));
+    return 2;
+  }
+  execvp(argv[i], argv + i);
+  int e = errno;
+  fprintf(stderr, "threadnet stack: %s: %s\n", argv[i], strerror(e));
+  return e == ENOENT ? 127 : 126;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -290,6 +353,7 @@ int main(int argc, char **argv) {
   }
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
   if (cmd == "modules") return cmd_modules();
+  if (cmd == "stack") return cmd_stack(argc - 2, argv + 2);
   fprintf(stderr, "threadnet: unknown command '%s' (try: threadnet run --help)\n", cmd.c_str());
   return 2;
 }

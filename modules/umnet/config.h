@@ -7,12 +7,25 @@
 //                 [--publish VIEWPORT:HOSTPORT]... -- PROGRAM
 //
 // The first group (--net ... --pcap) describes the stack named "default". A view holds
-// that stack when any of those options is given or when no --stack is given at all; with
-// no network option whatsoever it is the embedded default: slirp:// (user-mode NAT to
-// the host's network) with 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 and SLAAC.
+// that stack when --net is given or when no --stack is given at all; with no network
+// option whatsoever (--publish alone does not count) it is the embedded default:
+// slirp:// (user-mode NAT to the host's network) with 10.0.2.15/24, gateway 10.0.2.2,
+// DNS 10.0.2.3 and SLAAC. The other options of the group need --net: `--ip X` alone is
+// the error "--ip needs --net (or use --stack NAME=URL,...)" (no silent slirp).
+// Any slirp:// link (--net or --stack) given without ip/gw/dns/dhcp/slaac gets those same
+// slirp settings, so `--net slirp:// --pcap F` is the embedded default plus a capture.
 // `--stack NAME=host` (or `--stack host`) is the real network through the relay module.
-// `--net none` is a stack with only its loopback interface.
-// stacks[0] of the parsed config is each process's initial default stack.
+// `--net none` is a stack with only its loopback interface. host and none stacks take no
+// address/link settings (error). --ip needs /LEN; --ip/--gw/--dns repeat (v4 and v6), at
+// most one --gw per family, and a gateway must be reachable: inside an --ip prefix of its
+// family, or v4 with --dhcp, or v6 link-local / with slaac or dhcp. --mac is unicast,
+// non-zero; --mtu 68..65535 (>= 1280 with IPv6). Double quotes in a URL/value protect
+// commas (`--stack 'vpn=cmd://"ssh gw vde_plug",dhcp'`) and are removed (in --net too).
+// Stack names: [A-Za-z0-9_.-]{1,63}, unique, "default" reserved. Url is empty for
+// Host/None. --publish needs a default stack (stacks[0]) that is not host; host ports
+// are unique.
+// stacks[0] of the parsed config is each process's initial default stack: "default"
+// when present, else the first --stack.
 #pragma once
 
 #include <cstddef>

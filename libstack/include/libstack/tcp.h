@@ -173,6 +173,9 @@ class TcpSocket {
 
   int set_nodelay(bool on);
   int set_reuseaddr(bool on);
+  // SO_REUSEPORT: sockets that all set it may bind and listen on the same address and
+  // port (a new connection goes to one of the listeners).
+  int set_reuseport(bool on);
   int set_keepalive(bool on);
   int set_keepalive_params(Duration idle, Duration interval, uint32_t count);
   int set_linger(std::optional<Duration> linger);  // 0 => RST on close

@@ -102,11 +102,14 @@ bool StackImpl::is_v4_broadcast(const IpAddr& a, const Interface& i) const {
 
 size_t StackImpl::path_mtu(const IpAddr& dst) const {
   size_t floor = dst.is_v4() ? 576 : 1280;
-  if (is_local(dst)) return ifs[0]->mtu;
+  // An IPv4 packet is at most 65535 bytes (16-bit total length), whatever the link MTU
+  // (the loopback's is 65536, as on Linux).
+  size_t cap = dst.is_v4() ? 65535 : SIZE_MAX;
+  if (is_local(dst)) return std::min(ifs[0]->mtu, cap);
   const Route* r = lookup(dst);
   const Interface* i = r ? iface(r->info.ifindex) : nullptr;
   if (!i) return floor;
-  size_t m = i->mtu;
+  size_t m = std::min(i->mtu, cap);
   for (auto& p : pmtu)
     if (p.dst == dst) m = std::min(m, p.mtu);
   return m;

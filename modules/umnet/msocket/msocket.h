@@ -40,9 +40,12 @@ struct tn_msocket_req {
 #define SOCK_DEFAULT 0x40000000 /* msocket type: set the default stack (like VUOS) */
 #endif
 
-/* A socket on stack `stack` (NULL or "": the calling process's default stack). With type
- * SOCK_DEFAULT: make `stack` the process's default for `domain` (0: every family) and
- * return 0. -1 with errno on error (ENOENT no such stack, ENOSYS not under threadnet). */
+/* A socket on stack `stack` (NULL or "": plain socket(), the calling process's default
+ * stack). With the SOCK_DEFAULT bit in type: make `stack` the process's default for
+ * `domain` (0: every family) and return 0. -1 with errno on error: ENOENT no such stack,
+ * ENOSYS not under threadnet (umnet), ENAMETOOLONG name of 64 bytes or more,
+ * EAFNOSUPPORT domain not AF_INET/AF_INET6/AF_NETLINK (or 0 with SOCK_DEFAULT), EINVAL
+ * SOCK_DEFAULT without a name; socket()'s own errors. See msocket(3). */
 int msocket(const char *stack, int domain, int type, int protocol);
 
 #ifdef __cplusplus

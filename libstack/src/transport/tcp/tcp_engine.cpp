@@ -120,7 +120,7 @@ struct Tcb {
   size_t index = 0;  // in TcpEngine::all_
   TcpState state = TcpState::Closed;
   bool dead = false, has_handle = false, hashed = false, bound = false;
-  bool reuseaddr = false, nodelay = false, keepalive = false;
+  bool reuseaddr = false, reuseport = false, nodelay = false, keepalive = false;
   bool explicit_bind = false;  // bound by bind(), not by connect()
   bool ever_connected = false;
   Endpoint local, remote;
@@ -1853,6 +1853,7 @@ bool TcpEngine::port_conflict(const Tcb* self, const Endpoint& ep, bool reuse) c
     bool overlap = o->local.addr == ep.addr || o->local.addr.is_unspecified() ||
                    ep.addr.is_unspecified();
     if (!overlap) continue;
+    if (self && self->reuseport && o->reuseport) continue;  // SO_REUSEPORT group
     if (reuse && o->reuseaddr && o->state != TcpState::Listen) continue;
     if (reuse && o->state == TcpState::TimeWait) continue;
     return true;
@@ -1932,7 +1933,8 @@ int TcpEngine::op_listen(uint64_t id, int backlog) {
     auto it = ports_.find(t->local.port);
     if (it != ports_.end())
       for (Tcb* o : it->second)
-        if (o != t && o->state == TcpState::Listen && o->local.addr == t->local.addr)
+        if (o != t && o->state == TcpState::Listen && o->local.addr == t->local.addr &&
+            !(o->reuseport && t->reuseport))
           return -EADDRINUSE;
   }
   size_t b = backlog <= 0 ? 1 : size_t(backlog);
@@ -2159,6 +2161,13 @@ int TcpEngine::op_set_nodelay(uint64_t id, bool on) {
   if (on) output(t, last_now_);
   return 0;
 }
+int TcpEngine::op_set_reuseport(uint64_t id, bool on) {
+  Tcb* t = find(id);
+  if (!t) return -EBADF;
+  t->reuseport = on;
+  return 0;
+}
+
 int TcpEngine::op_set_reuseaddr(uint64_t id, bool on) {
   Tcb* t = find(id);
   if (!t) return -EBADF;
@@ -2338,6 +2347,7 @@ void TcpSocket::abort() {
 }
 int TcpSocket::set_nodelay(bool on) { TCP_FWD(op_set_nodelay(id_, on)); }
 int TcpSocket::set_reuseaddr(bool on) { TCP_FWD(op_set_reuseaddr(id_, on)); }
+int TcpSocket::set_reuseport(bool on) { TCP_FWD(op_set_reuseport(id_, on)); }
 int TcpSocket::set_keepalive(bool on) { TCP_FWD(op_set_keepalive(id_, on)); }
 int TcpSocket::set_keepalive_params(Duration i, Duration v, uint32_t c) {
   TCP_FWD(op_set_keepalive_params(id_, i, v, c));

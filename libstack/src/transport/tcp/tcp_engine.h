@@ -83,6 +83,7 @@ class TcpEngine {
   int op_close(uint64_t id, bool abort);
   int op_set_nodelay(uint64_t id, bool on);
   int op_set_reuseaddr(uint64_t id, bool on);
+  int op_set_reuseport(uint64_t id, bool on);
   int op_set_keepalive(uint64_t id, bool on);
   int op_set_keepalive_params(uint64_t id, Duration idle, Duration intvl, uint32_t cnt);
   int op_set_linger(uint64_t id, std::optional<Duration> l);

@@ -1,0 +1,928 @@
+// libstack sockets as the far side of the vsock engine.
+//
+// Theory of operation
+// -------------------
+// The engine (modules/common/vsock.cpp) owns the program's view of a socket: the AF_UNIX
+// pair end, readiness emulation, blocking and cancellation. Here each virtual socket is
+// one libstack socket, and every Far call is translated to it with the errno a Linux
+// socket would give:
+//  * TCP: connect() is the kernel's state machine (EINPROGRESS, then EALREADY, then 0 /
+//    EISCONN or the failure once); a failed socket is replaced by a fresh libstack socket
+//    with the same options and bound address, as a Linux socket can connect again. An
+//    AF_INET6 socket listening on :: without IPV6_V6ONLY also listens on 0.0.0.0 (libstack
+//    keeps families apart), so dual-stack servers (python's http.server) take IPv4 too;
+//    IPv4 peers are reported as ::ffff:a.b.c.d.
+//  * UDP and ping sockets: datagrams with addresses; IP_ADD_MEMBERSHIP & co. map to the
+//    socket's group calls.
+//  * Options libstack has no knob for (timeouts, priorities, ...) are remembered and
+//    reported back, so getsockopt returns what setsockopt set; unknown ones get
+//    ENOPROTOOPT like Linux.
+// Readiness callbacks from libstack come synchronously from inside stack calls; the
+// engine defers them (see vsock.cpp).
+#include "stack_far.h"
+
+#include <arpa/inet.h>
+#include <linux/tcp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <span>
+#include <sstream>
+
+#include "libstack/icmp.h"
+#include "libstack/udp.h"
+
+namespace umnet {
+
+using libstack::Endpoint;
+using libstack::IpAddr;
+using libstack::Ipv4Addr;
+using libstack::Ipv6Addr;
+using tn::vsock::Far;
+
+int to_endpoint(const sockaddr_storage &ss, socklen_t len, int domain, Endpoint *out) {
+  if (ss.ss_family == AF_INET) {
+    if (len < sizeof(sockaddr_in)) return EINVAL;
+    if (domain != AF_INET) return EAFNOSUPPORT;
+    const auto &a = reinterpret_cast<const sockaddr_in &>(ss);
+    Ipv4Addr v4;
+    std::memcpy(v4.b.data(), &a.sin_addr, 4);
+    out->addr = IpAddr(v4);
+    out->port = ntohs(a.sin_port);
+    return 0;
+  }
+  if (ss.ss_family == AF_INET6) {
+    if (len < sizeof(sockaddr_in6)) return EINVAL;
+    if (domain != AF_INET6) return EAFNOSUPPORT;
+    const auto &a = reinterpret_cast<const sockaddr_in6 &>(ss);
+    Ipv6Addr v6;
+    std::memcpy(v6.b.data(), &a.sin6_addr, 16);
+    if (v6.is_v4_mapped())
+      out->addr = IpAddr(Ipv4Addr{{v6.b[12], v6.b[13], v6.b[14], v6.b[15]}});
+    else
+      out->addr = IpAddr(v6);
+    out->port = ntohs(a.sin6_port);
+    return 0;
+  }
+  return EAFNOSUPPORT;
+}
+
+socklen_t from_endpoint(const Endpoint &ep, int domain, sockaddr_storage *out) {
+  std::memset(out, 0, sizeof *out);
+  if (domain == AF_INET) {
+    auto &a = reinterpret_cast<sockaddr_in &>(*out);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(ep.port);
+    if (ep.addr.is_v4()) std::memcpy(&a.sin_addr, ep.addr.b.data(), 4);
+    return sizeof(sockaddr_in);
+  }
+  auto &a = reinterpret_cast<sockaddr_in6 &>(*out);
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(ep.port);
+  if (ep.addr.is_v6()) {
+    std::memcpy(&a.sin6_addr, ep.addr.b.data(), 16);
+  } else if (!ep.addr.is_unspecified()) {
+    a.sin6_addr.s6_addr[10] = 0xff;
+    a.sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&a.sin6_addr.s6_addr[12], ep.addr.b.data(), 4);
+  }
+  return sizeof(sockaddr_in6);
+}
+
+namespace {
+// Linux sends to 0.0.0.0 / :: as to this host (the loopback address).
+void unspecified_is_loopback(Endpoint *ep) {
+  if (!ep->addr.is_unspecified()) return;
+  if (ep->addr.is_v4()) {
+    ep->addr = IpAddr(Ipv4Addr{{127, 0, 0, 1}});
+  } else {
+    Ipv6Addr l{};
+    l.b[15] = 1;
+    ep->addr = IpAddr(l);
+  }
+}
+}  // namespace
+
+// ---- DNS ---------------------------------------------------------------------------------
+
+std::vector<IpAddr> DnsRedirect::parse_resolv_conf(const std::string &text) {
+  std::vector<IpAddr> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::string key, val;
+    if (!(l >> key >> val) || key != "nameserver") continue;
+    auto pct = val.find('%');  // fe80::1%eth0
+    if (pct != std::string::npos) val.resize(pct);
+    if (auto a = IpAddr::parse(val)) out.push_back(*a);
+  }
+  return out;
+}
+
+namespace {
+bool is_port53(const sockaddr_storage &ss, socklen_t len) {
+  if (ss.ss_family == AF_INET && len >= sizeof(sockaddr_in))
+    return reinterpret_cast<const sockaddr_in &>(ss).sin_port == htons(53);
+  if (ss.ss_family == AF_INET6 && len >= sizeof(sockaddr_in6))
+    return reinterpret_cast<const sockaddr_in6 &>(ss).sin6_port == htons(53);
+  return false;
+}
+// A server usable from a socket of `domain` (an AF_INET6 socket reaches IPv4 servers
+// through v4-mapped addresses), preferring `family`.
+std::optional<IpAddr> pick(const std::vector<IpAddr> &servers, int domain, IpAddr::Family want) {
+  for (auto &s : servers)
+    if (s.family == want) return s;
+  if (domain == AF_INET6)
+    for (auto &s : servers) return s;
+  return std::nullopt;
+}
+}  // namespace
+
+void DnsRedirect::map_dest(sockaddr_storage *ss, socklen_t len, int domain) const {
+  if (!is_port53(*ss, len)) return;
+  Endpoint ep;
+  if (to_endpoint(*ss, len, domain, &ep)) return;
+  if (std::find(host_.begin(), host_.end(), ep.addr) == host_.end()) return;
+  auto views = view_();
+  auto v = pick(views, domain, ep.addr.family);
+  if (!v || *v == ep.addr) return;
+  ep.addr = *v;
+  from_endpoint(ep, domain, ss);
+}
+
+void DnsRedirect::map_source(sockaddr_storage *ss, socklen_t len, int domain) const {
+  if (!is_port53(*ss, len) || host_.empty()) return;
+  Endpoint ep;
+  if (to_endpoint(*ss, len, domain, &ep)) return;
+  auto views = view_();
+  if (std::find(views.begin(), views.end(), ep.addr) == views.end()) return;
+  if (std::find(host_.begin(), host_.end(), ep.addr) != host_.end()) return;
+  auto h = pick(host_, domain, ep.addr.family);
+  if (!h) return;
+  ep.addr = *h;
+  from_endpoint(ep, domain, ss);
+}
+
+// ---- options common to every far socket ---------------------------------------------------
+namespace {
+
+int get_int(const void *val, socklen_t len, int *out) {
+  if (!val || len < sizeof(int)) return EINVAL;
+  std::memcpy(out, val, sizeof(int));
+  return 0;
+}
+int put_bytes(void *val, socklen_t *len, const void *src, size_t n) {
+  size_t k = std::min<size_t>(*len, n);
+  if (k && val) std::memcpy(val, src, k);
+  *len = socklen_t(k);
+  return 0;
+}
+int put_int(void *val, socklen_t *len, int v) { return put_bytes(val, len, &v, sizeof v); }
+
+// Remembered options: what setsockopt stored, for getsockopt to report.
+class Opts {
+ public:
+  void set(int level, int name, const void *val, socklen_t len) {
+    auto &v = m_[{level, name}];
+    v.assign(static_cast<const char *>(val), static_cast<const char *>(val) + len);
+  }
+  bool get(int level, int name, void *val, socklen_t *len) const {
+    auto it = m_.find({level, name});
+    if (it == m_.end()) return false;
+    put_bytes(val, len, it->second.data(), it->second.size());
+    return true;
+  }
+  int get_int_or(int level, int name, int dflt) const {
+    auto it = m_.find({level, name});
+    if (it == m_.end() || it->second.size() < sizeof(int)) return dflt;
+    int v;
+    std::memcpy(&v, it->second.data(), sizeof v);
+    return v;
+  }
+
+ private:
+  std::map<std::pair<int, int>, std::vector<char>> m_;
+};
+
+// Options every socket accepts and only remembers.
+bool remembered(int level, int name) {
+  if (level == SOL_SOCKET)
+    switch (name) {
+      case SO_RCVTIMEO_OLD: case SO_SNDTIMEO_OLD: case SO_RCVTIMEO_NEW: case SO_SNDTIMEO_NEW:
+      case SO_RCVLOWAT: case SO_SNDLOWAT: case SO_PRIORITY: case SO_OOBINLINE:
+      case SO_DONTROUTE: case SO_TIMESTAMP_OLD: case SO_TIMESTAMPNS_OLD: case SO_MARK:
+      case SO_PASSCRED: case SO_BUSY_POLL: case SO_ZEROCOPY: case SO_INCOMING_CPU:
+      case SO_REUSEPORT: case SO_BROADCAST:
+        return true;
+    }
+  if (level == IPPROTO_IP)
+    switch (name) {
+      case IP_TOS: case IP_RECVERR: case IP_PKTINFO: case IP_RECVTTL: case IP_RECVTOS:
+      case IP_MTU_DISCOVER: case IP_FREEBIND: case IP_BIND_ADDRESS_NO_PORT:
+      case IP_TRANSPARENT:
+        return true;
+    }
+  if (level == IPPROTO_IPV6)
+    switch (name) {
+      case IPV6_TCLASS: case IPV6_RECVERR: case IPV6_RECVPKTINFO: case IPV6_MTU_DISCOVER:
+      case IPV6_RECVHOPLIMIT: case IPV6_RECVTCLASS: case IPV6_FREEBIND:
+        return true;
+    }
+  if (level == IPPROTO_TCP)
+    switch (name) {
+      case TCP_QUICKACK: case TCP_DEFER_ACCEPT: case TCP_FASTOPEN: case TCP_FASTOPEN_CONNECT:
+      case TCP_USER_TIMEOUT: case TCP_NOTSENT_LOWAT: case TCP_CORK: case TCP_SYNCNT:
+      case TCP_LINGER2: case TCP_WINDOW_CLAMP: case TCP_THIN_LINEAR_TIMEOUTS:
+      case TCP_MAXSEG:
+        return true;
+    }
+  return false;
+}
+
+// Common part of every libstack far socket: type, family, remembered options.
+class StackFarBase : public Far {
+ public:
+  StackFarBase(libstack::Stack &st, int domain, int type, int protocol)
+      : st_(st), domain_(domain), type_(type), protocol_(protocol) {
+    if (protocol_ == 0) protocol_ = type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
+  }
+
+ protected:
+  // SOL_SOCKET answers common to all types; returns true if handled.
+  bool common_get(int level, int name, void *val, socklen_t *len, int *rc) {
+    *rc = 0;
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        case SO_TYPE: put_int(val, len, type_); return true;
+        case SO_DOMAIN: put_int(val, len, domain_); return true;
+        case SO_PROTOCOL: put_int(val, len, protocol_); return true;
+      }
+    }
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+      if (domain_ != AF_INET6) {
+        *rc = -ENOPROTOOPT;
+        return true;
+      }
+      put_int(val, len, v6only_ ? 1 : 0);
+      return true;
+    }
+    if ((level == IPPROTO_IP && name == IP_TTL) ||
+        (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
+      int d = level == IPPROTO_IP ? st_.tuning().default_ttl : st_.tuning().default_hop_limit;
+      put_int(val, len, ttl_ > 0 ? ttl_ : d);
+      return true;
+    }
+    if (opts_.get(level, name, val, len)) return true;
+    if (remembered(level, name)) {
+      put_int(val, len, 0);
+      return true;
+    }
+    return false;
+  }
+  // Options every type handles alike; returns true if handled.
+  bool common_set(int level, int name, const void *val, socklen_t len, int *rc) {
+    *rc = 0;
+    if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
+      int v;
+      if (domain_ != AF_INET6) *rc = -ENOPROTOOPT;
+      else if (get_int(val, len, &v)) *rc = -EINVAL;
+      else v6only_ = v != 0;
+      return true;
+    }
+    if ((level == IPPROTO_IP && name == IP_TTL) ||
+        (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
+      int v;
+      if (get_int(val, len, &v) || v < -1 || v > 255 || (level == IPPROTO_IP && v == 0)) {
+        *rc = -EINVAL;
+      } else {
+        ttl_ = v;
+        apply_ttl(v);
+      }
+      return true;
+    }
+    if (remembered(level, name)) {
+      opts_.set(level, name, val, len);
+      return true;
+    }
+    return false;
+  }
+  virtual void apply_ttl(int) {}
+  // Linux's answer for an option level this socket's protocol does not have.
+  int foreign_level(int level) const {
+    if (level == SOL_SOCKET || level == IPPROTO_IP || level == IPPROTO_IPV6 ||
+        level == protocol_)
+      return 0;
+    return domain_ == AF_INET ? -EOPNOTSUPP : -ENOPROTOOPT;
+  }
+
+  libstack::Stack &st_;
+  int domain_, type_, protocol_;
+  bool v6only_ = false;
+  int ttl_ = -1;
+  Opts opts_;
+};
+
+libstack::IpAddr::Family fam(int domain) {
+  return domain == AF_INET ? IpAddr::Family::V4 : IpAddr::Family::V6;
+}
+
+// ---- TCP -----------------------------------------------------------------------------------
+class TcpFar final : public StackFarBase {
+ public:
+  TcpFar(libstack::Stack &st, int domain, int protocol, libstack::TcpSocket s)
+      : StackFarBase(st, domain, SOCK_STREAM, protocol), s_(std::move(s)) {}
+  ~TcpFar() override {
+    if (s_.valid()) s_.set_callback(nullptr);
+    if (v4_.valid()) v4_.set_callback(nullptr);
+  }
+
+  int start(std::function<void(uint32_t)> cb) override {
+    cb_ = std::move(cb);
+    hook(s_);
+    if (v4_.valid()) hook(v4_);
+    return 0;
+  }
+  int connect(const sockaddr_storage &to, socklen_t len) override {
+    if (to.ss_family == AF_UNSPEC) {
+      // Linux: disconnect (an established connection is reset), the socket is fresh.
+      connecting_ = false;
+      if (s_.state() != libstack::TcpState::Closed || failed_) {
+        s_.set_callback(nullptr);
+        s_.abort();
+        renew();
+      }
+      return 0;
+    }
+    Endpoint ep;
+    if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
+    if (v6only_ && ep.addr.is_v4()) return -ENETUNREACH;
+    unspecified_is_loopback(&ep);
+    if (connecting_) {
+      auto st = s_.state();
+      if (st == libstack::TcpState::SynSent || st == libstack::TcpState::SynReceived)
+        return -EALREADY;
+      connecting_ = false;
+      if (st != libstack::TcpState::Closed) return -EISCONN;  // established (or later)
+      int err = std::abs(s_.error());
+      renew();
+      return -(err ? err : ECONNREFUSED);
+    }
+    if (failed_) renew();
+    int rc = s_.connect(ep);
+    if (rc == -EINPROGRESS) connecting_ = true;
+    return rc;
+  }
+  int bind(const sockaddr_storage &a, socklen_t len) override {
+    Endpoint ep;
+    if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
+    if (domain_ == AF_INET6 && ep.addr.is_v4() && v6only_) return -EADDRNOTAVAIL;
+    if (domain_ == AF_INET6 && ep.addr.is_v4() && ep.addr.is_unspecified())
+      ep.addr = IpAddr(Ipv6Addr{});
+    int rc = s_.bind(ep);
+    if (rc == 0) bound_ = s_.local_endpoint();
+    return rc;
+  }
+  int listen(int backlog) override {
+    int rc = s_.listen(backlog);
+    if (rc < 0) return rc;
+    listening_ = true;
+    Endpoint local = s_.local_endpoint();
+    if (domain_ == AF_INET6 && !v6only_ && !v4_.valid() && local.addr.is_v6() &&
+        local.addr.is_unspecified()) {
+      // Dual stack: the same port on 0.0.0.0 (best effort: a taken port is left alone).
+      libstack::TcpSocket v4 = st_.tcp_socket();
+      v4.set_reuseaddr(reuseaddr_);
+      if (v4.bind(Endpoint{IpAddr(Ipv4Addr{}), local.port}) == 0 && v4.listen(backlog) == 0) {
+        v4_ = std::move(v4);
+        if (cb_) hook(v4_);
+      }
+    } else if (v4_.valid()) {
+      v4_.listen(backlog);
+    }
+    return 0;
+  }
+  std::unique_ptr<Far> accept(sockaddr_storage *peer, socklen_t *plen, int *err) override {
+    libstack::TcpSocket out;
+    Endpoint from;
+    int rc = s_.accept(&out, &from);
+    if (rc == -EAGAIN && v4_.valid()) rc = v4_.accept(&out, &from);
+    if (rc < 0) {
+      *err = -rc;
+      return nullptr;
+    }
+    sockaddr_storage ss;
+    socklen_t sl = from_endpoint(from, domain_, &ss);
+    std::memcpy(peer, &ss, std::min<socklen_t>(sl, sizeof ss));
+    *plen = sl;
+    auto f = std::make_unique<TcpFar>(st_, domain_, protocol_, std::move(out));
+    f->nodelay_ = nodelay_;
+    if (nodelay_) f->s_.set_nodelay(true);
+    return f;
+  }
+  bool accept_pending() override {
+    return (s_.events() & libstack::kTcpReadable) ||
+           (v4_.valid() && (v4_.events() & libstack::kTcpReadable));
+  }
+  ssize_t recv(void *buf, size_t n) override {
+    return s_.recv(std::span<uint8_t>(static_cast<uint8_t *>(buf), n));
+  }
+  ssize_t send(const void *buf, size_t n) override {
+    return s_.send(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
+  }
+  ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *, socklen_t *flen) override {
+    *flen = 0;
+    return recv(buf, n);
+  }
+  ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *, socklen_t, const void *,
+                  size_t, int) override {
+    return send(buf, n);
+  }
+  int shutdown(int how) override {
+    if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
+    if (listening_) {
+      // Linux: shutdown of a listener stops it (pending accepts fail).
+      return 0;
+    }
+    int rc = s_.shutdown(how);
+    return rc == -ENOTCONN && s_.state() == libstack::TcpState::Closed ? -ENOTCONN : rc;
+  }
+  int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
+    if (peer) {
+      auto st = s_.state();
+      if (st == libstack::TcpState::Closed || st == libstack::TcpState::Listen ||
+          st == libstack::TcpState::SynSent)
+        return -ENOTCONN;
+      *len = from_endpoint(s_.remote_endpoint(), domain_, out);
+      return 0;
+    }
+    Endpoint l = s_.local_endpoint();
+    if (!s_.valid()) l = bound_;
+    *len = from_endpoint(l, domain_, out);
+    return 0;
+  }
+  int setopt(int level, int name, const void *val, socklen_t len) override {
+    int rc, v = 0;
+    if (int e = foreign_level(level)) return e;
+    if (level == SOL_SOCKET && name == SO_REUSEPORT) {
+      // libstack has one reuse knob: SO_REUSEPORT binds like SO_REUSEADDR.
+      if (get_int(val, len, &v)) return -EINVAL;
+      opts_.set(level, name, val, len);
+      reuseport_ = v != 0;
+      return s_.set_reuseport(reuseport_);
+    }
+    if (common_set(level, name, val, len, &rc)) return rc;
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        case SO_REUSEADDR:
+          if (get_int(val, len, &v)) return -EINVAL;
+          reuseaddr_ = v != 0;
+          if (v4_.valid()) v4_.set_reuseaddr(reuseaddr_);
+          return s_.set_reuseaddr(reuseaddr_);
+        case SO_KEEPALIVE:
+          if (get_int(val, len, &v)) return -EINVAL;
+          keepalive_ = v != 0;
+          return s_.set_keepalive(keepalive_);
+        case SO_SNDBUF:
+        case SO_RCVBUF: {
+          if (get_int(val, len, &v)) return -EINVAL;
+          size_t bytes = size_t(std::clamp(v, 2304, 4 << 20)) * 2;  // Linux doubles it
+          (name == SO_SNDBUF ? sndbuf_ : rcvbuf_) = bytes;
+          // libstack fixes buffers at the handshake; Linux accepts the call anyway.
+          if (name == SO_SNDBUF) s_.set_send_buffer(bytes);
+          else s_.set_recv_buffer(bytes);
+          return 0;
+        }
+        case SO_LINGER: {
+          if (!val || len < sizeof(linger)) return -EINVAL;
+          std::memcpy(&linger_, val, sizeof linger_);
+          std::optional<libstack::Duration> d;
+          if (linger_.l_onoff) d = std::chrono::seconds(linger_.l_linger);
+          return s_.set_linger(d);
+        }
+      }
+    }
+    if (level == IPPROTO_TCP) {
+      switch (name) {
+        case TCP_NODELAY:
+          if (get_int(val, len, &v)) return -EINVAL;
+          nodelay_ = v != 0;
+          return s_.set_nodelay(nodelay_);
+        case TCP_KEEPIDLE:
+        case TCP_KEEPINTVL:
+        case TCP_KEEPCNT:
+          if (get_int(val, len, &v) || v < 1 || v > 32767) return -EINVAL;
+          (name == TCP_KEEPIDLE ? kidle_ : name == TCP_KEEPINTVL ? kintvl_ : kcnt_) = v;
+          return s_.set_keepalive_params(std::chrono::seconds(kidle_),
+                                         std::chrono::seconds(kintvl_), uint32_t(kcnt_));
+        case TCP_CONGESTION: {
+          std::string cc(static_cast<const char *>(val), strnlen(static_cast<const char *>(val), len));
+          if (cc == "cubic") cc_ = libstack::CongestionControl::Cubic;
+          else if (cc == "reno") cc_ = libstack::CongestionControl::NewReno;
+          else return -ENOENT;
+          return s_.set_congestion_control(cc_);
+        }
+      }
+    }
+    return -ENOPROTOOPT;
+  }
+  int getopt(int level, int name, void *val, socklen_t *len) override {
+    int rc;
+    if (int e = foreign_level(level)) return e;
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        case SO_ERROR: return put_int(val, len, std::abs(s_.error()));
+        case SO_ACCEPTCONN: return put_int(val, len, listening_ ? 1 : 0);
+        case SO_REUSEADDR: return put_int(val, len, reuseaddr_);
+        case SO_KEEPALIVE: return put_int(val, len, keepalive_);
+        case SO_SNDBUF: return put_int(val, len, int(sndbuf_ ? sndbuf_ : st_.tuning().tcp_sndbuf));
+        case SO_RCVBUF: return put_int(val, len, int(rcvbuf_ ? rcvbuf_ : st_.tuning().tcp_rcvbuf));
+        case SO_LINGER: return put_bytes(val, len, &linger_, sizeof linger_);
+      }
+    }
+    if (level == IPPROTO_TCP) {
+      switch (name) {
+        case TCP_NODELAY: return put_int(val, len, nodelay_);
+        case TCP_KEEPIDLE: return put_int(val, len, kidle_);
+        case TCP_KEEPINTVL: return put_int(val, len, kintvl_);
+        case TCP_KEEPCNT: return put_int(val, len, kcnt_);
+        case TCP_MAXSEG: {
+          auto i = s_.info();
+          return put_int(val, len, i.mss ? int(i.mss) : 536);
+        }
+        case TCP_CONGESTION: {
+          const char *n = cc_ == libstack::CongestionControl::Cubic ? "cubic" : "reno";
+          char buf[16] = {};
+          std::strncpy(buf, n, sizeof buf - 1);
+          return put_bytes(val, len, buf, sizeof buf);
+        }
+        case TCP_INFO: return put_info(val, len);
+      }
+    }
+    if (common_get(level, name, val, len, &rc)) return rc;
+    return -ENOPROTOOPT;
+  }
+
+ private:
+  void hook(libstack::TcpSocket &s) {
+    auto cb = cb_;
+    s.set_callback([cb](uint32_t ev) { cb(ev); });
+  }
+  // A fresh socket after a failed connect, like Linux lets a failed socket connect again.
+  void renew() {
+    failed_ = false;
+    libstack::TcpSocket n = st_.tcp_socket();
+    if (reuseaddr_) n.set_reuseaddr(true);
+    if (reuseport_) n.set_reuseport(true);
+    if (nodelay_) n.set_nodelay(true);
+    if (keepalive_) n.set_keepalive(true);
+    if (sndbuf_) n.set_send_buffer(sndbuf_);
+    if (rcvbuf_) n.set_recv_buffer(rcvbuf_);
+    if (bound_.port) n.bind(bound_);
+    s_.set_callback(nullptr);
+    s_ = std::move(n);
+    if (cb_) hook(s_);
+  }
+  int put_info(void *val, socklen_t *len) {
+    auto i = s_.info();
+    tcp_info ti{};
+    static const uint8_t kState[] = {7 /*CLOSE*/, 10 /*LISTEN*/, 2 /*SYN_SENT*/, 3 /*SYN_RECV*/,
+                                     1, 4, 5, 8 /*CLOSE_WAIT*/, 11 /*CLOSING*/, 9 /*LAST_ACK*/,
+                                     6 /*TIME_WAIT*/};
+    ti.tcpi_state = kState[size_t(i.state) % sizeof kState];
+    ti.tcpi_rto = uint32_t(i.rto.count() / 1000);
+    ti.tcpi_snd_mss = i.mss;
+    ti.tcpi_rcv_mss = i.mss;
+    ti.tcpi_rtt = uint32_t(i.srtt.count() / 1000);
+    ti.tcpi_rttvar = uint32_t(i.rttvar.count() / 1000);
+    ti.tcpi_snd_cwnd = i.cwnd / (i.mss ? i.mss : 1);
+    ti.tcpi_snd_ssthresh = i.ssthresh / (i.mss ? i.mss : 1);
+    ti.tcpi_total_retrans = uint32_t(i.retransmits);
+    ti.tcpi_snd_wscale = i.snd_wscale & 0xf;
+    ti.tcpi_rcv_wscale = i.rcv_wscale & 0xf;
+    ti.tcpi_options = (i.timestamps ? 1 : 0) | (i.sack ? 2 : 0) | (i.wscale ? 4 : 0);
+    ti.tcpi_bytes_acked = i.bytes_acked;
+    ti.tcpi_bytes_received = i.bytes_received;
+    ti.tcpi_segs_out = uint32_t(i.segs_out);
+    ti.tcpi_segs_in = uint32_t(i.segs_in);
+    return put_bytes(val, len, &ti, sizeof ti);
+  }
+
+  libstack::TcpSocket s_;
+  libstack::TcpSocket v4_;  // dual-stack companion listener
+  std::function<void(uint32_t)> cb_;
+  Endpoint bound_{};
+  bool connecting_ = false, failed_ = false, listening_ = false;
+  bool reuseaddr_ = false, reuseport_ = false, nodelay_ = false, keepalive_ = false;
+  size_t sndbuf_ = 0, rcvbuf_ = 0;
+  linger linger_{};
+  int kidle_ = 7200, kintvl_ = 75, kcnt_ = 9;
+  libstack::CongestionControl cc_ = st_.tuning().tcp_congestion == "cubic"
+                                        ? libstack::CongestionControl::Cubic
+                                        : libstack::CongestionControl::NewReno;
+};
+
+// ---- UDP -----------------------------------------------------------------------------------
+class UdpFar final : public StackFarBase {
+ public:
+  UdpFar(libstack::Stack &st, int domain, int protocol)
+      : StackFarBase(st, domain, SOCK_DGRAM, protocol), s_(st.udp_socket(fam(domain))) {}
+  ~UdpFar() override {
+    if (s_) s_->set_callback(nullptr);
+  }
+  int start(std::function<void(uint32_t)> cb) override {
+    s_->set_callback([cb](uint32_t ev) { cb(ev); });
+    return 0;
+  }
+  int connect(const sockaddr_storage &to, socklen_t len) override {
+    if (to.ss_family == AF_UNSPEC) return s_->disconnect();
+    Endpoint ep;
+    if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
+    unspecified_is_loopback(&ep);
+    return s_->connect(ep);
+  }
+  int bind(const sockaddr_storage &a, socklen_t len) override {
+    Endpoint ep;
+    if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
+    return s_->bind(ep);
+  }
+  int listen(int) override { return -EOPNOTSUPP; }
+  std::unique_ptr<Far> accept(sockaddr_storage *, socklen_t *, int *err) override {
+    *err = EOPNOTSUPP;
+    return nullptr;
+  }
+  bool accept_pending() override { return false; }
+  ssize_t recv(void *buf, size_t n) override {
+    return s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n));
+  }
+  ssize_t send(const void *buf, size_t n) override {
+    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
+  }
+  ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *from, socklen_t *flen) override {
+    Endpoint ep;
+    ssize_t r = s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n), &ep);
+    if (r >= 0) *flen = from_endpoint(ep, domain_, from);
+    return r;
+  }
+  ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
+                  const void *, size_t, int) override {
+    std::optional<Endpoint> dst;
+    if (to && to->ss_family != AF_UNSPEC) {
+      Endpoint ep;
+      if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
+      unspecified_is_loopback(&ep);
+      dst = ep;
+    }
+    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
+  }
+  int shutdown(int how) override {
+    if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
+    return s_->peer_endpoint() ? 0 : -ENOTCONN;
+  }
+  int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
+    if (peer) {
+      auto p = s_->peer_endpoint();
+      if (!p) return -ENOTCONN;
+      *len = from_endpoint(*p, domain_, out);
+      return 0;
+    }
+    *len = from_endpoint(s_->local_endpoint(), domain_, out);
+    return 0;
+  }
+  int setopt(int level, int name, const void *val, socklen_t len) override {
+    int rc, v = 0;
+    if (int e = foreign_level(level)) return e;
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        case SO_REUSEADDR:
+        case SO_REUSEPORT:
+        case SO_BROADCAST:
+          if (get_int(val, len, &v)) return -EINVAL;
+          if (name == SO_REUSEADDR) s_->set_reuse_addr(v), reuseaddr_ = v != 0;
+          if (name == SO_REUSEPORT) s_->set_reuse_port(v), reuseport_ = v != 0;
+          if (name == SO_BROADCAST) s_->set_broadcast(v), broadcast_ = v != 0;
+          return 0;
+        case SO_RCVBUF:
+        case SO_SNDBUF:
+          if (get_int(val, len, &v)) return -EINVAL;
+          v = std::clamp(v, 1152, 4 << 20) * 2;
+          if (name == SO_RCVBUF) s_->set_rcvbuf(size_t(v)), rcvbuf_ = v;
+          else sndbuf_ = v;
+          return 0;
+        case SO_BINDTODEVICE: {
+          char ifn[IFNAMSIZ + 1] = {};
+          std::memcpy(ifn, val, std::min<size_t>(len, IFNAMSIZ));
+          if (!ifn[0]) return s_->bind_to_device(0);
+          for (auto &i : st_.interfaces())
+            if (i.name == ifn) return s_->bind_to_device(i.id);
+          return -ENODEV;
+        }
+      }
+    }
+    if (level == IPPROTO_IP || level == IPPROTO_IPV6) {
+      if ((level == IPPROTO_IP && name == IP_MULTICAST_TTL) ||
+          (level == IPPROTO_IPV6 && name == IPV6_MULTICAST_HOPS)) {
+        if (len >= sizeof(int)) std::memcpy(&v, val, sizeof v);
+        else if (len == 1) v = *static_cast<const uint8_t *>(val);
+        else return -EINVAL;
+        s_->set_multicast_ttl(v);
+        return 0;
+      }
+      if ((level == IPPROTO_IP && name == IP_MULTICAST_LOOP) ||
+          (level == IPPROTO_IPV6 && name == IPV6_MULTICAST_LOOP)) {
+        if (len >= sizeof(int)) std::memcpy(&v, val, sizeof v);
+        else if (len == 1) v = *static_cast<const uint8_t *>(val);
+        else return -EINVAL;
+        s_->set_multicast_loop(v != 0);
+        return 0;
+      }
+      if (level == IPPROTO_IP && (name == IP_ADD_MEMBERSHIP || name == IP_DROP_MEMBERSHIP)) {
+        if (len < sizeof(ip_mreq)) return -EINVAL;
+        ip_mreqn m{};
+        std::memcpy(&m, val, std::min<size_t>(len, sizeof m));
+        Ipv4Addr g;
+        std::memcpy(g.b.data(), &m.imr_multiaddr, 4);
+        uint32_t ifindex = len >= sizeof(ip_mreqn) ? uint32_t(m.imr_ifindex) : 0;
+        return name == IP_ADD_MEMBERSHIP ? s_->join_group(IpAddr(g), ifindex)
+                                         : s_->leave_group(IpAddr(g), ifindex);
+      }
+      if (level == IPPROTO_IPV6 && (name == IPV6_JOIN_GROUP || name == IPV6_LEAVE_GROUP)) {
+        if (len < sizeof(ipv6_mreq)) return -EINVAL;
+        ipv6_mreq m;
+        std::memcpy(&m, val, sizeof m);
+        Ipv6Addr g;
+        std::memcpy(g.b.data(), &m.ipv6mr_multiaddr, 16);
+        return name == IPV6_JOIN_GROUP ? s_->join_group(IpAddr(g), m.ipv6mr_interface)
+                                       : s_->leave_group(IpAddr(g), m.ipv6mr_interface);
+      }
+      if ((level == IPPROTO_IP && name == IP_MULTICAST_IF) ||
+          (level == IPPROTO_IPV6 && name == IPV6_MULTICAST_IF)) {
+        opts_.set(level, name, val, len);
+        if (level == IPPROTO_IPV6 && len >= sizeof(int)) {
+          std::memcpy(&v, val, sizeof v);
+          return s_->set_multicast_interface(uint32_t(v));
+        }
+        if (level == IPPROTO_IP && len >= sizeof(ip_mreqn)) {
+          ip_mreqn m;
+          std::memcpy(&m, val, sizeof m);
+          return s_->set_multicast_interface(uint32_t(m.imr_ifindex));
+        }
+        return 0;
+      }
+    }
+    if (common_set(level, name, val, len, &rc)) return rc;
+    return -ENOPROTOOPT;
+  }
+  int getopt(int level, int name, void *val, socklen_t *len) override {
+    int rc;
+    if (int e = foreign_level(level)) return e;
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        case SO_ERROR: return put_int(val, len, std::abs(s_->take_error()));
+        case SO_ACCEPTCONN: return put_int(val, len, 0);
+        case SO_REUSEADDR: return put_int(val, len, reuseaddr_);
+        case SO_REUSEPORT: return put_int(val, len, reuseport_);
+        case SO_BROADCAST: return put_int(val, len, broadcast_);
+        case SO_RCVBUF: return put_int(val, len, rcvbuf_ ? rcvbuf_ : int(st_.tuning().udp_rcvbuf));
+        case SO_SNDBUF: return put_int(val, len, sndbuf_ ? sndbuf_ : int(st_.tuning().udp_sndbuf));
+      }
+    }
+    if (common_get(level, name, val, len, &rc)) return rc;
+    return -ENOPROTOOPT;
+  }
+
+ private:
+  void apply_ttl(int v) override { s_->set_ttl(v); }
+  std::unique_ptr<libstack::UdpSocket> s_;
+  bool reuseaddr_ = false, reuseport_ = false, broadcast_ = false;
+  int rcvbuf_ = 0, sndbuf_ = 0;
+};
+
+// ---- ping ----------------------------------------------------------------------------------
+class PingFar final : public StackFarBase {
+ public:
+  PingFar(libstack::Stack &st, int domain, int protocol)
+      : StackFarBase(st, domain, SOCK_DGRAM, protocol), s_(st.icmp_socket(fam(domain))) {}
+  ~PingFar() override {
+    if (s_) s_->set_callback(nullptr);
+  }
+  int start(std::function<void(uint32_t)> cb) override {
+    s_->set_callback([cb](uint32_t ev) { cb(ev); });
+    return 0;
+  }
+  int connect(const sockaddr_storage &to, socklen_t len) override {
+    Endpoint ep;
+    if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
+    return s_->connect(ep);
+  }
+  int bind(const sockaddr_storage &a, socklen_t len) override {
+    Endpoint ep;
+    if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
+    return s_->bind(ep);
+  }
+  int listen(int) override { return -EOPNOTSUPP; }
+  std::unique_ptr<Far> accept(sockaddr_storage *, socklen_t *, int *err) override {
+    *err = EOPNOTSUPP;
+    return nullptr;
+  }
+  bool accept_pending() override { return false; }
+  ssize_t recv(void *buf, size_t n) override {
+    return s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n));
+  }
+  ssize_t send(const void *buf, size_t n) override {
+    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
+  }
+  ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *from, socklen_t *flen) override {
+    Endpoint ep;
+    ssize_t r = s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n), &ep);
+    if (r >= 0) *flen = from_endpoint(ep, domain_, from);
+    return r;
+  }
+  ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
+                  const void *, size_t, int) override {
+    std::optional<Endpoint> dst;
+    if (to) {
+      Endpoint ep;
+      if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
+      dst = ep;
+    }
+    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
+  }
+  int shutdown(int) override { return -ENOTCONN; }
+  int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
+    if (peer) return -ENOTCONN;
+    *len = from_endpoint(s_->local_endpoint(), domain_, out);
+    return 0;
+  }
+  int setopt(int level, int name, const void *val, socklen_t len) override {
+    int rc;
+    if (level == SOL_IP && name == IP_RECVERR) return 0;
+    if (common_set(level, name, val, len, &rc)) return rc;
+    if (level == SOL_SOCKET || level == IPPROTO_ICMP || level == IPPROTO_ICMPV6 ||
+        level == SOL_IP || level == SOL_IPV6) {
+      opts_.set(level, name, val, len);  // ICMP filters, SO_TIMESTAMP, ...: accepted
+      return 0;
+    }
+    return -ENOPROTOOPT;
+  }
+  int getopt(int level, int name, void *val, socklen_t *len) override {
+    int rc;
+    if (level == SOL_SOCKET && name == SO_ERROR) return put_int(val, len, 0);
+    if (common_get(level, name, val, len, &rc)) return rc;
+    return -ENOPROTOOPT;
+  }
+
+ private:
+  void apply_ttl(int v) override { s_->set_ttl(v); }
+  std::unique_ptr<libstack::IcmpSocket> s_;
+};
+
+}  // namespace
+
+std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, int *err) {
+  if (domain != AF_INET && domain != AF_INET6) {
+    *err = EAFNOSUPPORT;
+    return nullptr;
+  }
+  int t = type & 0xf;
+  if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+    *err = EINVAL;
+    return nullptr;
+  }
+  if (t == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+    libstack::TcpSocket s = st_.tcp_socket();
+    if (!s.valid()) {
+      *err = EPROTONOSUPPORT;
+      return nullptr;
+    }
+    return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s));
+  }
+  if (t == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
+    return std::make_unique<UdpFar>(st_, domain, protocol);
+  if (t == SOCK_DGRAM && ((domain == AF_INET && protocol == IPPROTO_ICMP) ||
+                          (domain == AF_INET6 && protocol == IPPROTO_ICMPV6)))
+    return std::make_unique<PingFar>(st_, domain, protocol);
+  if (t == SOCK_RAW) {
+    *err = EPERM;  // like an unprivileged process: ping falls back to ping sockets
+    return nullptr;
+  }
+  *err = (t == SOCK_STREAM || t == SOCK_DGRAM || t == SOCK_SEQPACKET) ? EPROTONOSUPPORT
+                                                                      : ESOCKTNOSUPPORT;
+  return nullptr;
+}
+
+void StackProvider::map_dest(sockaddr_storage *ss, socklen_t len) {
+  if (dns_) dns_->map_dest(ss, len, ss->ss_family);
+}
+
+void StackProvider::map_name(sockaddr_storage *ss, socklen_t len, bool peer, uint32_t) {
+  if (dns_ && peer) dns_->map_source(ss, len, ss->ss_family);
+}
+
+}  // namespace umnet

@@ -1,0 +1,435 @@
+// A view's stacks on the supervisor's event loop.
+//
+// Theory of operation
+// -------------------
+// Each StackNode is one libstack::Stack (or the host network, served by the vsock engine's
+// HostProvider). The supervisor is single-threaded: a stack runs only inside poll(), which
+// is called when its link's fd is readable (edge-triggered watch; Stack::poll drains it),
+// when the stack asks for it (set_wakeup: loopback traffic, timers re-armed by socket
+// calls; coalesced into one zero-delay timer) and at its next deadline (one timer per
+// stack, re-armed after every poll). After a poll the engine runs the socket callbacks the
+// stack produced (Engine::run_posted). Time is CLOCK_MONOTONIC from the hypervisor, passed
+// in as libstack::Instant; randomness is a SplitMix64 per stack seeded by getrandom().
+//
+// --publish VIEWPORT:HOSTPORT (Publisher): the supervisor listens on the host's
+// 127.0.0.1:HOSTPORT and [::1]:HOSTPORT; each connection it accepts is joined to a TCP
+// connection the default stack opens to its own 127.0.0.1:VIEWPORT (the server in the
+// view must listen on the wildcard or loopback address).
+#include "view.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "libstack/links.h"
+
+namespace umnet {
+
+using libstack::Cidr;
+using libstack::Instant;
+using libstack::IpAddr;
+
+namespace {
+
+uint64_t seed() {
+  uint64_t s = 0;
+  if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) * 0x9e3779b97f4a7c15ull;
+  return s;
+}
+
+libstack::MacAddr random_mac(libstack::Random &r) {
+  libstack::MacAddr m;
+  uint64_t v = r.next_u64();
+  for (int i = 0; i < 6; ++i) m.b[size_t(i)] = uint8_t(v >> (8 * i));
+  m.b[0] = uint8_t((m.b[0] & 0xfe) | 0x02);  // unicast, locally administered
+  return m;
+}
+
+std::string read_file(const char *path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<IpAddr> StackNode::dns_servers() const {
+  std::vector<IpAddr> out = spec.dns;
+  if (autoconf)
+    for (auto &a : autoconf->dns_servers())
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  return out;
+}
+
+// ---- --publish ------------------------------------------------------------------------------
+class Publisher {
+ public:
+  Publisher(const tn_host *h, StackNode &node) : h_(h), node_(node) {}
+  ~Publisher() {
+    for (auto &l : listeners_) {
+      h_->unwatch_fd(h_->hv, l.fd);
+      close(l.fd);
+    }
+    for (auto &c : conns_) drop(*c);
+    if (timer_ > 0) h_->cancel_timer(h_->hv, timer_);
+  }
+  bool add(const PublishSpec &p, std::string *err) {
+    bool any = false;
+    int last_err = 0;
+    for (int fam : {AF_INET, AF_INET6}) {
+      int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) continue;
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_storage ss{};
+      socklen_t sl;
+      if (fam == AF_INET) {
+        auto &a = reinterpret_cast<sockaddr_in &>(ss);
+        a.sin_family = AF_INET;
+        a.sin_port = htons(p.host_port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof a;
+      } else {
+        auto &a = reinterpret_cast<sockaddr_in6 &>(ss);
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(p.host_port);
+        a.sin6_addr = in6addr_loopback;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        sl = sizeof a;
+      }
+      if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) < 0 || listen(fd, 128) < 0) {
+        last_err = errno;
+        close(fd);
+        continue;
+      }
+      listeners_.push_back({this, fd, p.view_port});
+      any = true;
+    }
+    if (!any) {
+      *err = "--publish " + std::to_string(p.view_port) + ":" + std::to_string(p.host_port) +
+             ": cannot listen on the host's port " + std::to_string(p.host_port) + ": " +
+             strerror(last_err ? last_err : EAFNOSUPPORT);
+      return false;
+    }
+    return true;
+  }
+  void start() {
+    for (auto &l : listeners_) h_->watch_fd(h_->hv, l.fd, EPOLLIN, &Publisher::on_listen, &l);
+  }
+
+ private:
+  struct Listener {
+    Publisher *p;
+    int fd;
+    uint16_t view_port;
+  };
+  struct Conn {
+    Publisher *p;
+    int fd = -1;
+    libstack::TcpSocket s;
+    std::vector<uint8_t> up, down;  // host -> view, view -> host (unsent bytes)
+    bool host_eof = false, view_eof = false, connected = false, dead = false;
+  };
+  static void on_listen(void *arg, int, uint32_t) {
+    auto *l = static_cast<Listener *>(arg);
+    l->p->accept_all(*l);
+  }
+  void accept_all(Listener &l) {
+    for (int i = 0; i < 64; ++i) {
+      int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;
+      auto c = std::make_unique<Conn>();
+      c->p = this;
+      c->fd = fd;
+      c->s = node_.stack->tcp_socket();
+      Conn *raw = c.get();
+      c->s.set_callback([this](uint32_t) { kick(); });
+      int rc = c->s.connect(libstack::Endpoint{IpAddr(libstack::Ipv4Addr{{127, 0, 0, 1}}), l.view_port});
+      if (rc < 0 && rc != -EINPROGRESS) {
+        close(fd);
+        continue;
+      }
+      h_->watch_fd(h_->hv, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &Publisher::on_host, raw);
+      conns_.push_back(std::move(c));
+    }
+  }
+  static void on_host(void *arg, int, uint32_t) {
+    auto *c = static_cast<Conn *>(arg);
+    c->p->kick();
+  }
+  // libstack calls back from inside its own calls: work is done from a zero-delay timer.
+  void kick() {
+    if (timer_ > 0) return;
+    timer_ = h_->add_timer(h_->hv, h_->now_ns(h_->hv), &Publisher::on_timer, this);
+  }
+  static void on_timer(void *arg) {
+    auto *p = static_cast<Publisher *>(arg);
+    p->timer_ = 0;
+    p->run();
+  }
+  void run() {
+    for (auto &c : conns_) pump(*c);
+    std::erase_if(conns_, [](const std::unique_ptr<Conn> &c) { return c->dead; });
+  }
+  void pump(Conn &c) {
+    if (c.dead) return;
+    auto st = c.s.state();
+    if (!c.connected) {
+      if (st == libstack::TcpState::SynSent || st == libstack::TcpState::SynReceived) return;
+      if (st == libstack::TcpState::Closed) return drop(c);  // refused: close the host side
+      c.connected = true;
+    }
+    uint8_t buf[65536];
+    // host -> view
+    for (int i = 0; i < 64; ++i) {
+      if (!c.up.empty()) {
+        int64_t w = c.s.send(c.up);
+        if (w < 0 && w != -EAGAIN) return drop(c);
+        if (w > 0) c.up.erase(c.up.begin(), c.up.begin() + w);
+        if (!c.up.empty()) break;
+      }
+      if (c.host_eof) break;
+      ssize_t n = read(c.fd, buf, sizeof buf);
+      if (n == 0) {
+        c.host_eof = true;
+        c.s.shutdown(libstack::kTcpShutWr);
+        break;
+      }
+      if (n < 0) {
+        if (errno == EAGAIN) break;
+        return drop(c);
+      }
+      c.up.assign(buf, buf + n);
+    }
+    // view -> host
+    for (int i = 0; i < 64; ++i) {
+      if (!c.down.empty()) {
+        ssize_t w = send(c.fd, c.down.data(), c.down.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno != EAGAIN) return drop(c);
+        if (w > 0) c.down.erase(c.down.begin(), c.down.begin() + w);
+        if (!c.down.empty()) break;
+      }
+      if (c.view_eof) break;
+      int64_t n = c.s.recv(std::span<uint8_t>(buf, sizeof buf));
+      if (n == 0) {
+        c.view_eof = true;
+        ::shutdown(c.fd, SHUT_WR);
+        break;
+      }
+      if (n < 0) {
+        if (n == -EAGAIN) break;
+        return drop(c);
+      }
+      c.down.assign(buf, buf + n);
+    }
+    if (c.host_eof && c.view_eof && c.up.empty() && c.down.empty()) drop(c);
+  }
+  void drop(Conn &c) {
+    if (c.dead) return;
+    c.dead = true;
+    if (c.fd >= 0) {
+      h_->unwatch_fd(h_->hv, c.fd);
+      close(c.fd);
+      c.fd = -1;
+    }
+    if (c.s.valid()) {
+      c.s.set_callback(nullptr);
+      c.s.close();
+    }
+  }
+
+  const tn_host *h_;
+  StackNode &node_;
+  std::deque<Listener> listeners_;  // stable addresses for watch callbacks
+  std::vector<std::unique_ptr<Conn>> conns_;
+  long timer_ = 0;
+};
+
+// ---- the view -------------------------------------------------------------------------------
+View::View(const tn_host *h, tn::vsock::Engine &engine) : h_(h), engine_(engine) {
+  host_dns_ = DnsRedirect::parse_resolv_conf(read_file("/etc/resolv.conf"));
+  if (host_dns_.empty()) {  // the C library's default name server
+    libstack::Ipv6Addr one{};
+    one.b[15] = 1;
+    host_dns_ = {IpAddr(libstack::Ipv4Addr{{127, 0, 0, 1}}), IpAddr(one)};
+  }
+}
+
+View::~View() { shutdown(); }
+
+void View::shutdown() {
+  publisher_.reset();
+  for (auto &n : nodes_) {
+    if (n->link_fd >= 0) h_->unwatch_fd(h_->hv, n->link_fd);
+    n->link_fd = -1;
+    if (n->deadline_timer > 0) h_->cancel_timer(h_->hv, n->deadline_timer);
+    if (n->poll_timer > 0) h_->cancel_timer(h_->hv, n->poll_timer);
+    n->deadline_timer = n->poll_timer = 0;
+    if (n->stack) n->stack->set_wakeup(nullptr);
+  }
+}
+
+StackNode *View::find(const std::string &name) {
+  int i = index_of(name);
+  return i < 0 ? nullptr : nodes_[size_t(i)].get();
+}
+
+int View::index_of(const std::string &name) const {
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i]->name == name) return int(i);
+  return -1;
+}
+
+bool View::build(const ViewConfig &cfg, std::string *err) {
+  for (auto &s : cfg.stacks)
+    if (!add_stack(s, err)) return false;
+  if (!cfg.publish.empty()) {
+    StackNode &def = *nodes_.front();
+    if (!def.stack) {
+      *err = "--publish needs a libstack default stack (not host)";
+      return false;
+    }
+    publisher_ = std::make_unique<Publisher>(h_, def);
+    for (auto &p : cfg.publish)
+      if (!publisher_->add(p, err)) return false;
+    publisher_->start();
+  }
+  return true;
+}
+
+bool View::add_stack(const StackSpec &spec, std::string *err) {
+  auto n = std::make_unique<StackNode>();
+  n->view = this;
+  n->name = spec.name;
+  n->spec = spec;
+  if (spec.kind == StackSpec::Kind::Host) {
+    n->provider = std::make_unique<tn::vsock::HostProvider>(h_);
+    nodes_.push_back(std::move(n));
+    return true;
+  }
+  n->rng = std::make_unique<libstack::SplitMix64>(seed());
+  n->stack = libstack::Stack::create({*n->rng});
+  StackNode *raw = n.get();
+  Instant t0{int64_t(now())};
+  if (spec.kind == StackSpec::Kind::Link) {
+    libstack::LinkOptions lo;
+    if (spec.mtu) lo.mtu = spec.mtu;
+    lo.descr = "threadnet:" + spec.name;
+    lo.pcap_path = spec.pcap;
+    std::string lerr;
+    auto link = libstack::make_link(spec.url, lo, &lerr);
+    if (!link) {
+      *err = "stack " + spec.name + ": cannot open " + spec.url + ": " + lerr;
+      return false;
+    }
+    n->link_fd = link->wait_fd();
+    libstack::MacAddr mac = spec.mac ? *spec.mac : random_mac(*n->rng);
+    int ifx = n->stack->add_interface(std::move(link), mac, spec.mtu, "eth0");
+    if (ifx < 0) {
+      *err = "stack " + spec.name + ": cannot add its interface: " + strerror(-ifx);
+      return false;
+    }
+    n->ifindex = uint32_t(ifx);
+    n->stack->poll(t0);
+    for (auto &a : spec.addrs) {
+      int rc = n->stack->add_address(n->ifindex, a);
+      if (rc < 0) {
+        *err = "stack " + spec.name + ": address " + a.to_string() + ": " + strerror(-rc);
+        return false;
+      }
+    }
+    for (auto &g : spec.gateways) {
+      Cidr any{g.is_v4() ? IpAddr(libstack::Ipv4Addr{}) : IpAddr(libstack::Ipv6Addr{}), 0};
+      int rc = n->stack->add_route(any, g, n->ifindex);
+      if (rc < 0) {
+        *err = "stack " + spec.name + ": gateway " + g.to_string() + ": " + strerror(-rc);
+        return false;
+      }
+    }
+    if (spec.dhcp || spec.slaac) {
+      libstack::AutoconfConfig ac;
+      ac.mac = mac;
+      ac.dhcp4 = spec.dhcp;
+      ac.slaac = spec.slaac;
+      n->autoconf = std::make_unique<libstack::Autoconf>(*n->stack, n->ifindex, ac, *n->rng);
+      n->autoconf->start(t0);
+    }
+  }
+  n->dns = std::make_unique<DnsRedirect>(host_dns_, [raw] { return raw->dns_servers(); });
+  n->provider = std::make_unique<StackProvider>(*n->stack, n->dns.get());
+  n->stack->set_wakeup([this, raw] { schedule_poll(*raw); });
+  if (n->link_fd >= 0) {
+    int rc = h_->watch_fd(h_->hv, n->link_fd, EPOLLIN, &View::link_cb, raw);
+    if (rc < 0) {
+      *err = "stack " + spec.name + ": cannot watch its link: " + strerror(-rc);
+      n->link_fd = -1;
+      return false;
+    }
+  }
+  nodes_.push_back(std::move(n));
+  arm_deadline(*raw);
+  return true;
+}
+
+void View::poll(StackNode &n) {
+  if (!n.stack) return;
+  Instant t{int64_t(now())};
+  n.stack->poll(t);
+  if (n.autoconf) n.autoconf->poll(t);
+  engine_.run_posted();
+  arm_deadline(n);
+}
+
+void View::schedule_poll(StackNode &n) {
+  if (n.poll_scheduled) return;
+  n.poll_scheduled = true;
+  n.poll_timer = h_->add_timer(h_->hv, now(), &View::poll_timer_cb, &n);
+}
+
+void View::arm_deadline(StackNode &n) {
+  if (!n.stack) return;
+  Instant d = n.stack->next_deadline();
+  if (n.autoconf) d = std::min(d, n.autoconf->next_deadline());
+  if (d == libstack::kNever) {
+    if (n.deadline_timer > 0) h_->cancel_timer(h_->hv, n.deadline_timer);
+    n.deadline_timer = 0;
+    return;
+  }
+  uint64_t at = uint64_t(std::max<int64_t>(d.count(), 0));
+  if (n.deadline_timer > 0 && n.timer_at == at) return;
+  if (n.deadline_timer > 0) h_->cancel_timer(h_->hv, n.deadline_timer);
+  n.timer_at = at;
+  n.deadline_timer = h_->add_timer(h_->hv, at, &View::deadline_cb, &n);
+}
+
+void View::link_cb(void *arg, int, uint32_t) {
+  auto *n = static_cast<StackNode *>(arg);
+  n->view->poll(*n);
+}
+
+void View::poll_timer_cb(void *arg) {
+  auto *n = static_cast<StackNode *>(arg);
+  n->poll_scheduled = false;
+  n->poll_timer = 0;
+  n->view->poll(*n);
+}
+
+void View::deadline_cb(void *arg) {
+  auto *n = static_cast<StackNode *>(arg);
+  n->deadline_timer = 0;
+  n->timer_at = 0;
+  n->view->poll(*n);
+}
+
+}  // namespace umnet

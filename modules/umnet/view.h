@@ -1,0 +1,80 @@
+// A view: the named stacks a supervised tree's sockets are served from, and what drives
+// them on the supervisor's event loop (see view.cpp).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <threadnet/module.h>
+
+#include "config.h"
+#include "libstack/autoconf.h"
+#include "libstack/stack.h"
+#include "stack_far.h"
+#include "vsock.h"
+
+namespace umnet {
+
+class Publisher;
+
+class View;
+
+struct StackNode {
+  View *view = nullptr;
+  std::string name;
+  StackSpec spec;
+  std::unique_ptr<libstack::Random> rng;
+  std::unique_ptr<libstack::Stack> stack;  // null for the host stack
+  std::unique_ptr<libstack::Autoconf> autoconf;
+  std::unique_ptr<DnsRedirect> dns;
+  std::unique_ptr<tn::vsock::Provider> provider;  // StackProvider, or HostProvider for host
+  uint32_t ifindex = 0;                           // the link's interface (0: none)
+  int link_fd = -1;                               // watched link fd, or -1
+  long deadline_timer = 0;
+  uint64_t timer_at = 0;
+  bool poll_scheduled = false;
+  long poll_timer = 0;
+  bool host() const { return spec.kind == StackSpec::Kind::Host; }
+  // Name servers of this stack: configured, then learnt (DHCP, RDNSS).
+  std::vector<libstack::IpAddr> dns_servers() const;
+};
+
+class View {
+ public:
+  View(const tn_host *h, tn::vsock::Engine &engine);
+  ~View();
+  View(const View &) = delete;
+  View &operator=(const View &) = delete;
+
+  // Creates every stack of `cfg` (links opened, addresses, routes, DHCP/SLAAC started) and
+  // the --publish listeners. false with a one-line message on error.
+  bool build(const ViewConfig &cfg, std::string *err);
+  // Stops timers and watches; stacks are destroyed with the view.
+  void shutdown();
+
+  StackNode *find(const std::string &name);
+  int index_of(const std::string &name) const;  // -1 if none
+  StackNode &node(size_t i) { return *nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+
+  // Drive one stack now (frames in, timers, autoconf) and re-arm its deadline.
+  void poll(StackNode &n);
+
+ private:
+  bool add_stack(const StackSpec &spec, std::string *err);
+  void schedule_poll(StackNode &n);
+  void arm_deadline(StackNode &n);
+  uint64_t now() const { return h_->now_ns(h_->hv); }
+  static void link_cb(void *arg, int fd, uint32_t ev);
+  static void poll_timer_cb(void *arg);
+  static void deadline_cb(void *arg);
+
+  const tn_host *h_;
+  tn::vsock::Engine &engine_;
+  std::vector<libstack::IpAddr> host_dns_;
+  std::vector<std::unique_ptr<StackNode>> nodes_;
+  std::unique_ptr<Publisher> publisher_;
+};
+
+}  // namespace umnet
