@@ -20,6 +20,7 @@ NSLIST=$WORK/.netns    # namespaces this test made, one per line
 : >"$NSLIST"
 cleanup() {
   local p ns
+  exec 2>/dev/null  # no "Killed" job notices for the servers ended here
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   for f in "$WORK"/*.vdepid; do [ -s "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
   sleep 0.2
