@@ -63,7 +63,7 @@ done
 # Inside, 10.0.2.2 (the gateway) is mapped to the host's loopback.
 PASTA=(pasta --runas 0 -f -q -i "${PASTA_IF:-$(ip -o link show up | awk -F': ' '$2 != "lo" {print $2; exit}')}"
   -a 10.0.2.15 -n 24 -g 10.0.2.2 --config-net)
-tn() { "$TN" run -m "$MOD" "$@"; }
+TNR=("$TN" run -m "$MOD")  # an argv (not a function) so that timeout can run it
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() {
   local i
@@ -76,7 +76,7 @@ v = [float(x) for x in sys.argv[1:] if x]
 print(statistics.median(v) if v else "")' "$@"
 }
 ratio() { $PY -c "import sys
-try: print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))
+try: print('%.3g' % (float(sys.argv[1]) / float(sys.argv[2])))
 except Exception: print('-')" "$1" "$2"; }
 # wait_log FILE REGEX: bounded (10 s).
 wait_log() {
@@ -114,9 +114,9 @@ wait_port $P; sleep 0.2
 K=(); PV=(); PK=(); TV=(); TS=(); TK=()
 if [ $HAVE_UMNET = 1 ]; then
   SW=$(new_switch sw1)
-  tn --net "$SW" --ip 10.90.0.1/24 -- iperf3 -s --forceflush >"$W/tv.log" 2>&1 & PIDS+=($!)
+  "${TNR[@]}" --net "$SW" --ip 10.90.0.1/24 -- iperf3 -s --forceflush >"$W/tv.log" 2>&1 & PIDS+=($!)
   wait_log "$W/tv.log" "Server listening" || HAVE_TV=0
-  tn --net "switch://$W/sw2" --ip 10.91.0.1/24 -- iperf3 -s --forceflush >"$W/ts.log" 2>&1 & PIDS+=($!)
+  "${TNR[@]}" --net "switch://$W/sw2" --ip 10.91.0.1/24 -- iperf3 -s --forceflush >"$W/ts.log" 2>&1 & PIDS+=($!)
   wait_log "$W/ts.log" "Server listening" || true
 fi
 if [ $HAVE_PASTA = 1 ]; then
@@ -131,8 +131,8 @@ for ((r = 0; r < ROUNDS; r++)); do
     PK+=($(timeout $((T + 30)) "${PASTA[@]}" -- iperf3 -c 10.0.2.2 -p $P -t $T -J </dev/null 2>/dev/null | mbps))
   fi
   if [ $HAVE_UMNET = 1 ]; then
-    TV+=($(timeout $((T + 30)) tn --net "$SW" --ip 10.90.0.2/24 -- iperf3 -c 10.90.0.1 -t $T -J 2>/dev/null | mbps))
-    TS+=($(timeout $((T + 30)) tn --net "vde://$W/sw2" --ip 10.91.0.2/24 -- iperf3 -c 10.91.0.1 -t $T -J 2>/dev/null | mbps))
+    TV+=($(timeout $((T + 30)) "${TNR[@]}" --net "$SW" --ip 10.90.0.2/24 -- iperf3 -c 10.90.0.1 -t $T -J 2>/dev/null | mbps))
+    TS+=($(timeout $((T + 30)) "${TNR[@]}" --net "vde://$W/sw2" --ip 10.91.0.2/24 -- iperf3 -c 10.91.0.1 -t $T -J 2>/dev/null | mbps))
     TK+=($(timeout $((T + 30)) "$TN" run -m "$MOD" -- iperf3 -c 10.0.2.2 -p $P -t $T -J 2>/dev/null | mbps))
   fi
 done
@@ -170,14 +170,15 @@ if [ $HAVE_PASTA = 1 ]; then
 fi
 if [ $HAVE_UMNET = 1 ]; then
   ngconf 80 view >"$W/v.conf"
-  tn --net "$SW" --ip 10.90.0.3/24 -- nginx -p "$W" -c "$W/v.conf" -e "$W/error-view.log" >/dev/null 2>&1 & PIDS+=($!)
-  tn --net "$SW" --ip 10.90.0.4/24 -- curl -sS --retry 10 --retry-all-errors --retry-delay 1 -o /dev/null http://10.90.0.3/4k
+  "${TNR[@]}" --net "$SW" --ip 10.90.0.3/24 -- nginx -p "$W" -c "$W/v.conf" -e "$W/error-view.log" >/dev/null 2>&1 & PIDS+=($!)
+  "${TNR[@]}" --net "$SW" --ip 10.90.0.4/24 -- curl -sS --retry 10 --retry-all-errors --retry-delay 1 -o /dev/null http://10.90.0.3/4k||
+    echo "(nginx in a view not reachable: $(cat "$W/error-view.log" 2>/dev/null))"
 fi
 K=(); PC=(); TC=()
 for ((r = 0; r < ROUNDS; r++)); do
   K+=($(curl_rate "${CURLW[@]}" http://127.0.0.1:$NP/big))
   [ $HAVE_PASTA = 1 ] && PC+=($(curl_rate timeout 300 "${PASTA[@]}" -- "${CURLW[@]}" http://10.0.2.2:$PNP/big </dev/null))
-  [ $HAVE_UMNET = 1 ] && TC+=($(curl_rate timeout 300 tn --net "$SW" --ip 10.90.0.4/24 -- "${CURLW[@]}" http://10.90.0.3/big))
+  [ $HAVE_UMNET = 1 ] && TC+=($(curl_rate timeout 300 "${TNR[@]}" --net "$SW" --ip 10.90.0.4/24 -- "${CURLW[@]}" http://10.90.0.3/big))
 done
 row "curl ${SIZE_MB} MiB, nginx to curl" "$(median "${K[@]}")" "$(median "${PC[@]:-}")" "$(median "${TC[@]:-}")" MB/s
 
@@ -190,7 +191,7 @@ for mode in keep-alive close; do
   for ((r = 0; r < ROUNDS; r++)); do
     K+=($(wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://127.0.0.1:$NP/4k | rps))
     [ $HAVE_PASTA = 1 ] && PW+=($(wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://127.0.0.1:$PNP/4k | rps))
-    [ $HAVE_UMNET = 1 ] && TW+=($(timeout $((WT + 30)) tn --net "$SW" --ip 10.90.0.5/24 -- \
+    [ $HAVE_UMNET = 1 ] && TW+=($(timeout $((WT + 30)) "${TNR[@]}" --net "$SW" --ip 10.90.0.5/24 -- \
       wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://10.90.0.3/4k 2>/dev/null | rps))
   done
   row "wrk -c 10 nginx, $mode" "$(median "${K[@]}")" "$(median "${PW[@]:-}")" "$(median "${TW[@]:-}")" req/s
