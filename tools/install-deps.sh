@@ -6,7 +6,8 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libseccomp-dev libboost-context-dev libunwind-dev libgtest-dev libgmock-dev
   libfmt-dev libcli11-dev libvdeplug-dev libvdeplug-slirp vde2)
-TEST_PKGS=(iproute2 curl python3 nginx-light iperf3 busybox-static dnsmasq-base wrk procps tcpdump iputils-ping)
+TEST_PKGS=(iproute2 curl python3 nginx-light iperf3 busybox-static dnsmasq-base wrk procps tcpdump iputils-ping
+  chromium passt)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")
