@@ -35,16 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-fail() {
-  echo "FAIL: $*" >&2
-  # Known module problems get a pointer (the test still fails: see docs/scenarios.md).
-  case "$*" in
-    *RTLD_DEEPBIND*) echo "KNOWN BUG (module, sanitizer builds): the dlopen interposer that drops" \
-      "RTLD_DEEPBIND lives in threadnet-umnet.so, loaded RTLD_LOCAL, so libvdeplug's plugin" \
-      "dlopen never reaches it and ASan aborts; docs/scenarios.md 'Known failures'" >&2 ;;
-  esac
-  exit 1
-}
+fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, taps)"; }
