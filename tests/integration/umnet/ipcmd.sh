@@ -2,7 +2,7 @@
 # Scenario 6, `ip` inside a view: unmodified iproute2 (NETLINK_ROUTE, answered by the
 # view) shows the view's own stack: the address given with --ip, the connected route and
 # the default route of --gw, and no host interface. `ip addr add` inside a view adds an
-# address the stack then answers on: a server binds it and another view connects to it.
+# address the stack then answers on: a server binds it, another view connects and pings.
 . "$(dirname "$0")/lib.sh"
 need curl
 need ip
@@ -33,4 +33,10 @@ grep -q "inet 10.79.0.7/24" "$WORK/srv.log" || fail "ip addr add did not show th
 got=$(timeout 60 "${V[@]}" --net "$SW" --ip 10.79.0.3/24 -- "${CURL[@]}" http://10.79.0.7/page.txt 2>&1) ||
   fail "connect to the address added with ip addr add: $got; server: $(cat "$WORK/srv.log")"
 [ "$got" = "marker-$$" ] || fail "got '$got' from 10.79.0.7"
+# The stack answers ICMP echo on the added address too (iputils ping, ICMP datagram socket).
+if command -v ping >/dev/null; then
+  out=$(timeout 60 "${V[@]}" --net "$SW" --ip 10.79.0.4/24 -- ping -c 2 -W 5 10.79.0.7 2>&1) ||
+    fail "ping 10.79.0.7 from another view: $out"
+  echo "$out" | grep -q " 2 received" || fail "ping: $out"
+fi
 echo "ipcmd: ip addr/route show the view, ip addr add serves: ok"
