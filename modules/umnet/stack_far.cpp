@@ -346,7 +346,8 @@ class TcpFar final : public StackFarBase {
     s_.set_callback(nullptr);
     auto st = s_.state();
     bool sending = st == libstack::TcpState::Established || st == libstack::TcpState::CloseWait;
-    if (lingering_ && sending && s_.send_queue() > 0 && !s_.bytes_readable()) {
+    bool abortive = linger_.l_onoff && linger_.l_linger == 0;  // SO_LINGER {1, 0}: RST
+    if (lingering_ && sending && !abortive && s_.send_queue() > 0 && !s_.bytes_readable()) {
       s_.shutdown(libstack::kTcpShutWr);
       lingering_->add(std::move(s_));
     }
