@@ -7,6 +7,7 @@
 #      in one pasta namespace (-t port forward), client in another via the gateway
 #      address (mapped to the host) -- the pasta way for two isolated programs to talk;
 #      kernel: loopback.
+#      Also switch:// with --mtu 65000 on both views (jumbo frames between two stacks).
 #   2. iperf3 view to a kernel server on the host loopback: a view on the embedded default
 #      network (slirp://, 10.0.2.2 is the host) vs pasta (gateway mapped to the host) vs
 #      kernel loopback.
@@ -111,13 +112,17 @@ echo "== iperf3 -t $T, medians of $ROUNDS"
 P=$(free_port)
 iperf3 -s -p $P -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
 wait_port $P; sleep 0.2
-K=(); PV=(); PK=(); TV=(); TS=(); TK=()
+K=(); PV=(); PK=(); TV=(); TS=(); TK=(); TJ=()
 if [ $HAVE_UMNET = 1 ]; then
   SW=$(new_switch sw1)
   "${TNR[@]}" --net "$SW" --ip 10.90.0.1/24 -- iperf3 -s --forceflush >"$W/tv.log" 2>&1 & PIDS+=($!)
   wait_log "$W/tv.log" "Server listening" || HAVE_TV=0
   "${TNR[@]}" --net "switch://$W/sw2" --ip 10.91.0.1/24 -- iperf3 -s --forceflush >"$W/ts.log" 2>&1 & PIDS+=($!)
   wait_log "$W/ts.log" "Server listening" || true
+  # Views can use jumbo frames between themselves (vde_switch cannot: it drops frames
+  # above 1514 bytes silently).
+  "${TNR[@]}" --net "switch://$W/sw3" --mtu 65000 --ip 10.92.0.1/24 -- iperf3 -s --forceflush >"$W/tj.log" 2>&1 & PIDS+=($!)
+  wait_log "$W/tj.log" "Server listening" || true
 fi
 if [ $HAVE_PASTA = 1 ]; then
   PP=$(free_port)
@@ -133,12 +138,14 @@ for ((r = 0; r < ROUNDS; r++)); do
   if [ $HAVE_UMNET = 1 ]; then
     TV+=($(timeout $((T + 30)) "${TNR[@]}" --net "$SW" --ip 10.90.0.2/24 -- iperf3 -c 10.90.0.1 -t $T -J 2>/dev/null | mbps))
     TS+=($(timeout $((T + 30)) "${TNR[@]}" --net "vde://$W/sw2" --ip 10.91.0.2/24 -- iperf3 -c 10.91.0.1 -t $T -J 2>/dev/null | mbps))
+    TJ+=($(timeout $((T + 30)) "${TNR[@]}" --net "vde://$W/sw3" --mtu 65000 --ip 10.92.0.2/24 -- iperf3 -c 10.92.0.1 -t $T -J 2>/dev/null | mbps))
     TK+=($(timeout $((T + 30)) "$TN" run -m "$MOD" -- iperf3 -c 10.0.2.2 -p $P -t $T -J 2>/dev/null | mbps))
   fi
 done
 k=$(median "${K[@]}")
 row "iperf3 view to view, vde_switch" "$k" "$(median "${PV[@]:-}")" "$(median "${TV[@]:-}")" Mbit/s
 row "iperf3 view to view, switch:// (vdeplug4)" "$k" "$(median "${PV[@]:-}")" "$(median "${TS[@]:-}")" Mbit/s
+row "iperf3 view to view, switch://, --mtu 65000" "$k" "$(median "${PV[@]:-}")" "$(median "${TJ[@]:-}")" Mbit/s
 row "iperf3 view to host loopback server (slirp / pasta gw)" "$k" "$(median "${PK[@]:-}")" "$(median "${TK[@]:-}")" Mbit/s
 
 # ---- 3. curl of a big file ------------------------------------------------------------
