@@ -639,12 +639,13 @@ class TcpFar final : public StackFarBase {
                                         : libstack::CongestionControl::NewReno;
 };
 
-// ---- UDP -----------------------------------------------------------------------------------
-class UdpFar final : public StackFarBase {
+// ---- datagrams (UDP and ping share everything but options) -------------------------------
+template <typename S>
+class DgramFar : public StackFarBase {
  public:
-  UdpFar(libstack::Stack &st, int domain, int protocol)
-      : StackFarBase(st, domain, SOCK_DGRAM, protocol), s_(st.udp_socket(fam(domain))) {}
-  ~UdpFar() override {
+  DgramFar(libstack::Stack &st, int domain, int protocol, std::unique_ptr<S> s)
+      : StackFarBase(st, domain, SOCK_DGRAM, protocol), s_(std::move(s)) {}
+  ~DgramFar() override {
     if (s_) s_->set_callback(nullptr);
   }
   int start(std::function<void(uint32_t)> cb) override {
@@ -652,7 +653,9 @@ class UdpFar final : public StackFarBase {
     return 0;
   }
   int connect(const sockaddr_storage &to, socklen_t len) override {
-    if (to.ss_family == AF_UNSPEC) return s_->disconnect();
+    if constexpr (requires(S &x) { x.disconnect(); }) {
+      if (to.ss_family == AF_UNSPEC) return s_->disconnect();
+    }
     Endpoint ep;
     if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
     unspecified_is_loopback(&ep);
@@ -692,6 +695,17 @@ class UdpFar final : public StackFarBase {
     }
     return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
   }
+
+ protected:
+  void apply_ttl(int v) override { s_->set_ttl(v); }
+  std::unique_ptr<S> s_;
+};
+
+// ---- UDP -----------------------------------------------------------------------------------
+class UdpFar final : public DgramFar<libstack::UdpSocket> {
+ public:
+  UdpFar(libstack::Stack &st, int domain, int protocol)
+      : DgramFar(st, domain, protocol, st.udp_socket(fam(domain))) {}
   int shutdown(int how) override {
     if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
     return s_->peer_endpoint() ? 0 : -ENOTCONN;
@@ -809,62 +823,15 @@ class UdpFar final : public StackFarBase {
   }
 
  private:
-  void apply_ttl(int v) override { s_->set_ttl(v); }
-  std::unique_ptr<libstack::UdpSocket> s_;
   bool reuseaddr_ = false, reuseport_ = false, broadcast_ = false;
   int rcvbuf_ = 0, sndbuf_ = 0;
 };
 
 // ---- ping ----------------------------------------------------------------------------------
-class PingFar final : public StackFarBase {
+class PingFar final : public DgramFar<libstack::IcmpSocket> {
  public:
   PingFar(libstack::Stack &st, int domain, int protocol)
-      : StackFarBase(st, domain, SOCK_DGRAM, protocol), s_(st.icmp_socket(fam(domain))) {}
-  ~PingFar() override {
-    if (s_) s_->set_callback(nullptr);
-  }
-  int start(std::function<void(uint32_t)> cb) override {
-    s_->set_callback([cb](uint32_t ev) { cb(ev); });
-    return 0;
-  }
-  int connect(const sockaddr_storage &to, socklen_t len) override {
-    Endpoint ep;
-    if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
-    return s_->connect(ep);
-  }
-  int bind(const sockaddr_storage &a, socklen_t len) override {
-    Endpoint ep;
-    if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
-    return s_->bind(ep);
-  }
-  int listen(int) override { return -EOPNOTSUPP; }
-  std::unique_ptr<Far> accept(sockaddr_storage *, socklen_t *, int *err) override {
-    *err = EOPNOTSUPP;
-    return nullptr;
-  }
-  bool accept_pending() override { return false; }
-  ssize_t recv(void *buf, size_t n) override {
-    return s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n));
-  }
-  ssize_t send(const void *buf, size_t n) override {
-    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
-  }
-  ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *from, socklen_t *flen) override {
-    Endpoint ep;
-    ssize_t r = s_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n), &ep);
-    if (r >= 0) *flen = from_endpoint(ep, domain_, from);
-    return r;
-  }
-  ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
-                  const void *, size_t, int) override {
-    std::optional<Endpoint> dst;
-    if (to) {
-      Endpoint ep;
-      if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
-      dst = ep;
-    }
-    return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
-  }
+      : DgramFar(st, domain, protocol, st.icmp_socket(fam(domain))) {}
   int shutdown(int) override { return -ENOTCONN; }
   int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
     if (peer) return -ENOTCONN;
@@ -888,10 +855,6 @@ class PingFar final : public StackFarBase {
     if (common_get(level, name, val, len, &rc)) return rc;
     return -ENOPROTOOPT;
   }
-
- private:
-  void apply_ttl(int v) override { s_->set_ttl(v); }
-  std::unique_ptr<libstack::IcmpSocket> s_;
 };
 
 }  // namespace
