@@ -3,6 +3,13 @@
 # emulation over a libstack Stack (netlink_ip_shim.so via LD_PRELOAD). Exit 77 = skipped.
 # usage: netlink_ip_test.sh IP_BINARY SHIM_SO
 set -u
+# The commands below change interfaces (`link set lo down`, `addr add`): should the shim
+# ever fail to intercept, they must hit a throwaway network namespace, never the host's.
+if [ -z "${TN_NETLINK_TEST_NETNS:-}" ]; then
+  export TN_NETLINK_TEST_NETNS=1
+  if [ "$(id -u)" = 0 ]; then exec unshare -n -- "$0" "$@"; fi
+  exec unshare -rn -- "$0" "$@" 2>/dev/null || { echo "SKIP: cannot make a network namespace (unshare -rn)"; exit 77; }
+fi
 IP=$1
 SHIM=$2
 if [ ! -x "$IP" ]; then echo "SKIP: no iproute2 ip binary at '$IP'"; exit 77; fi

@@ -6,6 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 need curl
 need ip
+# `ip addr add` runs inside the views: as root, the views also run in a throwaway network
+# namespace, so that if the view ever failed to trap a netlink call the change would land
+# there and never on the host's interfaces (vde_switch is reached by its socket path).
+if [ "$(id -u)" = 0 ] && [ "${TN_VIEW:-}" != kernel ]; then V=(unshare -n -- "${V[@]}"); fi
 SW=$(new_switch sw) || exit 1
 
 timeout 60 "${V[@]}" --net "$SW" --ip 10.79.0.1/24 --gw 10.79.0.254 -- \
