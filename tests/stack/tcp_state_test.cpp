@@ -441,6 +441,40 @@ TEST(TcpState, TimeWaitDropsStrayAndIsReusedByNewSyn) {
   EXPECT_EQ(b.half_open_count(p.listener.id()), 1u);
 }
 
+// wrk -H 'Connection: close' against a view: the server closes first (TIME-WAIT) and the
+// client soon reuses its port. Clock-driven ISNs (RFC 6528) and timestamps (RFC 6191) make
+// the new SYN acceptable to TIME-WAIT at once, instead of a challenge ACK, an RST and a
+// one-second SYN retransmission.
+TEST(TcpState, ReusedPortAfterServerCloseConnectsAtOnce) {
+  Net net;
+  auto& a = net.add(kA);
+  auto& b = net.add(kB);
+  auto l = b.socket();
+  ASSERT_EQ(l.bind(Endpoint{kB, 80}), 0);
+  ASSERT_EQ(l.listen(16), 0);
+  Endpoint cl{kA, 41000};
+  constexpr int kRounds = 20;  // a random ISN passes one round by chance, not twenty
+  for (int round = 0; round < kRounds; ++round) {
+    auto c = a.socket();
+    c.set_reuseaddr(true);
+    ASSERT_EQ(c.bind(cl), 0) << round;
+    ASSERT_EQ(c.connect(Endpoint{kB, 80}), -EINPROGRESS);
+    TcpSocket s;
+    Instant t0 = net.now;
+    ASSERT_TRUE(net.run_until([&] {
+      if (!s.valid()) l.accept(&s);
+      return s.valid() && c.state() == TcpState::Established;
+    }, 5s)) << round;
+    EXPECT_LT(net.now - t0, 100ms) << "round " << round << " needed a retransmitted SYN";
+    s.close();  // the server closes first: TIME-WAIT on its side
+    ASSERT_TRUE(net.run_until([&] { return c.state() == TcpState::CloseWait; }));
+    c.close();
+    ASSERT_TRUE(net.run_until([&] { return a.connection_count() == 0; }));
+  }
+  EXPECT_EQ(b.counters().time_wait_reused, uint64_t(kRounds - 1));
+  EXPECT_EQ(b.counters().challenge_acks_sent, 0u);
+}
+
 TEST(TcpState, Ipv6Connection) {
   Net net;
   Ipv6Addr x{}, y{};

@@ -57,30 +57,50 @@ INSTANTIATE_TEST_SUITE_P(Cc, TcpLossy,
 // Drops a train of consecutive data segments once; SACK recovery repairs them without a
 // retransmission timeout.
 // Initial sequence numbers just below 2^32: every comparison must be modular.
-class NearWrapRandom final : public Random {
- public:
-  explicit NearWrapRandom(uint32_t top) : top_(top) {}
-  uint64_t next_u64() override { return uint64_t(top_) << 32 | 12345; }
-
- private:
-  uint32_t top_;
-};
+// ISNs are M + F(4-tuple) (RFC 6528, M = clock / 4 us): starting the manual clock at the
+// right time puts one end's ISN just below 2^32, so its data crosses the wrap.
+Instant clock_for_isn(uint32_t want, uint32_t f) {
+  uint32_t m = want - f;  // modulo 2^32
+  // Plus one whole cycle of M (2^32 ticks), to stay after the harness's starting time.
+  return Instant(std::chrono::nanoseconds((uint64_t(m) + (uint64_t(1) << 32)) * 4000u));
+}
 
 TEST(TcpTransfer, SequenceNumbersWrapAround) {
-  Net net(11);
-  auto& a = net.add(kA);
-  auto& b = net.add(kB);
-  NearWrapRandom ra(0xffffffffu - 100000), rb(0xffffffffu - 5000);
-  net.host(kA).rng_override = &ra;
-  net.host(kB).rng_override = &rb;
-  Pair p;
-  ASSERT_TRUE(connect_pair(net, a, b, p));
-  net.imp.loss = 0.03;
-  net.imp.reorder = 0.03;
-  auto data = pattern(400000);
-  EXPECT_TRUE(transfer(net, p.client, p.server, data, 120s) == data);
-  auto back = pattern(300000, 9);
-  EXPECT_TRUE(transfer(net, p.server, p.client, back, 120s) == back);
+  for (int side = 0; side < 2; ++side) {  // 0: the client's ISN wraps, 1: the server's
+    SCOPED_TRACE(side ? "server ISN near the wrap" : "client ISN near the wrap");
+    Net net(11);
+    auto& a = net.add(kA);
+    auto& b = net.add(kB);
+    Endpoint ca{kA, 40000}, sb{kB, 80};
+    uint32_t f = side ? b.isn_offset(sb, ca) : a.isn_offset(ca, sb);
+    uint32_t want = side ? 0xffffffffu - 5000 : 0xffffffffu - 100000;
+    // Whole 4-us ticks: M is truncated, and both steps of the clock agree on it.
+    net.now = clock_for_isn(want, f);
+    a.poll(net.now);
+    b.poll(net.now);
+    Pair p;
+    p.listener = b.socket();
+    ASSERT_EQ(p.listener.bind(sb), 0);
+    ASSERT_EQ(p.listener.listen(16), 0);
+    p.client = a.socket();
+    ASSERT_EQ(p.client.bind(ca), 0);
+    ASSERT_EQ(p.client.connect(sb), -EINPROGRESS);
+    ASSERT_TRUE(net.run_until([&] {
+      if (!p.server.valid()) p.listener.accept(&p.server);
+      return p.server.valid() && p.client.state() == TcpState::Established;
+    }, 10s));
+    // The wrap really happens: the chosen end's first sequence number is near 2^32.
+    uint32_t first = 0;
+    for (auto& pk : net.sent_from(side ? kB : kA))
+      if (pk.hdr().flags & tf::SYN) first = pk.hdr().seq;
+    EXPECT_GT(first, 0xffffffffu - 200000) << "ISN " << first;
+    net.imp.loss = 0.03;
+    net.imp.reorder = 0.03;
+    auto data = pattern(400000);
+    EXPECT_TRUE(transfer(net, p.client, p.server, data, 120s) == data);
+    auto back = pattern(300000, 9);
+    EXPECT_TRUE(transfer(net, p.server, p.client, back, 120s) == back);
+  }
 }
 
 TEST(TcpTransfer, SackRecoversDroppedTrainWithoutRto) {

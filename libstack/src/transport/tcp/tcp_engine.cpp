@@ -367,6 +367,23 @@ void TcpEngine::set_state(Tcb* t, TcpState s) {
   mark(t);
 }
 
+// RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 4 us, so a new
+// incarnation of a 4-tuple starts above the old one's sequence numbers (what lets a peer
+// in TIME-WAIT accept it at once, RFC 6191); timestamps likewise start from a per-tuple
+// offset plus the clock. F is the keyed SplitMix64 mix of the SYN cookies (its own domain).
+uint32_t TcpEngine::tuple_secret(const Tcb* t, uint32_t salt) const {
+  return cookie_hash(t->remote.addr, t->local.addr, t->remote.port, t->local.port, 0x6528u,
+                     0x40000000u + salt);
+}
+
+uint32_t TcpEngine::isn_offset(const Endpoint& local, const Endpoint& remote) const {
+  return cookie_hash(remote.addr, local.addr, remote.port, local.port, 0x6528u, 0x40000000u);
+}
+
+uint32_t TcpEngine::initial_seq(const Tcb* t, Instant now) const {
+  return uint32_t(uint64_t(now.count()) / 4000u) + tuple_secret(t, 0);
+}
+
 uint32_t TcpEngine::ts_now(Tcb* t, Instant now) const {
   return uint32_t(uint64_t(now.count()) / 1000000u) + t->ts_offset;
 }
@@ -777,7 +794,6 @@ static void prepare_conn(Tcb* t, TcpHost& host, const TcpTuning& tun) {
   uint8_t s = 0;
   while (s < 14 && (t->rcvbuf_size >> s) > 65535) ++s;
   t->rcv_wscale = tun.window_scaling ? s : 0;
-  t->ts_offset = host.random().next_u32();
 }
 
 // ---------------------------------------------------------------------------- input
@@ -815,8 +831,10 @@ void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint
     Tcb* t = it->second;
     // RFC 9293 §3.10.7.4 / RFC 6191: a new SYN beyond the old sequence space may reuse a
     // connection in TIME-WAIT.
+    // RFC 6191: with timestamps, a SYN whose TSval is newer is a new incarnation too.
     if (t->state == TcpState::TimeWait && (h.flags & (tf::SYN | tf::ACK | tf::RST)) == tf::SYN &&
-        gt(h.seq, t->rcv_nxt)) {
+        (gt(h.seq, t->rcv_nxt) ||
+         (t->ts_ok && h.opt.has_timestamps && gt(h.opt.ts_val, t->ts_recent)))) {
       ctr_.time_wait_reused++;
       destroy(t);
     } else {
@@ -1023,7 +1041,8 @@ void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
   Tcb* c = make_child(l, src, dst, h);
   c->irs = h.seq;
   c->rcv_nxt = h.seq + 1;
-  c->iss = host_.random().next_u32();
+  c->iss = initial_seq(c, now);
+  c->ts_offset = tuple_secret(c, 1);
   c->snd_una = c->iss;
   c->snd_nxt = c->iss;
   c->snd_max = c->iss;
@@ -2004,7 +2023,8 @@ int TcpEngine::op_connect(uint64_t id, const Endpoint& ep0) {
   if (conns_.count(ConnKey{t->local.addr, ep.addr, t->local.port, ep.port})) return -EADDRINUSE;
   t->remote = ep;
   prepare_conn(t, host_, tun_);
-  t->iss = host_.random().next_u32();
+  t->iss = initial_seq(t, last_now_);
+  t->ts_offset = tuple_secret(t, 1);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->rcv_adv = 0;
   t->retries = 0;

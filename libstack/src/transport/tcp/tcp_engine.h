@@ -46,6 +46,9 @@ class TcpEngine {
   TcpEngine& operator=(const TcpEngine&) = delete;
 
   // A new socket in CLOSED state.
+  // F(4-tuple) of the RFC 6528 initial sequence number M + F (M = now / 4 us) of a
+  // connection from `local` to `remote`: for tests that need an ISN at a chosen value.
+  uint32_t isn_offset(const Endpoint& local, const Endpoint& remote) const;
   TcpSocket socket();
 
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
@@ -139,6 +142,8 @@ class TcpEngine {
                        Instant now);
   bool accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                          std::span<const uint8_t> payload, Instant now);
+  uint32_t tuple_secret(const Tcb* t, uint32_t salt) const;
+  uint32_t initial_seq(const Tcb* t, Instant now) const;
   uint32_t cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
                        uint32_t peer_isn, uint32_t count) const;
   void update_rtt(Tcb* t, Duration r);
