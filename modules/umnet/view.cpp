@@ -334,6 +334,10 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
       *err = "stack " + spec.name + ": cannot open " + spec.url + ": " + lerr;
       return false;
     }
+    if (spec.mtu > 1500 && (spec.url.rfind("vde://", 0) == 0 || spec.url.rfind("/", 0) == 0))
+      h_->warn(h_->hv, ("stack " + spec.name + ": vde_switch (vde2) forwards frames of at most "
+                        "1514 bytes; with --mtu " + std::to_string(spec.mtu) +
+                        " bigger ones are lost (switch:// carries large frames)").c_str());
     n->link_fd = link->wait_fd();
     libstack::MacAddr mac = spec.mac ? *spec.mac : random_mac(*n->rng);
     int ifx = n->stack->add_interface(std::move(link), mac, spec.mtu, "eth0");
@@ -343,6 +347,10 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     }
     n->ifindex = uint32_t(ifx);
     n->stack->poll(t0);
+    // Static addresses are usable at once, like `ip addr add ... nodad`: the program starts
+    // right away and binds them (SLAAC addresses still go through DAD).
+    uint32_t dad = n->stack->tuning().dad_transmits;
+    n->stack->tuning_mut().dad_transmits = 0;
     for (auto &a : spec.addrs) {
       int rc = n->stack->add_address(n->ifindex, a);
       if (rc < 0) {
@@ -350,6 +358,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
         return false;
       }
     }
+    n->stack->tuning_mut().dad_transmits = dad;
     for (auto &g : spec.gateways) {
       Cidr any{g.is_v4() ? IpAddr(libstack::Ipv4Addr{}) : IpAddr(libstack::Ipv6Addr{}), 0};
       int rc = n->stack->add_route(any, g, n->ifindex);
