@@ -234,6 +234,7 @@ TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning
   scratch_.resize(65536 + 128);
   cookie_secret_ = host_.random().next_u64();
   cookie_ts_offset_ = host_.random().next_u32();
+  ephemeral_next_ = host_.random().next_u32();
 }
 
 TcpEngine::~TcpEngine() = default;
@@ -1883,7 +1884,18 @@ bool TcpEngine::port_conflict(const Tcb* self, const Endpoint& ep, bool reuse) c
 int TcpEngine::pick_ephemeral(Tcb* t, const Endpoint& remote) {
   uint32_t lo = tun_.ephemeral_low, hi = tun_.ephemeral_high;
   uint32_t range = hi - lo + 1;
-  uint32_t start = uint32_t(host_.random().below(range));
+  // RFC 6056 §3.3.3 (algorithm 3): a keyed per-destination offset plus a counter that
+  // moves on at every pick, so a destination sees its ports cycle through the whole range
+  // before one comes back (random picks reused ports within seconds, into the server's
+  // TIME-WAIT).
+  uint32_t start;
+  if (remote.port != 0) {
+    start = cookie_hash(remote.addr, t->local.addr, remote.port, 0, 0x6056u, 0x50000000u) +
+            ephemeral_next_++;
+  } else {
+    start = uint32_t(host_.random().below(range));  // bind(port 0): no destination yet
+  }
+  start %= range;
   for (uint32_t k = 0; k < range; ++k) {
     uint16_t port = uint16_t(lo + (start + k) % range);
     Endpoint ep{t->local.addr, port};

@@ -204,6 +204,7 @@ class TcpEngine {
   Instant challenge_window_{0};
   uint32_t challenge_count_ = 0;
   uint64_t cookie_secret_ = 0;
+  uint32_t ephemeral_next_ = 0;  // RFC 6056 algorithm 3 counter
   uint32_t cookie_ts_offset_ = 0;
 };
 
