@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
 #include "transport/tcp/tcp_engine.h"
 #else
@@ -58,14 +59,15 @@ TcpGlue::~TcpGlue() = default;
 
 void StackImpl::tcp_input(IpMeta& m, std::span<const uint8_t> seg) {
   ++ctr.tcp_rx;
-  tcp->input(m.src, m.dst, seg, m.dst_broadcast || m.dst_multicast);
+  tcp->input(m.src, m.dst, seg, m.dst_broadcast || m.dst_multicast, m.checksum_trusted);
 }
 
-void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group) {
+void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group,
+                    bool checksum_trusted) {
   if (to_group) return;  // TCP is unicast only
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
   if (engine_) {
-    engine_->input(src, dst, seg, s_.now);
+    engine_->input(src, dst, seg, s_.now, checksum_trusted);
     return;
   }
 #endif
@@ -145,6 +147,21 @@ bool TcpGlue::send_segment(const IpAddr& src, const IpAddr& dst, std::span<const
   int r = s_.ip_output(src, dst, ipproto::kTcp, segment, o);
   if (r == 0) ++s_.ctr.tcp_tx;
   return r == 0;
+}
+
+bool TcpGlue::send_segment_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                                   size_t headroom) {
+  uint32_t oif = 0;
+  if (dst.is_v6() && dst.v6().is_link_local()) s_.is_local(src, &oif);
+  int r = s_.tcp_output_inplace(src, dst, buf, headroom, oif);
+  if (r > 0) {
+    ++s_.ctr.tcp_tx;
+    return true;
+  }
+  // General path (loopback, unresolved neighbour, ...).
+  std::span<uint8_t> seg = buf.subspan(headroom);
+  if (!s_.egress_trusted(dst, oif)) tcp_fill_checksum(src, dst, seg);
+  return send_segment(src, dst, seg);
 }
 
 size_t TcpGlue::path_mtu(const IpAddr& dst) const { return s_.path_mtu(dst); }

@@ -37,7 +37,8 @@ class TcpGlue final : public tcp::TcpHost {
  public:
   explicit TcpGlue(StackImpl& s);
   ~TcpGlue() override;
-  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group);
+  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group,
+             bool checksum_trusted = false);
   void icmp_error(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> quoted, int err);
   void poll(Instant now);
   Instant next_deadline() const;
@@ -49,6 +50,11 @@ class TcpGlue final : public tcp::TcpHost {
   IpAddr source_for(const IpAddr& dst) const override;
   bool is_local_address(const IpAddr& a) const override;
   Random& random() override;
+  // In-place output: room for an Ethernet + IPv6 header in front of each segment.
+  size_t headroom() const override { return 64; }
+  bool host_checksums() const override { return true; }
+  bool send_segment_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                            size_t headroom) override;
 
  private:
   void send_rst(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg);

@@ -42,6 +42,7 @@ class MemLink final : public Link {
     return f.size();
   }
   void set_rx_notify(std::function<void()> cb) override { notify_ = std::move(cb); }
+  uint32_t offloads() const override { return offload; }
   void inject(std::span<const uint8_t> f) {
     rx.emplace_back(f.begin(), f.end());
     if (notify_) notify_();
@@ -50,12 +51,43 @@ class MemLink final : public Link {
 
   MemLink* peer = nullptr;
   bool drop_tx = false;  // cable cut: frames are recorded but not delivered
+  uint32_t offload = 0;  // link_offload::* advertised by this end
   std::deque<std::vector<uint8_t>> rx, sent;
 
  private:
   size_t mtu_;
   std::function<void()> notify_;
 };
+
+// TCP segments (with their IP source/destination) inside recorded Ethernet frames.
+struct TcpInFrame {
+  IpAddr src, dst;
+  std::span<const uint8_t> seg;
+};
+inline std::vector<TcpInFrame> tcp_segments(const std::deque<std::vector<uint8_t>>& frames) {
+  std::vector<TcpInFrame> v;
+  for (auto& f : frames) {
+    if (f.size() < 14 + 40) continue;
+    uint16_t et = uint16_t(f[12] << 8 | f[13]);
+    const uint8_t* p = f.data() + 14;
+    if (et == 0x0800 && p[9] == 6) {
+      size_t hl = size_t(p[0] & 15) * 4, tot = size_t(p[2] << 8 | p[3]);
+      if (tot > f.size() - 14 || tot < hl + 20) continue;
+      Ipv4Addr s, d;
+      std::copy_n(p + 12, 4, s.b.begin());
+      std::copy_n(p + 16, 4, d.b.begin());
+      v.push_back({IpAddr(s), IpAddr(d), std::span<const uint8_t>(p + hl, tot - hl)});
+    } else if (et == 0x86dd && p[6] == 6) {
+      size_t pl = size_t(p[4] << 8 | p[5]);
+      if (pl + 40 > f.size() - 14 || pl < 20) continue;
+      Ipv6Addr s, d;
+      std::copy_n(p + 8, 16, s.b.begin());
+      std::copy_n(p + 24, 16, d.b.begin());
+      v.push_back({IpAddr(s), IpAddr(d), std::span<const uint8_t>(p + 40, pl)});
+    }
+  }
+  return v;
+}
 
 inline IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 inline Cidr cidr(const char* s) { return *Cidr::parse(s); }

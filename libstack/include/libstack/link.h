@@ -19,6 +19,17 @@ enum class LinkKind : uint8_t {
   Ip,        // frames are bare IPv4/IPv6 packets (loopback, tun-like links)
 };
 
+// Capabilities a link may advertise through Link::offloads() (bit mask).
+namespace link_offload {
+// The medium cannot corrupt frames and every receiver on it accepts TCP segments whose
+// checksum was not computed (what Linux does on loopback/veth with CHECKSUM_PARTIAL).
+// A Stack then neither computes the TCP checksum of segments it sends out of such a link
+// nor verifies the checksum of segments it receives from it. A packet forwarded from such
+// a link to a link without the flag gets a real checksum on the way out. Only set it when
+// every endpoint on the medium is a libstack Stack (or otherwise ignores the checksum).
+inline constexpr uint32_t kTrustedChecksum = 1u << 0;
+}  // namespace link_offload
+
 class Link {
  public:
   virtual ~Link() = default;
@@ -41,6 +52,8 @@ class Link {
   virtual Instant next_rx_time() const { return kNever; }
   // Frames the link itself dropped (queue full, oversize, closed).
   virtual uint64_t dropped() const { return 0; }
+  // link_offload::* capabilities; 0 = none (every checksum is computed and verified).
+  virtual uint32_t offloads() const { return 0; }
 };
 
 }  // namespace libstack

@@ -114,6 +114,10 @@ struct InProcessOptions {
   size_t mtu = 1500;          // up to kMaxLinkMtu
   size_t queue_limit = 1024;  // frames waiting per receiving port; beyond: dropped
   bool learning_switch = false;  // Ethernet only: forward by learnt MAC instead of flooding
+  // Ports advertise link_offload::kTrustedChecksum: stacks on this hub skip computing and
+  // verifying TCP checksums (faster bulk transfers). Only for hubs whose ports are all
+  // libstack Stacks; leave it off when a test injects hand-made frames with bad checksums.
+  bool trusted_checksum = false;
   Impairments impairments;
 };
 
@@ -187,6 +191,8 @@ class PcapLink final : public Link {
   void set_rx_notify(std::function<void()> cb) override { inner_->set_rx_notify(std::move(cb)); }
   Instant next_rx_time() const override { return inner_->next_rx_time(); }
   uint64_t dropped() const override { return inner_->dropped(); }
+  // As the inner link (records show uncomputed TCP checksums on a trusted link).
+  uint32_t offloads() const override { return inner_->offloads(); }
   uint64_t records() const { return records_; }
   Link& inner() { return *inner_; }
 

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 
 namespace libstack {
 
@@ -155,6 +156,73 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     link_output(*out, nh, std::move(p));
   }
   return 0;
+}
+
+bool StackImpl::egress_trusted(const IpAddr& dst, uint32_t oif) const {
+  if (is_local(dst)) return true;
+  const Route* r = lookup(dst, oif);
+  const Interface* out = r ? iface(r->info.ifindex) : nullptr;
+  return out && out->trusted_checksum();
+}
+
+int StackImpl::tcp_output_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                                  size_t headroom, uint32_t oif) {
+  const bool v4 = dst.is_v4();
+  const size_t iphl = v4 ? 20 : 40;
+  if (headroom < iphl + EthernetRepr::kHeaderLen || src.is_unspecified()) return 0;
+  if (v4 ? dst.v4().is_multicast() || dst.v4().is_broadcast() : dst.v6().is_multicast()) return 0;
+  if (is_local(dst)) return 0;
+  const Route* r = lookup(dst, oif);
+  if (!r) return 0;
+  Interface* out = iface(r->info.ifindex);
+  if (!out || !out->up || !out->is_ethernet()) return 0;
+  if (v4 && is_v4_broadcast(dst, *out)) return 0;
+  const IpAddr& nh = r->info.gateway.is_unspecified() ? dst : r->info.gateway;
+  const size_t seglen = buf.size() - headroom;
+  size_t mtu = out->mtu;
+  for (auto& p : pmtu)
+    if (p.dst == dst) mtu = std::min(mtu, p.mtu);
+  if (iphl + seglen > mtu) return 0;
+  Neighbour* n = neigh_find(out->id, nh);
+  if (!n || n->state == State::Incomplete || n->state == State::Failed) return 0;
+  n->last_used = now;
+  if (n->state == State::Stale) {
+    n->state = State::Delay;
+    n->timer = now + tuning.neigh_delay;
+  }
+  std::span<uint8_t> seg = buf.subspan(headroom);
+  if (!out->trusted_checksum()) tcp_fill_checksum(src, dst, seg);
+  uint8_t* ip = buf.data() + headroom - iphl;
+  if (v4) {
+    Ipv4Repr h;
+    h.ident = ip4_ident++;
+    h.ttl = uint8_t(tuning.default_ttl);
+    h.protocol = ipproto::kTcp;
+    h.src = src.v4();
+    h.dst = dst.v4();
+    h.dont_frag = true;
+    h.emit(MutBytes(ip, iphl), seglen);
+    ++ctr.ipv4_tx;
+  } else {
+    Ipv6Repr h;
+    h.next_header = ipproto::kTcp;
+    h.hop_limit = uint8_t(tuning.default_hop_limit);
+    h.src = src.v6();
+    h.dst = dst.v6();
+    h.emit(MutBytes(ip, iphl), seglen);
+    ++ctr.ipv6_tx;
+  }
+  uint8_t* eth = ip - EthernetRepr::kHeaderLen;
+  EthernetRepr e;
+  e.dst = n->mac;
+  e.src = out->mac;
+  e.ethertype = v4 ? ethertype::kIpv4 : ethertype::kIpv6;
+  e.emit(MutBytes(eth, EthernetRepr::kHeaderLen));
+  size_t flen = EthernetRepr::kHeaderLen + iphl + seglen;
+  if (flen < 60) return 0;  // needs padding: a bare ACK without options, rare
+  if (out->link->transmit(std::span<const uint8_t>(eth, flen), now)) ++ctr.tx_frames;
+  else ++ctr.link_tx_dropped;
+  return 1;
 }
 
 }  // namespace libstack

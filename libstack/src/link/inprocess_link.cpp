@@ -56,6 +56,9 @@ class InProcessPort final : public Link {
   void set_rx_notify(std::function<void()> cb) override { hub_->set_notify(id_, std::move(cb)); }
   Instant next_rx_time() const override { return hub_->next_rx_time(id_); }
   uint64_t dropped() const override { return hub_->dropped_at(id_); }
+  uint32_t offloads() const override {
+    return hub_->options().trusted_checksum ? link_offload::kTrustedChecksum : 0;
+  }
 
  private:
   std::shared_ptr<InProcessHub> hub_;

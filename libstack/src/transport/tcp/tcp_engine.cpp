@@ -231,7 +231,7 @@ TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning
   if (tun_.send_buffer < 1024) tun_.send_buffer = 1024;
   if (tun_.recv_buffer < 1024) tun_.recv_buffer = 1024;
   if (tun_.mss < 64) tun_.mss = 64;
-  scratch_.resize(65536 + 128);
+  scratch_.resize(65536 + 128 + host_.headroom());
   cookie_secret_ = host_.random().next_u64();
   cookie_ts_offset_ = host_.random().next_u32();
 }
@@ -414,14 +414,18 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
       h.opt.sack_count = n;
     }
   }
-  size_t hl = wire::emit_tcp_header(h, scratch_);
+  // The segment starts `room` bytes into scratch_, so that a host that builds frames in
+  // place can put its IP and link headers in front of it (TcpHost::headroom).
+  const size_t room = host_.headroom();
+  std::span<uint8_t> hdr_area(scratch_.data() + room, scratch_.size() - room);
+  size_t hl = wire::emit_tcp_header(h, hdr_area);
   if (hl == 0) return false;
   if (data_len) {
-    if (hl + data_len > scratch_.size()) scratch_.resize(hl + data_len);
-    t->sndbuf.copy_out(data_off, scratch_.data() + hl, data_len);
+    if (room + hl + data_len > scratch_.size()) scratch_.resize(room + hl + data_len);
+    t->sndbuf.copy_out(data_off, scratch_.data() + room + hl, data_len);
   }
-  std::span<uint8_t> seg(scratch_.data(), hl + data_len);
-  wire::tcp_fill_checksum(src, dst, seg);
+  std::span<uint8_t> seg(scratch_.data() + room, hl + data_len);
+  if (!(room && host_.host_checksums())) wire::tcp_fill_checksum(src, dst, seg);
   ctr_.segs_out++;
   if (t) {
     t->st.segs_out++;
@@ -431,7 +435,9 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
       t->unacked_bytes = 0;
     }
   }
-  if (!host_.send_segment(src, dst, seg)) {
+  bool sent = room ? host_.send_segment_inplace(src, dst, std::span<uint8_t>(scratch_.data(), room + seg.size()), room)
+                   : host_.send_segment(src, dst, seg);
+  if (!sent) {
     ctr_.send_failed++;
     return false;
   }
@@ -783,14 +789,14 @@ static void prepare_conn(Tcb* t, TcpHost& host, const TcpTuning& tun) {
 // ---------------------------------------------------------------------------- input
 
 void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg,
-                      Instant now) {
+                      Instant now, bool checksum_trusted) {
   Guard g(*this, now);
   ctr_.segs_in++;
   if (seg.size() < wire::kTcpMinHeader || src.family != dst.family) {
     ctr_.drop_malformed++;
     return;
   }
-  if (wire::tcp_checksum(src, dst, seg) != 0) {
+  if (!checksum_trusted && wire::tcp_checksum(src, dst, seg) != 0) {
     ctr_.drop_bad_checksum++;
     return;
   }

@@ -50,7 +50,13 @@ class TcpEngine {
 
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
   void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
-             Instant now);
+             Instant now) {
+    input(src, dst, segment, now, false);
+  }
+  // Same; checksum_trusted: the segment came over a link that cannot corrupt it (loopback,
+  // link_offload::kTrustedChecksum), so its checksum is not verified.
+  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
+             Instant now, bool checksum_trusted);
   // An ICMP/ICMPv6 error about a segment we sent from `local` to `remote`; `quoted` is
   // the start of the quoted TCP header (at least 8 bytes: ports + sequence number).
   // err: -ECONNREFUSED / -EHOSTUNREACH / -ENETUNREACH (hard during SYN-SENT, otherwise
