@@ -209,12 +209,15 @@ class StackImpl {
                 std::span<const uint8_t> payload, const TxOpts& o);
   // TCP fast path: `buf` holds `headroom` free bytes followed by a TCP segment whose
   // checksum is not filled yet. For a unicast destination reached through an Ethernet
-  // interface with a resolved neighbour and no fragmentation, writes the checksum (unless
-  // the link trusts checksums), IP and Ethernet headers into place and transmits the
-  // frame without copying it: returns 1. Returns 0 when the general path
-  // (ip_output) must be used instead.
+  // interface with a resolved neighbour and no fragmentation, writes the checksum (full,
+  // partial for a checksum-offloading link, none on a trusted link), IP and Ethernet
+  // headers into place and transmits the frame without copying it: returns 1.
+  // gso_size != 0 with a longer payload: a super-segment for a kTso link. Returns 0 when
+  // the general path (ip_output; software segmentation) must be used instead.
   int tcp_output_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
-                         size_t headroom, uint32_t oif);
+                         size_t headroom, uint32_t oif, size_t gso_size);
+  // Largest TCP payload per super-segment towards dst (0: its link has no TSO).
+  size_t tcp_tso_max(const IpAddr& dst) const;
   // Would a unicast packet to dst leave through an interface that trusts checksums
   // (loopback for our own addresses, or a link_offload::kTrustedChecksum link)?
   bool egress_trusted(const IpAddr& dst, uint32_t oif) const;

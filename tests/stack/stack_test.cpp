@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "harness.h"
+#include "tcp_glue.h"
 #include "transport/tcp/tcp_engine.h"
 
 namespace libstack::test {
@@ -810,6 +811,62 @@ TEST(Offload, TrustedLinkSkipsTcpChecksumsBothWays) {
   q.pump();
   EXPECT_EQ(q.b->tcp()->counters().drop_bad_checksum, bad0 + 1);
   EXPECT_GT(q.b->tcp()->counters().segs_out, segs0);
+}
+
+TEST(Offload, TsoSuperSegmentsAndPartialChecksumsV4V6) {
+  Pair p;
+  p.la.offload = link_offload::kTso | link_offload::kTxChecksumPartial;  // A's side only
+  auto run = [&](Duration d) { p.advance(d); };
+  tcp_transfer(*p.a, *p.b, "10.0.0.2", 7001, 300000, run);
+  uint64_t gso_v4 = p.la.gso_frames;
+  EXPECT_GT(gso_v4, 0u);
+  tcp_transfer(*p.a, *p.b, "2001:db8::2", 7002, 300000, run);
+  EXPECT_GT(p.la.gso_frames, gso_v4);
+  EXPECT_EQ(p.la.bad_offload, 0u);
+  // What reached the wire after the "kernel" cut them: full-size, valid segments.
+  for (auto& s : tcp_segments(p.la.sent)) {
+    EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+    EXPECT_LE(s.seg.size() + (s.src.is_v4() ? 20 : 40), 1500u);
+  }
+  EXPECT_EQ(p.b->tcp()->counters().drop_bad_checksum, 0u);
+  // B (no offload) still computes its own checksums.
+  for (auto& s : tcp_segments(p.lb.sent)) EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+}
+
+// A super-segment the fast path cannot take (here: the neighbour is not resolved yet) is
+// cut in software into gso_size pieces: same header, advancing sequence numbers, FIN/PSH
+// only on the last piece, real checksums.
+TEST(Offload, SoftwareSegmentationWhenFastPathCannotSend) {
+  SplitMix64 rng{5};
+  MemLink l;
+  l.offload = link_offload::kTso | link_offload::kTxChecksumPartial;
+  StackImpl s(rng, Tuning{});
+  int ifx = s.add_interface(&l, nullptr, mac(1), 0, "");
+  ASSERT_GT(ifx, 0);
+  ASSERT_EQ(s.add_address(uint32_t(ifx), cidr("10.0.0.1/24")), 0);
+  const size_t room = s.tcp->headroom(), n = 3000, gso = 1000;
+  std::vector<uint8_t> buf(room + 20 + n);
+  uint8_t* t = buf.data() + room;
+  t[0] = 0x03, t[1] = 0xe8, t[2] = 0x07, t[3] = 0xd0;  // ports 1000 -> 2000
+  t[4] = 0, t[5] = 0, t[6] = 0x13, t[7] = 0x88;        // seq 5000
+  t[12] = 5 << 4;
+  t[13] = 0x19;  // FIN PSH ACK
+  t[14] = 0xff;  // window
+  for (size_t k = 0; k < n; ++k) t[20 + k] = uint8_t(k * 31 + 7);
+  ASSERT_TRUE(s.tcp->send_segment_inplace(ip("10.0.0.1"), ip("10.0.0.2"), buf, room, gso));
+  EXPECT_TRUE(tcp_segments(l.sent).empty());  // waiting for ARP
+  s.neigh_update(uint32_t(ifx), ip("10.0.0.2"), mac(2), true, true, false);
+  auto segs = tcp_segments(l.sent);
+  ASSERT_EQ(segs.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    auto& g = segs[k].seg;
+    ASSERT_EQ(g.size(), 20 + gso);
+    EXPECT_EQ(wire::transport_checksum(segs[k].src, segs[k].dst, 6, g), 0);
+    EXPECT_EQ(uint32_t(g[4] << 24 | g[5] << 16 | g[6] << 8 | g[7]), 5000 + k * gso);
+    EXPECT_EQ(g[13], k == 2 ? 0x19 : 0x10);
+    EXPECT_TRUE(std::equal(g.begin() + 20, g.end(), t + 20 + k * gso));
+  }
+  EXPECT_EQ(l.offload_frames, 0u);  // the general path sends plain frames
 }
 
 TEST(Offload, ForwardedFromTrustedLinkGetsRealChecksum) {

@@ -28,7 +28,24 @@ namespace link_offload {
 // a link to a link without the flag gets a real checksum on the way out. Only set it when
 // every endpoint on the medium is a libstack Stack (or otherwise ignores the checksum).
 inline constexpr uint32_t kTrustedChecksum = 1u << 0;
+// transmit_offload() accepts frames whose TCP checksum is partial (the pseudo-header sum
+// only): whoever receives them completes or ignores it (a tap with IFF_VNET_HDR).
+inline constexpr uint32_t kTxChecksumPartial = 1u << 1;
+// transmit_offload() accepts TCP "super-segments" of up to 64 KiB that the receiver
+// cuts into gso_size pieces (TSO through IFF_VNET_HDR); implies kTxChecksumPartial.
+inline constexpr uint32_t kTso = 1u << 2;
 }  // namespace link_offload
+
+// What transmit_offload() must do besides sending the frame (mirrors virtio_net_hdr).
+struct TxOffload {
+  enum Gso : uint8_t { kNone = 0, kTcpV4 = 1, kTcpV6 = 4 };
+  bool csum_partial = false;  // complete the checksum at csum_start + csum_offset
+  uint16_t csum_start = 0;    // from the start of the frame
+  uint16_t csum_offset = 0;
+  Gso gso = kNone;
+  uint16_t gso_size = 0;      // payload bytes per segment
+  uint16_t hdr_len = 0;       // link + IP + TCP header bytes
+};
 
 class Link {
  public:
@@ -54,6 +71,12 @@ class Link {
   virtual uint64_t dropped() const { return 0; }
   // link_offload::* capabilities; 0 = none (every checksum is computed and verified).
   virtual uint32_t offloads() const { return 0; }
+  // Transmit with offload work left to the receiver (only what offloads() announces;
+  // a GSO frame may exceed mtu() up to 64 KiB of IP packet). Default: not supported.
+  virtual bool transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) {
+    (void)frame, (void)o, (void)now;
+    return false;
+  }
 };
 
 }  // namespace libstack

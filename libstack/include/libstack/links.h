@@ -70,8 +70,11 @@ class TapLink final : public Link {
  public:
   // Attaches to (or creates) interface `name`. Needs CAP_NET_ADMIN unless the device is
   // persistent and owned by the caller; the error text says so on EPERM.
+  // `offload` (tap only): open with IFF_VNET_HDR so that TCP checksums and segmentation
+  // of 64 KiB super-segments are left to the kernel (falls back to plain frames if the
+  // kernel refuses).
   static std::unique_ptr<TapLink> open(std::string_view name, size_t mtu, std::string* error,
-                                       bool tun = false);
+                                       bool tun = false, bool offload = false);
   ~TapLink() override;
   TapLink(const TapLink&) = delete;
   TapLink& operator=(const TapLink&) = delete;
@@ -83,14 +86,19 @@ class TapLink final : public Link {
   size_t receive(std::span<uint8_t> buf, Instant now) override;
   int wait_fd() const override { return fd_; }
   uint64_t dropped() const override { return dropped_; }
+  uint32_t offloads() const override;
+  bool transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) override;
   const std::string& name() const { return name_; }
+  bool vnet_hdr() const { return vnet_; }
 
  private:
-  TapLink(int fd, std::string name, size_t mtu, bool tun);
+  TapLink(int fd, std::string name, size_t mtu, bool tun, bool vnet);
+  bool write_frame(std::span<const uint8_t> frame, const TxOffload* o);
   int fd_;
   std::string name_;
   size_t mtu_;
   bool tun_;
+  bool vnet_;  // every read/write starts with a struct virtio_net_hdr
   uint64_t dropped_ = 0;
   std::vector<uint8_t> scratch_;
 };
@@ -193,6 +201,7 @@ class PcapLink final : public Link {
   uint64_t dropped() const override { return inner_->dropped(); }
   // As the inner link (records show uncomputed TCP checksums on a trusted link).
   uint32_t offloads() const override { return inner_->offloads(); }
+  bool transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) override;
   uint64_t records() const { return records_; }
   Link& inner() { return *inner_; }
 
@@ -210,6 +219,7 @@ struct LinkOptions {
   size_t mtu = 1500;
   std::string descr = "libstack";  // VDE port description
   std::string pcap_path;           // non-empty: wrap the link in a PcapLink writing here
+  bool tap_offload = true;         // tap:NAME with IFF_VNET_HDR (TSO + checksum offload)
 };
 
 // URL forms:

@@ -138,6 +138,7 @@ struct Tcb {
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool ws_ok = false, ts_ok = false, sack_ok = false;
   uint32_t peer_mss = 536, mss = 536, rcv_mss = 536;
+  uint32_t tso = 0;  // payload per send with segmentation offload (multiple of mss), 0 = off
   size_t sndbuf_size = 0, rcvbuf_size = 0;
   ByteRing sndbuf, rcvbuf;
   bool fin_queued = false, fin_sent = false, fin_acked = false;
@@ -435,7 +436,9 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
       t->unacked_bytes = 0;
     }
   }
-  bool sent = room ? host_.send_segment_inplace(src, dst, std::span<uint8_t>(scratch_.data(), room + seg.size()), room)
+  size_t gso = t && data_len > t->mss ? t->mss : 0;
+  bool sent = room ? host_.send_segment_inplace(src, dst, std::span<uint8_t>(scratch_.data(), room + seg.size()),
+                                                room, gso)
                    : host_.send_segment(src, dst, seg);
   if (!sent) {
     ctr_.send_failed++;
@@ -582,6 +585,9 @@ void TcpEngine::output(Tcb* t, Instant now) {
       uint32_t m = uint32_t(std::min<size_t>(t->peer_mss, pmtu - iph - 20) - opt);
       t->mss = std::max<uint32_t>(m, 8);
     }
+    // Segmentation offload: the host cuts larger sends into mss pieces.
+    size_t tm = host_.tso_max(t->remote.addr);
+    t->tso = tm >= 2 * size_t(t->mss) ? uint32_t(tm / t->mss * t->mss) : 0;
   }
   if (t->in_recovery && t->sack_ok) {
     recovery_send(t, now);
@@ -594,7 +600,7 @@ void TcpEngine::output(Tcb* t, Instant now) {
     uint32_t win = std::min(t->snd_wnd, t->cwnd);
     uint32_t usable = win > flight ? win - flight : 0;
     uint32_t avail = gt(data_end, t->snd_nxt) ? data_end - t->snd_nxt : 0;
-    uint32_t len = std::min({avail, t->mss, usable});
+    uint32_t len = std::min({avail, t->tso ? t->tso : t->mss, usable});
     bool fin = t->fin_queued && t->snd_nxt + len == t->fin_seq && !(t->fin_sent && t->snd_nxt == t->snd_max);
     if (t->fin_queued && len == 0 && t->snd_nxt != t->fin_seq) fin = false;
     if (len == 0 && !fin) break;
