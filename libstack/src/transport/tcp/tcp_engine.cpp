@@ -13,7 +13,10 @@
 // Data: each connection has two byte rings (send and receive) sized from the socket
 // buffers. The send ring holds bytes from SND.UNA on; segments are built in one scratch
 // buffer (header + a memcpy of the payload), checksummed and handed to TcpHost: no
-// per-segment allocation. The receive ring holds in-order bytes; out-of-order data is
+// per-segment allocation. A host may ask for headroom in front of the segment (it builds
+// its frame there, no further copy), take over the checksum (computed only where the link
+// needs it) and offer segmentation offload (tso_max: up to ~64 KiB per segment, cut into
+// MSS pieces by the host or its link). The receive ring holds in-order bytes; out-of-order data is
 // written straight into the ring at its offset beyond the in-order end and tracked as a
 // bounded list of disjoint ranges (which also produce our SACK blocks), so filling a hole
 // is just a commit. The receive window is the free ring space (never shrunk, with
