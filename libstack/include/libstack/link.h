@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <vector>
 
 #include "libstack/types.h"
 
@@ -59,6 +60,10 @@ class Link {
   // Copy the next received frame into buf; returns its length, or 0 if none is waiting.
   // A frame longer than buf is dropped and counted by the link (never truncated).
   virtual size_t receive(std::span<uint8_t> buf, Instant now) = 0;
+  // Like receive(), but a link that keeps frames in vectors may hand one over by swapping
+  // storage with `buf` instead of copying (buf's size may change; it is never smaller
+  // than the returned length). Default: receive(buf).
+  virtual size_t receive_swap(std::vector<uint8_t>& buf, Instant now) { return receive(buf, now); }
   // A file descriptor that becomes readable when frames may be waiting, or -1.
   virtual int wait_fd() const { return -1; }
   // For links whose frames arrive in memory: called (from transmit of the peer) when a

@@ -156,11 +156,13 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
   struct Frame {
     Instant ready;
     uint64_t seq;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;  // the frame is bytes[0, len); big frames use pooled buffers
+    size_t len = 0;
   };
   struct PortState;
   bool transmit_from(size_t port, std::span<const uint8_t> frame, Instant now);
   size_t receive_at(size_t port, std::span<uint8_t> buf, Instant now);
+  size_t receive_swap_at(size_t port, std::vector<uint8_t>& buf, Instant now);
   Instant next_rx_time(size_t port) const;
   uint64_t dropped_at(size_t port) const;
   void set_notify(size_t port, std::function<void()> cb);
@@ -180,6 +182,11 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
   InProcessStats stats_;
   std::map<MacAddr, size_t> learned_;
   uint64_t seq_ = 0;
+  // Recycled frame buffers of pool_buf_size() bytes: big frames are copied into one on
+  // transmit and handed to the receiving stack by receive_swap (which returns its old
+  // buffer), so bulk traffic neither allocates nor copies a second time.
+  std::vector<std::vector<uint8_t>> pool_;
+  size_t pool_buf_size() const;
 };
 
 // ---------------------------------------------------------------------------------------
