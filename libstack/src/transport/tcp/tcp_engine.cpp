@@ -205,6 +205,7 @@ struct TcpEngine::Guard {
   TcpEngine& e;
   Guard(TcpEngine& eng, std::optional<Instant> now) : e(eng) {
     ++e.depth_;
+    e.deadline_valid_ = false;  // anything below may move a timer
     if (now && *now > e.last_now_) e.last_now_ = *now;
   }
   ~Guard() {
@@ -1813,27 +1814,38 @@ void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
 }
 
 void TcpEngine::poll(Instant now) {
+  // Nothing due (the cache is exact or early): skip the scan over every connection.
+  if (deadline_valid_ && now < deadline_cache_) {
+    if (now > last_now_) last_now_ = now;
+    return;
+  }
   Guard g(*this, now);
   size_t n = all_.size();
+  bool fired = false;
+  Instant next = kNever;
   for (size_t i = 0; i < n && i < all_.size(); ++i) {
     Tcb* t = all_[i].get();
     if (t->dead) continue;
     if (t->delack_at <= now) {
+      fired = true;
       ctr_.delayed_acks++;
       send_ack(t, now);
     }
     if (t->rtx_at <= now) {
+      fired = true;
       if (t->persist) on_persist_timeout(t, now);
       else on_rtx_timeout(t, now);
     }
     if (t->dead) continue;
     if (t->keep_at <= now) {
+      fired = true;
       // Keepalive firing requires the last_rx-based idle time, see above.
       if (t->keep_probes == 0 && now - t->last_rx < t->keep_idle) t->keep_at = t->last_rx + t->keep_idle;
       else on_keepalive_timeout(t, now);
     }
     if (t->dead) continue;
     if (t->tw_at <= now) {
+      fired = true;
       t->tw_at = kNever;
       if (t->state == TcpState::TimeWait) {
         // RFC 9293 §3.10.8: TIME-WAIT timeout -> CLOSED.
@@ -1845,16 +1857,26 @@ void TcpEngine::poll(Instant now) {
         destroy(t);  // orphaned FIN-WAIT-2 timeout (not in the RFC; Linux tcp_fin_timeout)
       }
     }
+    if (!t->dead) next = std::min({next, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
+  }
+  // When no timer fired no connection changed, so this pass saw every deadline: keep it
+  // for next_deadline() and the next poll (callbacks run by ~Guard clear it again).
+  if (!fired) {
+    deadline_cache_ = next;
+    deadline_valid_ = true;
   }
 }
 
 Instant TcpEngine::next_deadline() const {
+  if (deadline_valid_) return deadline_cache_;
   Instant d = kNever;
   for (const auto& up : all_) {
     const Tcb* t = up.get();
     if (t->dead) continue;
     d = std::min({d, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
   }
+  deadline_cache_ = d;
+  deadline_valid_ = depth_ == 0;  // inside an engine call timers may still move
   return d;
 }
 
@@ -2185,6 +2207,7 @@ int TcpEngine::op_set_keepalive(uint64_t id, bool on) {
   if (!t) return -EBADF;
   t->keepalive = on;
   t->keep_probes = 0;
+  deadline_valid_ = false;  // no Guard here: the keepalive timer moves
   if (on && (t->state == TcpState::Established || t->state == TcpState::CloseWait))
     t->keep_at = t->last_rx + t->keep_idle;
   if (!on) t->keep_at = kNever;
@@ -2197,6 +2220,7 @@ int TcpEngine::op_set_keepalive_params(uint64_t id, Duration idle, Duration intv
   t->keep_idle = idle;
   t->keep_intvl = intvl;
   t->keep_cnt = cnt;
+  deadline_valid_ = false;
   if (t->keepalive && t->keep_at != kNever) t->keep_at = t->last_rx + t->keep_idle;
   return 0;
 }

@@ -204,6 +204,10 @@ class TcpEngine {
   Instant challenge_window_{0};
   uint32_t challenge_count_ = 0;
   uint64_t cookie_secret_ = 0;
+  // next_deadline() cache: valid until the next engine entry (every Guard clears it).
+  // It may only ever be earlier than the true minimum, never later.
+  mutable Instant deadline_cache_ = kNever;
+  mutable bool deadline_valid_ = false;
   uint32_t cookie_ts_offset_ = 0;
 };
 
