@@ -22,9 +22,10 @@ trap cleanup EXIT
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else 0))" "$1" "$2"; }
 field() { awk -v k="$1" '$1==k {print $2}'; }
 
-echo "== in-process TCP, one stream, $T s (two stacks, InProcessHub::make_pair, 4 MiB buffers)"
+echo "== in-process TCP, one stream, $T s (two stacks, InProcessHub::make_pair with trusted_checksum, 4 MiB buffers)"
 R1500=$($BIN throughput 1500 $T); echo "$R1500"
 R64K=$($BIN throughput 65535 $T); echo "$R64K"
+R64K2=$($BIN throughput2 65535 $T); echo "$R64K2"  # sender and receiver stack on two threads
 if command -v iperf3 >/dev/null; then
   P=$((20000 + ID % 20000))
   K=0
@@ -41,6 +42,7 @@ except Exception: print(0)")
   echo "kernel_loopback_iperf3 $K GB/s"
   echo "ratio libstack(mtu1500)/kernel_loopback $(ratio "$(echo "$R1500" | field libstack_inprocess_mtu1500)" "$K")"
   echo "ratio libstack(mtu65535)/kernel_loopback $(ratio "$(echo "$R64K" | field libstack_inprocess_mtu65535)" "$K")"
+  echo "ratio libstack(mtu65535, 2 threads)/kernel_loopback $(ratio "$(echo "$R64K2" | field libstack_inprocess_2threads_mtu65535)" "$K")"
 else
   echo "iperf3 not installed: no kernel loopback reference"
 fi
