@@ -41,6 +41,10 @@ struct Interface {
   uint32_t rs_left = 0;
   Instant rs_next = kNever;
   bool is_ethernet() const { return !loopback && link && link->kind() == LinkKind::Ethernet; }
+  // Transport checksums need not be computed/verified for traffic on this interface.
+  bool trusted_checksum() const {
+    return loopback || (link && (link->offloads() & link_offload::kTrustedChecksum));
+  }
 };
 
 struct Route {
@@ -90,6 +94,7 @@ struct IpMeta {
   uint32_t ifindex = 0;
   bool dst_broadcast = false;  // v4 limited / directed broadcast
   bool dst_multicast = false;
+  bool checksum_trusted = false;  // came over loopback or a link_offload::kTrustedChecksum link
   std::span<const uint8_t> packet;  // the whole IP packet as received (for ICMP quotes)
 };
 
@@ -202,6 +207,20 @@ class StackImpl {
   // Build and route an IP packet. Returns 0 or -errno (-ENETUNREACH, -EMSGSIZE, ...).
   int ip_output(const IpAddr& src, const IpAddr& dst, uint8_t proto,
                 std::span<const uint8_t> payload, const TxOpts& o);
+  // TCP fast path: `buf` holds `headroom` free bytes followed by a TCP segment whose
+  // checksum is not filled yet. For a unicast destination reached through an Ethernet
+  // interface with a resolved neighbour and no fragmentation, writes the checksum (full,
+  // partial for a checksum-offloading link, none on a trusted link), IP and Ethernet
+  // headers into place and transmits the frame without copying it: returns 1.
+  // gso_size != 0 with a longer payload: a super-segment for a kTso link. Returns 0 when
+  // the general path (ip_output; software segmentation) must be used instead.
+  int tcp_output_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                         size_t headroom, uint32_t oif, size_t gso_size);
+  // Largest TCP payload per super-segment towards dst (0: its link has no TSO).
+  size_t tcp_tso_max(const IpAddr& dst) const;
+  // Would a unicast packet to dst leave through an interface that trusts checksums
+  // (loopback for our own addresses, or a link_offload::kTrustedChecksum link)?
+  bool egress_trusted(const IpAddr& dst, uint32_t oif) const;
   void ipv4_input(Interface& i, std::span<const uint8_t> pkt);
   void ipv6_input(Interface& i, std::span<const uint8_t> pkt);
   void deliver(IpMeta& m, std::span<const uint8_t> payload);

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
 #include "transport/tcp/tcp_engine.h"
 #else
@@ -58,14 +59,15 @@ TcpGlue::~TcpGlue() = default;
 
 void StackImpl::tcp_input(IpMeta& m, std::span<const uint8_t> seg) {
   ++ctr.tcp_rx;
-  tcp->input(m.src, m.dst, seg, m.dst_broadcast || m.dst_multicast);
+  tcp->input(m.src, m.dst, seg, m.dst_broadcast || m.dst_multicast, m.checksum_trusted);
 }
 
-void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group) {
+void TcpGlue::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group,
+                    bool checksum_trusted) {
   if (to_group) return;  // TCP is unicast only
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
   if (engine_) {
-    engine_->input(src, dst, seg, s_.now);
+    engine_->input(src, dst, seg, s_.now, checksum_trusted);
     return;
   }
 #endif
@@ -146,6 +148,47 @@ bool TcpGlue::send_segment(const IpAddr& src, const IpAddr& dst, std::span<const
   if (r == 0) ++s_.ctr.tcp_tx;
   return r == 0;
 }
+
+bool TcpGlue::send_segment_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                                   size_t headroom, size_t gso_size) {
+  uint32_t oif = 0;
+  if (dst.is_v6() && dst.v6().is_link_local()) s_.is_local(src, &oif);
+  int r = s_.tcp_output_inplace(src, dst, buf, headroom, oif, gso_size);
+  if (r > 0) {
+    ++s_.ctr.tcp_tx;
+    return true;
+  }
+  std::span<uint8_t> seg = buf.subspan(headroom);
+  const size_t hl = size_t(seg[12] >> 4) * 4;
+  if (!gso_size || seg.size() <= hl + gso_size) return send_general(src, dst, seg, oif);
+  // A super-segment the fast path could not hand to a TSO link (route changed, neighbour
+  // unresolved): cut it here, as the link would have. Same header, sequence numbers
+  // advanced, FIN and PSH only on the last piece.
+  const uint8_t flags = seg[13];
+  const uint32_t seq = rd32(seg.data() + 4);
+  const size_t payload = seg.size() - hl;
+  bool all = true;
+  for (size_t off = 0; off < payload; off += gso_size) {
+    size_t n = std::min(gso_size, payload - off);
+    bool last = off + n == payload;
+    gso_buf_.resize(hl + n);
+    std::copy_n(seg.data(), hl, gso_buf_.data());
+    std::copy_n(seg.data() + hl + off, n, gso_buf_.data() + hl);
+    wr32(gso_buf_.data() + 4, seq + uint32_t(off));
+    gso_buf_[13] = last ? flags : uint8_t(flags & ~0x09);  // FIN 0x01, PSH 0x08
+    gso_buf_[16] = gso_buf_[17] = 0;
+    all = send_general(src, dst, gso_buf_, oif) && all;
+  }
+  return all;
+}
+
+// The general path (loopback, unresolved neighbour, ...): checksum unless trusted.
+bool TcpGlue::send_general(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> seg, uint32_t oif) {
+  if (!s_.egress_trusted(dst, oif)) tcp_fill_checksum(src, dst, seg);
+  return send_segment(src, dst, seg);
+}
+
+size_t TcpGlue::tso_max(const IpAddr& dst) const { return s_.tcp_tso_max(dst); }
 
 size_t TcpGlue::path_mtu(const IpAddr& dst) const { return s_.path_mtu(dst); }
 IpAddr TcpGlue::source_for(const IpAddr& dst) const { return s_.select_source(dst, 0); }

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "libstack/tuning.h"
 #include "libstack/types.h"
@@ -37,7 +38,8 @@ class TcpGlue final : public tcp::TcpHost {
  public:
   explicit TcpGlue(StackImpl& s);
   ~TcpGlue() override;
-  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group);
+  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg, bool to_group,
+             bool checksum_trusted = false);
   void icmp_error(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> quoted, int err);
   void poll(Instant now);
   Instant next_deadline() const;
@@ -49,9 +51,17 @@ class TcpGlue final : public tcp::TcpHost {
   IpAddr source_for(const IpAddr& dst) const override;
   bool is_local_address(const IpAddr& a) const override;
   Random& random() override;
+  // In-place output: room for an Ethernet + IPv6 header in front of each segment.
+  size_t headroom() const override { return 64; }
+  bool host_checksums() const override { return true; }
+  bool send_segment_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                            size_t headroom, size_t gso_size) override;
+  size_t tso_max(const IpAddr& dst) const override;
 
  private:
   void send_rst(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg);
+  bool send_general(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> seg, uint32_t oif);
+  std::vector<uint8_t> gso_buf_;  // software segmentation of a super-segment (rare)
   StackImpl& s_;
   std::unique_ptr<tcp::TcpEngine> engine_;
 };

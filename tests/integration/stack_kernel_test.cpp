@@ -135,14 +135,15 @@ class StackKernel : public ::testing::Test {
   }
 
   // Stack -> kernel: we connect to a python sink that checks every byte.
-  TcpInfo stack_to_kernel(uint64_t total, Duration timeout) {
+  TcpInfo stack_to_kernel(uint64_t total, Duration timeout, const char* dst = "10.203.0.1") {
     Pattern pat(dir);
     std::string res = dir + "/sink.res";
-    Proc sink(nsx(py("sink.py") + " 5001 " + std::to_string(total) + " " + pat.path + " " + res),
+    Proc sink(nsx(py("sink.py") + " 5001 " + std::to_string(total) + " " + pat.path + " " + res +
+                  " " + dst),
               dir + "/sink.log");
     EXPECT_TRUE(k.run_until([&] { return access((res + ".ready").c_str(), F_OK) == 0; }, 20s));
     TcpSocket c = k.st->tcp_socket();
-    EXPECT_EQ(c.connect({*IpAddr::parse("10.203.0.1"), 5001}), -EINPROGRESS);
+    EXPECT_EQ(c.connect({*IpAddr::parse(dst), 5001}), -EINPROGRESS);
     uint64_t sent = 0;
     bool closed = false;
     TcpInfo info;
@@ -213,7 +214,22 @@ TEST_F(StackKernel, Tcp100MBKernelToStack) {
 
 TEST_F(StackKernel, Tcp100MBStackToKernel) {
   static_addresses();
-  expect_options(stack_to_kernel(kBulk, 60s));
+  TcpInfo i = stack_to_kernel(kBulk, 60s);
+  expect_options(i);
+  // make_link opens the tap with IFF_VNET_HDR: data leaves as TSO super-segments that
+  // the kernel accepts (the sink checked every byte), many MSS per write.
+  ASSERT_TRUE(k.link->offloads() & link_offload::kTso) << "tap without IFF_VNET_HDR";
+  ASSERT_GT(i.segs_out, 0u);
+  EXPECT_GT(i.bytes_sent / i.segs_out, 4u * i.mss) << i.segs_out << " segments for " << i.bytes_sent;
+}
+
+// IPv6 through the same tap: super-segments go to the kernel as GSO_TCPV6.
+TEST_F(StackKernel, Tcp20MBStackToKernelV6) {
+  static_addresses();
+  TcpInfo i = stack_to_kernel(20u << 20, 60s, "fd00:203::1");
+  expect_options(i);
+  ASSERT_GT(i.segs_out, 0u);
+  EXPECT_GT(i.bytes_sent / i.segs_out, 4u * i.mss) << i.segs_out << " segments for " << i.bytes_sent;
 }
 
 // netem on the kernel's tap egress: the kernel's data (kernel -> stack) and its ACKs

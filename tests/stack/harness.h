@@ -42,6 +42,73 @@ class MemLink final : public Link {
     return f.size();
   }
   void set_rx_notify(std::function<void()> cb) override { notify_ = std::move(cb); }
+  uint32_t offloads() const override { return offload; }
+  // Does what a kernel does with a virtio_net_hdr: completes partial checksums and cuts
+  // super-segments into gso_size pieces, checking the metadata on the way (bad_offload).
+  bool transmit_offload(std::span<const uint8_t> f, const TxOffload& o, Instant now) override {
+    if (!(offload & (link_offload::kTso | link_offload::kTxChecksumPartial))) return false;
+    ++offload_frames;
+    if (f.size() < 14 + 40) return ++bad_offload, false;
+    bool v4 = f[12] == 0x08 && f[13] == 0x00;
+    size_t iphl = v4 ? 20 : 40;
+    const uint8_t* ipp = f.data() + 14;
+    if ((v4 ? ipp[9] : ipp[6]) != 6 || !o.csum_partial || o.csum_start != 14 + iphl ||
+        o.csum_offset != 16)
+      return ++bad_offload, false;
+    IpAddr src, dst;
+    if (v4) {
+      Ipv4Addr s, d;
+      std::copy_n(ipp + 12, 4, s.b.begin());
+      std::copy_n(ipp + 16, 4, d.b.begin());
+      src = IpAddr(s), dst = IpAddr(d);
+    } else {
+      Ipv6Addr s, d;
+      std::copy_n(ipp + 8, 16, s.b.begin());
+      std::copy_n(ipp + 24, 16, d.b.begin());
+      src = IpAddr(s), dst = IpAddr(d);
+    }
+    std::span<const uint8_t> seg = f.subspan(14 + iphl);
+    uint16_t partial = uint16_t(seg[16] << 8 | seg[17]);
+    if (partial != uint16_t(~wire::pseudo_header(src, dst, 6, uint32_t(seg.size())).fold()))
+      return ++bad_offload, false;
+    size_t thl = size_t(seg[12] >> 4) * 4;
+    size_t piece = o.gso == TxOffload::kNone ? seg.size() - thl : o.gso_size;
+    if (o.gso != TxOffload::kNone) {
+      ++gso_frames;
+      if (o.gso != (v4 ? TxOffload::kTcpV4 : TxOffload::kTcpV6) || o.hdr_len != 14 + iphl + thl ||
+          piece == 0 || 14 + iphl + thl + piece > mtu_ + 14)
+        return ++bad_offload, false;
+    }
+    uint32_t seq = uint32_t(seg[4] << 24 | seg[5] << 16 | seg[6] << 8 | seg[7]);
+    size_t payload = seg.size() - thl;
+    for (size_t off = 0, k = 0; off < payload || (payload == 0 && k == 0); off += piece, ++k) {
+      size_t n = std::min(piece, payload - off);
+      bool last = off + n == payload;
+      std::vector<uint8_t> p(f.begin(), f.begin() + long(14 + iphl + thl));
+      p.insert(p.end(), seg.begin() + long(thl + off), seg.begin() + long(thl + off + n));
+      uint8_t* ip2 = p.data() + 14;
+      uint8_t* t = ip2 + iphl;
+      if (v4) {
+        uint16_t tot = uint16_t(iphl + thl + n), id = uint16_t((ip2[4] << 8 | ip2[5]) + k);
+        ip2[2] = uint8_t(tot >> 8), ip2[3] = uint8_t(tot);
+        ip2[4] = uint8_t(id >> 8), ip2[5] = uint8_t(id);
+        ip2[10] = ip2[11] = 0;
+        uint16_t c = wire::checksum(std::span<const uint8_t>(ip2, 20));
+        ip2[10] = uint8_t(c >> 8), ip2[11] = uint8_t(c);
+      } else {
+        uint16_t pl = uint16_t(thl + n);
+        ip2[4] = uint8_t(pl >> 8), ip2[5] = uint8_t(pl);
+      }
+      uint32_t s2 = seq + uint32_t(off);
+      t[4] = uint8_t(s2 >> 24), t[5] = uint8_t(s2 >> 16), t[6] = uint8_t(s2 >> 8), t[7] = uint8_t(s2);
+      if (!last) t[13] = uint8_t(t[13] & ~0x09);
+      t[16] = t[17] = 0;
+      uint16_t c = wire::transport_checksum(src, dst, 6, std::span<const uint8_t>(t, thl + n));
+      t[16] = uint8_t(c >> 8), t[17] = uint8_t(c);
+      if (!transmit(p, now)) return false;
+    }
+    return true;
+  }
   void inject(std::span<const uint8_t> f) {
     rx.emplace_back(f.begin(), f.end());
     if (notify_) notify_();
@@ -50,12 +117,44 @@ class MemLink final : public Link {
 
   MemLink* peer = nullptr;
   bool drop_tx = false;  // cable cut: frames are recorded but not delivered
+  uint32_t offload = 0;  // link_offload::* advertised by this end
+  uint64_t offload_frames = 0, gso_frames = 0, bad_offload = 0;
   std::deque<std::vector<uint8_t>> rx, sent;
 
  private:
   size_t mtu_;
   std::function<void()> notify_;
 };
+
+// TCP segments (with their IP source/destination) inside recorded Ethernet frames.
+struct TcpInFrame {
+  IpAddr src, dst;
+  std::span<const uint8_t> seg;
+};
+inline std::vector<TcpInFrame> tcp_segments(const std::deque<std::vector<uint8_t>>& frames) {
+  std::vector<TcpInFrame> v;
+  for (auto& f : frames) {
+    if (f.size() < 14 + 40) continue;
+    uint16_t et = uint16_t(f[12] << 8 | f[13]);
+    const uint8_t* p = f.data() + 14;
+    if (et == 0x0800 && p[9] == 6) {
+      size_t hl = size_t(p[0] & 15) * 4, tot = size_t(p[2] << 8 | p[3]);
+      if (tot > f.size() - 14 || tot < hl + 20) continue;
+      Ipv4Addr s, d;
+      std::copy_n(p + 12, 4, s.b.begin());
+      std::copy_n(p + 16, 4, d.b.begin());
+      v.push_back({IpAddr(s), IpAddr(d), std::span<const uint8_t>(p + hl, tot - hl)});
+    } else if (et == 0x86dd && p[6] == 6) {
+      size_t pl = size_t(p[4] << 8 | p[5]);
+      if (pl + 40 > f.size() - 14 || pl < 20) continue;
+      Ipv6Addr s, d;
+      std::copy_n(p + 8, 16, s.b.begin());
+      std::copy_n(p + 24, 16, d.b.begin());
+      v.push_back({IpAddr(s), IpAddr(d), std::span<const uint8_t>(p + 40, pl)});
+    }
+  }
+  return v;
+}
 
 inline IpAddr ip(const char* s) { return *IpAddr::parse(s); }
 inline Cidr cidr(const char* s) { return *Cidr::parse(s); }

@@ -3,6 +3,8 @@
 #include <cerrno>
 
 #include "harness.h"
+#include "tcp_glue.h"
+#include "transport/tcp/tcp_engine.h"
 
 namespace libstack::test {
 namespace {
@@ -710,6 +712,179 @@ TEST(Golden, DadNeighborSolicitationFrame) {
       135, 0, 0x4c, 0x6b, 0, 0, 0, 0,                                      // NS, checksum
       0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42};      // target, no SLLA
   EXPECT_EQ(p.lb.sent[0], want);
+}
+
+}  // namespace
+}  // namespace libstack::test
+
+// ---------------- checksum offload (link_offload::kTrustedChecksum) ----------------
+namespace libstack::test {
+namespace {
+
+// Sends `n` patterned bytes from a socket on `from` to a listener on `to` at dst:port and
+// checks they arrive intact; `run(d)` advances the setup's manual clock.
+template <typename Run>
+void tcp_transfer(Stack& from, Stack& to, const char* dst, uint16_t port, size_t n, Run run) {
+  auto fam = ip(dst).family;
+  TcpSocket lst = to.tcp_socket();
+  ASSERT_EQ(lst.bind({unspecified_of(fam), port}), 0);
+  ASSERT_EQ(lst.listen(4), 0);
+  TcpSocket cli = from.tcp_socket();
+  int rc = cli.connect({ip(dst), port});
+  ASSERT_TRUE(rc == 0 || rc == -EINPROGRESS) << rc;
+  run(10ms);
+  TcpSocket srv;
+  ASSERT_EQ(lst.accept(&srv), 0);
+  std::vector<uint8_t> data(n), got, buf(65536);
+  for (size_t k = 0; k < n; ++k) data[k] = uint8_t(k * 7 + 3);
+  size_t sent = 0;
+  for (int round = 0; round < 5000 && got.size() < n; ++round) {
+    if (sent < n) {
+      int64_t w = cli.send(std::span<const uint8_t>(data).subspan(sent));
+      if (w > 0) sent += size_t(w);
+    }
+    run(1ms);
+    for (int64_t r; (r = srv.recv(buf)) > 0;) got.insert(got.end(), buf.begin(), buf.begin() + r);
+  }
+  ASSERT_EQ(got.size(), n);
+  EXPECT_EQ(got, data);
+  cli.abort();
+  run(10ms);
+}
+
+TEST(Offload, UntrustedLinkTcpSegmentsCarryValidChecksums) {
+  Pair p;
+  auto run = [&](Duration d) { p.advance(d); };
+  tcp_transfer(*p.a, *p.b, "10.0.0.2", 7001, 100000, run);
+  tcp_transfer(*p.a, *p.b, "2001:db8::2", 7002, 100000, run);
+  auto segs = tcp_segments(p.la.sent);
+  ASSERT_GT(segs.size(), 20u);
+  size_t v6 = 0;
+  for (auto& s : segs) {
+    EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+    v6 += s.src.is_v6();
+  }
+  EXPECT_GT(v6, 0u);
+  EXPECT_EQ(p.b->tcp()->counters().drop_bad_checksum, 0u);
+}
+
+TEST(Offload, TrustedLinkSkipsTcpChecksumsBothWays) {
+  Pair p;
+  p.la.offload = p.lb.offload = link_offload::kTrustedChecksum;
+  auto run = [&](Duration d) { p.advance(d); };
+  tcp_transfer(*p.a, *p.b, "10.0.0.2", 7001, 100000, run);
+  tcp_transfer(*p.a, *p.b, "2001:db8::2", 7002, 100000, run);
+  size_t data_segs = 0;
+  for (auto& s : tcp_segments(p.la.sent)) {
+    size_t hl = size_t(s.seg[12] >> 4) * 4;
+    if (s.seg.size() > hl) ++data_segs;
+    EXPECT_EQ(s.seg[16] | s.seg[17], 0) << "checksum computed on a trusted link";
+  }
+  EXPECT_GT(data_segs, 10u);
+  EXPECT_EQ(p.b->tcp()->counters().drop_bad_checksum, 0u);
+  // A segment with a wrong checksum is still dropped on an untrusted link...
+  Pair q;
+  auto seg_frame = [](Pair& pp) {
+    for (auto& f : pp.la.sent) {
+      auto v = tcp_segments({f});
+      if (!v.empty()) return f;
+    }
+    return std::vector<uint8_t>{};
+  };
+  TcpSocket lst = q.b->tcp_socket();
+  ASSERT_EQ(lst.bind({ip("10.0.0.2"), 7003}), 0);
+  ASSERT_EQ(lst.listen(4), 0);
+  TcpSocket c = q.a->tcp_socket();
+  c.connect({ip("10.0.0.2"), 7003});
+  q.pump();
+  std::vector<uint8_t> syn = seg_frame(q);
+  ASSERT_FALSE(syn.empty());
+  syn[14 + 20 + 4] ^= 0x55;  // sequence number: checksum no longer matches
+  uint64_t bad0 = q.b->tcp()->counters().drop_bad_checksum;
+  q.lb.inject(syn);
+  q.pump();
+  EXPECT_EQ(q.b->tcp()->counters().drop_bad_checksum, bad0 + 1);
+  // ... and accepted unverified on a trusted one (it is a new SYN: a SYN-ACK answers it).
+  q.lb.offload = link_offload::kTrustedChecksum;
+  uint64_t segs0 = q.b->tcp()->counters().segs_out;
+  q.lb.inject(syn);
+  q.pump();
+  EXPECT_EQ(q.b->tcp()->counters().drop_bad_checksum, bad0 + 1);
+  EXPECT_GT(q.b->tcp()->counters().segs_out, segs0);
+}
+
+TEST(Offload, TsoSuperSegmentsAndPartialChecksumsV4V6) {
+  Pair p;
+  p.la.offload = link_offload::kTso | link_offload::kTxChecksumPartial;  // A's side only
+  auto run = [&](Duration d) { p.advance(d); };
+  tcp_transfer(*p.a, *p.b, "10.0.0.2", 7001, 300000, run);
+  uint64_t gso_v4 = p.la.gso_frames;
+  EXPECT_GT(gso_v4, 0u);
+  tcp_transfer(*p.a, *p.b, "2001:db8::2", 7002, 300000, run);
+  EXPECT_GT(p.la.gso_frames, gso_v4);
+  EXPECT_EQ(p.la.bad_offload, 0u);
+  // What reached the wire after the "kernel" cut them: full-size, valid segments.
+  for (auto& s : tcp_segments(p.la.sent)) {
+    EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+    EXPECT_LE(s.seg.size() + (s.src.is_v4() ? 20 : 40), 1500u);
+  }
+  EXPECT_EQ(p.b->tcp()->counters().drop_bad_checksum, 0u);
+  // B (no offload) still computes its own checksums.
+  for (auto& s : tcp_segments(p.lb.sent)) EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+}
+
+// A super-segment the fast path cannot take (here: the neighbour is not resolved yet) is
+// cut in software into gso_size pieces: same header, advancing sequence numbers, FIN/PSH
+// only on the last piece, real checksums.
+TEST(Offload, SoftwareSegmentationWhenFastPathCannotSend) {
+  SplitMix64 rng{5};
+  MemLink l;
+  l.offload = link_offload::kTso | link_offload::kTxChecksumPartial;
+  StackImpl s(rng, Tuning{});
+  int ifx = s.add_interface(&l, nullptr, mac(1), 0, "");
+  ASSERT_GT(ifx, 0);
+  ASSERT_EQ(s.add_address(uint32_t(ifx), cidr("10.0.0.1/24")), 0);
+  const size_t room = s.tcp->headroom(), n = 3000, gso = 1000;
+  std::vector<uint8_t> buf(room + 20 + n);
+  uint8_t* t = buf.data() + room;
+  t[0] = 0x03, t[1] = 0xe8, t[2] = 0x07, t[3] = 0xd0;  // ports 1000 -> 2000
+  t[4] = 0, t[5] = 0, t[6] = 0x13, t[7] = 0x88;        // seq 5000
+  t[12] = 5 << 4;
+  t[13] = 0x19;  // FIN PSH ACK
+  t[14] = 0xff;  // window
+  for (size_t k = 0; k < n; ++k) t[20 + k] = uint8_t(k * 31 + 7);
+  ASSERT_TRUE(s.tcp->send_segment_inplace(ip("10.0.0.1"), ip("10.0.0.2"), buf, room, gso));
+  EXPECT_TRUE(tcp_segments(l.sent).empty());  // waiting for ARP
+  s.neigh_update(uint32_t(ifx), ip("10.0.0.2"), mac(2), true, true, false);
+  auto segs = tcp_segments(l.sent);
+  ASSERT_EQ(segs.size(), 3u);
+  for (size_t k = 0; k < 3; ++k) {
+    auto& g = segs[k].seg;
+    ASSERT_EQ(g.size(), 20 + gso);
+    EXPECT_EQ(wire::transport_checksum(segs[k].src, segs[k].dst, 6, g), 0);
+    EXPECT_EQ(uint32_t(g[4] << 24 | g[5] << 16 | g[6] << 8 | g[7]), 5000 + k * gso);
+    EXPECT_EQ(g[13], k == 2 ? 0x19 : 0x10);
+    EXPECT_TRUE(std::equal(g.begin() + 20, g.end(), t + 20 + k * gso));
+  }
+  EXPECT_EQ(l.offload_frames, 0u);  // the general path sends plain frames
+}
+
+TEST(Offload, ForwardedFromTrustedLinkGetsRealChecksum) {
+  Triple t(true);
+  t.l_a.offload = t.l_ra.offload = link_offload::kTrustedChecksum;  // A - R trusted, R - C not
+  auto run = [&](Duration d) { t.advance(d); };
+  tcp_transfer(*t.a, *t.c, "10.0.2.1", 7001, 50000, run);
+  tcp_transfer(*t.a, *t.c, "2001:db8:2::1", 7002, 50000, run);
+  size_t zero_on_a = 0, checked = 0;
+  for (auto& s : tcp_segments(t.l_a.sent)) zero_on_a += (s.seg[16] | s.seg[17]) == 0;
+  EXPECT_GT(zero_on_a, 10u);
+  for (auto& s : tcp_segments(t.l_rc.sent)) {  // R towards C: every segment verifies
+    EXPECT_EQ(wire::transport_checksum(s.src, s.dst, 6, s.seg), 0);
+    ++checked;
+  }
+  EXPECT_GT(checked, 10u);
+  EXPECT_EQ(t.c->tcp()->counters().drop_bad_checksum, 0u);
+  EXPECT_EQ(t.a->tcp()->counters().drop_bad_checksum, 0u);
 }
 
 }  // namespace

@@ -70,8 +70,11 @@ class TapLink final : public Link {
  public:
   // Attaches to (or creates) interface `name`. Needs CAP_NET_ADMIN unless the device is
   // persistent and owned by the caller; the error text says so on EPERM.
+  // `offload` (tap only): open with IFF_VNET_HDR so that TCP checksums and segmentation
+  // of 64 KiB super-segments are left to the kernel (falls back to plain frames if the
+  // kernel refuses).
   static std::unique_ptr<TapLink> open(std::string_view name, size_t mtu, std::string* error,
-                                       bool tun = false);
+                                       bool tun = false, bool offload = false);
   ~TapLink() override;
   TapLink(const TapLink&) = delete;
   TapLink& operator=(const TapLink&) = delete;
@@ -83,14 +86,19 @@ class TapLink final : public Link {
   size_t receive(std::span<uint8_t> buf, Instant now) override;
   int wait_fd() const override { return fd_; }
   uint64_t dropped() const override { return dropped_; }
+  uint32_t offloads() const override;
+  bool transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) override;
   const std::string& name() const { return name_; }
+  bool vnet_hdr() const { return vnet_; }
 
  private:
-  TapLink(int fd, std::string name, size_t mtu, bool tun);
+  TapLink(int fd, std::string name, size_t mtu, bool tun, bool vnet);
+  bool write_frame(std::span<const uint8_t> frame, const TxOffload* o);
   int fd_;
   std::string name_;
   size_t mtu_;
   bool tun_;
+  bool vnet_;  // every read/write starts with a struct virtio_net_hdr
   uint64_t dropped_ = 0;
   std::vector<uint8_t> scratch_;
 };
@@ -114,6 +122,10 @@ struct InProcessOptions {
   size_t mtu = 1500;          // up to kMaxLinkMtu
   size_t queue_limit = 1024;  // frames waiting per receiving port; beyond: dropped
   bool learning_switch = false;  // Ethernet only: forward by learnt MAC instead of flooding
+  // Ports advertise link_offload::kTrustedChecksum: stacks on this hub skip computing and
+  // verifying TCP checksums (faster bulk transfers). Only for hubs whose ports are all
+  // libstack Stacks; leave it off when a test injects hand-made frames with bad checksums.
+  bool trusted_checksum = false;
   Impairments impairments;
 };
 
@@ -144,11 +156,13 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
   struct Frame {
     Instant ready;
     uint64_t seq;
-    std::vector<uint8_t> bytes;
+    std::vector<uint8_t> bytes;  // the frame is bytes[0, len); big frames use pooled buffers
+    size_t len = 0;
   };
   struct PortState;
   bool transmit_from(size_t port, std::span<const uint8_t> frame, Instant now);
   size_t receive_at(size_t port, std::span<uint8_t> buf, Instant now);
+  size_t receive_swap_at(size_t port, std::vector<uint8_t>& buf, Instant now);
   Instant next_rx_time(size_t port) const;
   uint64_t dropped_at(size_t port) const;
   void set_notify(size_t port, std::function<void()> cb);
@@ -168,6 +182,11 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
   InProcessStats stats_;
   std::map<MacAddr, size_t> learned_;
   uint64_t seq_ = 0;
+  // Recycled frame buffers of pool_buf_size() bytes: big frames are copied into one on
+  // transmit and handed to the receiving stack by receive_swap (which returns its old
+  // buffer), so bulk traffic neither allocates nor copies a second time.
+  std::vector<std::vector<uint8_t>> pool_;
+  size_t pool_buf_size() const;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -187,6 +206,9 @@ class PcapLink final : public Link {
   void set_rx_notify(std::function<void()> cb) override { inner_->set_rx_notify(std::move(cb)); }
   Instant next_rx_time() const override { return inner_->next_rx_time(); }
   uint64_t dropped() const override { return inner_->dropped(); }
+  // As the inner link (records show uncomputed TCP checksums on a trusted link).
+  uint32_t offloads() const override { return inner_->offloads(); }
+  bool transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) override;
   uint64_t records() const { return records_; }
   Link& inner() { return *inner_; }
 
@@ -204,6 +226,7 @@ struct LinkOptions {
   size_t mtu = 1500;
   std::string descr = "libstack";  // VDE port description
   std::string pcap_path;           // non-empty: wrap the link in a PcapLink writing here
+  bool tap_offload = true;         // tap:NAME with IFF_VNET_HDR (TSO + checksum offload)
 };
 
 // URL forms:

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 
 namespace libstack {
 
@@ -40,6 +41,7 @@ void StackImpl::ipv4_input(Interface& i, std::span<const uint8_t> pkt) {
   m.ttl = ip->ttl;
   m.ifindex = i.id;
   m.packet = pkt;
+  m.checksum_trusted = i.trusted_checksum();
   bool ours = is_local(dst);
   if (!ours && is_v4_broadcast(dst, i)) ours = m.dst_broadcast = true;
   if (!ours && ip->dst.is_multicast()) {
@@ -118,6 +120,11 @@ void StackImpl::forward_v4(Interface& in, const Ipv4Repr& ip, std::span<const ui
   p[8] = uint8_t(ip.ttl - 1);
   wr16(p.data() + 10, 0);
   wr16(p.data() + 10, checksum(std::span<const uint8_t>(p.data(), ip.header_len)));
+  // A TCP segment from a link that trusts checksums may carry none: give it a real one
+  // before it leaves for a link that does not.
+  if (in.trusted_checksum() && !out->trusted_checksum() && ip.protocol == ipproto::kTcp &&
+      !ip.is_fragment() && p.size() >= ip.header_len + kTcpMinHeader)
+    tcp_fill_checksum(IpAddr(ip.src), IpAddr(ip.dst), std::span<uint8_t>(p).subspan(ip.header_len));
   ++ctr.ipv4_forwarded;
   if (p.size() <= out->mtu) {
     link_output(*out, nh, std::move(p));

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 
 namespace libstack {
 
@@ -33,6 +34,7 @@ void StackImpl::ipv6_input(Interface& i, std::span<const uint8_t> pkt) {
   m.ttl = ip->hop_limit;
   m.ifindex = i.id;
   m.packet = pkt;
+  m.checksum_trusted = i.trusted_checksum();
   bool ours = is_local(dst);
   bool tentative = false;
   if (!ours && ip->dst.is_multicast()) {
@@ -121,6 +123,10 @@ void StackImpl::forward_v6(Interface& in, const Ipv6Repr& ip, std::span<const ui
   IpAddr nh = r->info.gateway.is_unspecified() ? IpAddr(ip.dst) : r->info.gateway;
   std::vector<uint8_t> p(pkt.begin(), pkt.end());
   p[7] = uint8_t(ip.hop_limit - 1);
+  // As for IPv4: a segment from a checksum-trusting link gets a real checksum on the way out.
+  if (in.trusted_checksum() && !out->trusted_checksum() && ip.next_header == ipproto::kTcp &&
+      p.size() >= 40 + kTcpMinHeader)
+    tcp_fill_checksum(IpAddr(ip.src), IpAddr(ip.dst), std::span<uint8_t>(p).subspan(40));
   ++ctr.ipv6_forwarded;
   link_output(*out, nh, std::move(p));
 }

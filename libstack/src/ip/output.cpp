@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "stack_impl.h"
+#include "wire/tcp.h"
 
 namespace libstack {
 
@@ -155,6 +156,115 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     link_output(*out, nh, std::move(p));
   }
   return 0;
+}
+
+bool StackImpl::egress_trusted(const IpAddr& dst, uint32_t oif) const {
+  if (is_local(dst)) return true;
+  const Route* r = lookup(dst, oif);
+  const Interface* out = r ? iface(r->info.ifindex) : nullptr;
+  return out && out->trusted_checksum();
+}
+
+size_t StackImpl::tcp_tso_max(const IpAddr& dst) const {
+  if (is_local(dst)) return 0;
+  const Route* r = lookup(dst);
+  const Interface* out = r ? iface(r->info.ifindex) : nullptr;
+  if (!out || !out->is_ethernet() || !(out->link->offloads() & link_offload::kTso)) return 0;
+  return 65535 - (dst.is_v4() ? 20 : 0) - 60;  // IPv4 total length / IPv6 payload length
+}
+
+int StackImpl::tcp_output_inplace(const IpAddr& src, const IpAddr& dst, std::span<uint8_t> buf,
+                                  size_t headroom, uint32_t oif, size_t gso_size) {
+  const bool v4 = dst.is_v4();
+  const size_t iphl = v4 ? 20 : 40;
+  if (headroom < iphl + EthernetRepr::kHeaderLen || src.is_unspecified()) return 0;
+  if (buf.size() < headroom + kTcpMinHeader) return 0;
+  if (v4 ? dst.v4().is_multicast() || dst.v4().is_broadcast() : dst.v6().is_multicast()) return 0;
+  if (is_local(dst)) return 0;
+  const Route* r = lookup(dst, oif);
+  if (!r) return 0;
+  Interface* out = iface(r->info.ifindex);
+  if (!out || !out->up || !out->is_ethernet()) return 0;
+  if (v4 && is_v4_broadcast(dst, *out)) return 0;
+  const IpAddr& nh = r->info.gateway.is_unspecified() ? dst : r->info.gateway;
+  std::span<uint8_t> seg = buf.subspan(headroom);
+  const size_t seglen = seg.size();
+  const size_t tcp_hl = size_t(seg[12] >> 4) * 4;
+  const uint32_t offl = out->link->offloads();
+  const bool gso = gso_size && seglen > tcp_hl + gso_size;
+  size_t mtu = out->mtu;
+  for (auto& p : pmtu)
+    if (p.dst == dst) mtu = std::min(mtu, p.mtu);
+  if (gso) {
+    if (!(offl & link_offload::kTso) || iphl + tcp_hl + gso_size > mtu ||
+        seglen + (v4 ? iphl : 0) > 65535)
+      return 0;
+  } else if (iphl + seglen > mtu) {
+    return 0;
+  }
+  Neighbour* n = neigh_find(out->id, nh);
+  if (!n || n->state == State::Incomplete || n->state == State::Failed) return 0;
+  n->last_used = now;
+  if (n->state == State::Stale) {
+    n->state = State::Delay;
+    n->timer = now + tuning.neigh_delay;
+  }
+  TxOffload o;
+  if (out->trusted_checksum()) {
+    // nothing: receivers on this link do not verify
+  } else if (offl & (link_offload::kTxChecksumPartial | link_offload::kTso)) {
+    // The receiver completes it: store the pseudo-header sum only (like CHECKSUM_PARTIAL).
+    wr16(seg.data() + 16, uint16_t(~pseudo_header(src, dst, ipproto::kTcp, uint32_t(seglen)).fold()));
+    o.csum_partial = true;
+    o.csum_start = uint16_t(EthernetRepr::kHeaderLen + iphl);
+    o.csum_offset = 16;
+  } else {
+    tcp_fill_checksum(src, dst, seg);
+  }
+  if (gso) {
+    o.gso = v4 ? TxOffload::kTcpV4 : TxOffload::kTcpV6;
+    o.gso_size = uint16_t(gso_size);
+    o.hdr_len = uint16_t(EthernetRepr::kHeaderLen + iphl + tcp_hl);
+  }
+  uint8_t* ip = buf.data() + headroom - iphl;
+  if (v4) {
+    Ipv4Repr h;
+    h.ident = ip4_ident;
+    // A super-segment becomes ceil(payload / gso_size) packets with consecutive idents.
+    ip4_ident = uint16_t(ip4_ident + (gso ? (seglen - tcp_hl + gso_size - 1) / gso_size : 1));
+    h.ttl = uint8_t(tuning.default_ttl);
+    h.protocol = ipproto::kTcp;
+    h.src = src.v4();
+    h.dst = dst.v4();
+    h.dont_frag = true;
+    h.emit(MutBytes(ip, iphl), seglen);
+    ++ctr.ipv4_tx;
+  } else {
+    Ipv6Repr h;
+    h.next_header = ipproto::kTcp;
+    h.hop_limit = uint8_t(tuning.default_hop_limit);
+    h.src = src.v6();
+    h.dst = dst.v6();
+    h.emit(MutBytes(ip, iphl), seglen);
+    ++ctr.ipv6_tx;
+  }
+  uint8_t* eth = ip - EthernetRepr::kHeaderLen;
+  EthernetRepr e;
+  e.dst = n->mac;
+  e.src = out->mac;
+  e.ethertype = v4 ? ethertype::kIpv4 : ethertype::kIpv6;
+  e.emit(MutBytes(eth, EthernetRepr::kHeaderLen));
+  size_t flen = EthernetRepr::kHeaderLen + iphl + seglen;
+  if (flen < 60) {  // a bare ACK without options: pad to the Ethernet minimum
+    if (buf.data() + buf.size() - eth < 60) return 0;
+    std::fill(eth + flen, eth + 60, uint8_t(0));
+    flen = 60;
+  }
+  std::span<const uint8_t> frame(eth, flen);
+  bool ok = o.csum_partial || gso ? out->link->transmit_offload(frame, o, now) : out->link->transmit(frame, now);
+  if (ok) ++ctr.tx_frames;
+  else ++ctr.link_tx_dropped;
+  return 1;
 }
 
 }  // namespace libstack

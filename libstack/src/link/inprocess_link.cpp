@@ -53,9 +53,15 @@ class InProcessPort final : public Link {
   size_t receive(std::span<uint8_t> buf, Instant now) override {
     return hub_->receive_at(id_, buf, now);
   }
+  size_t receive_swap(std::vector<uint8_t>& buf, Instant now) override {
+    return hub_->receive_swap_at(id_, buf, now);
+  }
   void set_rx_notify(std::function<void()> cb) override { hub_->set_notify(id_, std::move(cb)); }
   Instant next_rx_time() const override { return hub_->next_rx_time(id_); }
   uint64_t dropped() const override { return hub_->dropped_at(id_); }
+  uint32_t offloads() const override {
+    return hub_->options().trusted_checksum ? link_offload::kTrustedChecksum : 0;
+  }
 
  private:
   std::shared_ptr<InProcessHub> hub_;
@@ -114,6 +120,16 @@ double InProcessHub::uniform() {
   return static_cast<double>(rng_->next_u64() >> 11) * 0x1.0p-53;
 }
 
+namespace {
+constexpr size_t kPoolMin = 1024;   // frames at least this long use pooled buffers
+constexpr size_t kPoolMax = 64;     // spare buffers kept per hub
+}  // namespace
+
+size_t InProcessHub::pool_buf_size() const {
+  // The largest frame plus the slack a Stack asks for in its receive buffer (mtu + 64).
+  return opts_.mtu + kEthernetHeaderLen + 64;
+}
+
 void InProcessHub::enqueue(size_t dst, std::span<const uint8_t> frame, Instant ready) {
   PortState& p = *ports_[dst];
   if (p.rxq.size() >= opts_.queue_limit) {
@@ -121,7 +137,19 @@ void InProcessHub::enqueue(size_t dst, std::span<const uint8_t> frame, Instant r
     ++stats_.queue_drops;
     return;
   }
-  p.rxq.push(Frame{ready, seq_++, std::vector<uint8_t>(frame.begin(), frame.end())});
+  std::vector<uint8_t> b;
+  if (frame.size() >= kPoolMin) {
+    if (!pool_.empty()) {
+      b = std::move(pool_.back());
+      pool_.pop_back();
+    } else {
+      b.resize(pool_buf_size());
+    }
+    std::memcpy(b.data(), frame.data(), frame.size());
+  } else {
+    b.assign(frame.begin(), frame.end());
+  }
+  p.rxq.push(Frame{ready, seq_++, std::move(b), frame.size()});
 }
 
 bool InProcessHub::transmit_from(size_t src, std::span<const uint8_t> frame, Instant now) {
@@ -201,19 +229,42 @@ size_t InProcessHub::receive_at(size_t port, std::span<uint8_t> buf, Instant now
   PortState& p = *ports_[port];
   while (!p.rxq.empty() && p.rxq.top().ready <= now) {
     const Frame& f = p.rxq.top();
-    if (f.bytes.size() > buf.size()) {
+    if (f.len > buf.size()) {
       ++p.dropped;
       ++stats_.oversize;
       p.rxq.pop();
       continue;
     }
-    size_t n = f.bytes.size();
+    size_t n = f.len;
     std::memcpy(buf.data(), f.bytes.data(), n);
     p.rxq.pop();
     ++stats_.delivered;
     return n;
   }
   return 0;
+}
+
+size_t InProcessHub::receive_swap_at(size_t port, std::vector<uint8_t>& buf, Instant now) {
+  {
+    std::lock_guard lk(mu_);
+    PortState& p = *ports_[port];
+    if (p.rxq.empty() || p.rxq.top().ready > now) return 0;
+    const Frame& top = p.rxq.top();
+    if (top.bytes.size() == pool_buf_size() && buf.size() <= top.bytes.size() &&
+        top.len <= buf.size()) {
+      // Hand the pooled buffer over; the caller's old buffer becomes a spare.
+      // (priority_queue::top is const: the frame is moved out through a const_cast,
+      // then popped at once, so the queue never sees it in a moved-from state.)
+      Frame& f = const_cast<Frame&>(top);
+      size_t n = f.len;
+      std::swap(buf, f.bytes);
+      if (f.bytes.size() == pool_buf_size() && pool_.size() < kPoolMax) pool_.push_back(std::move(f.bytes));
+      p.rxq.pop();
+      ++stats_.delivered;
+      return n;
+    }
+  }
+  return receive_at(port, buf, now);
 }
 
 Instant InProcessHub::next_rx_time(size_t port) const {

@@ -28,7 +28,7 @@ std::unique_ptr<Link> make_link(std::string_view url, const LinkOptions& opts,
       if (rest.empty())
         return fail("link URL '" + std::string(url) + "': missing interface name after '" +
                     std::string(scheme) + ":'");
-      link = TapLink::open(rest, opts.mtu, &err, scheme == "tun");
+      link = TapLink::open(rest, opts.mtu, &err, scheme == "tun", opts.tap_offload && scheme == "tap");
     } else {
       return fail("link URL '" + std::string(url) + "': unknown scheme '" +
                   std::string(scheme) +

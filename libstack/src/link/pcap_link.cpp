@@ -82,6 +82,12 @@ bool PcapLink::transmit(std::span<const uint8_t> frame, Instant now) {
   return ok;
 }
 
+bool PcapLink::transmit_offload(std::span<const uint8_t> frame, const TxOffload& o, Instant now) {
+  bool ok = inner_->transmit_offload(frame, o, now);
+  if (ok) record(frame, now);  // as the sender built it (partial checksum, super-segment)
+  return ok;
+}
+
 size_t PcapLink::receive(std::span<uint8_t> buf, Instant now) {
   size_t n = inner_->receive(buf, now);
   if (n > 0) record(buf.first(n), now);

@@ -3,9 +3,10 @@
 import socket, sys
 port, total, pat, res = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3], 'rb').read(), sys.argv[4]
 L = len(pat); pp = pat + pat
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+addr = sys.argv[5] if len(sys.argv) > 5 else '0.0.0.0'  # optional bind address (v4 or v6)
+ls = socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, socket.SOCK_STREAM)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(('0.0.0.0', port)); ls.listen(1); ls.settimeout(60)
+ls.bind((addr, port)); ls.listen(1); ls.settimeout(60)
 open(res + '.ready', 'w').close()
 c, _ = ls.accept(); c.settimeout(60)
 # tcpi_options (byte 5 of struct tcp_info): 1 timestamps, 2 SACK, 4 window scaling

@@ -13,7 +13,10 @@
 // Data: each connection has two byte rings (send and receive) sized from the socket
 // buffers. The send ring holds bytes from SND.UNA on; segments are built in one scratch
 // buffer (header + a memcpy of the payload), checksummed and handed to TcpHost: no
-// per-segment allocation. The receive ring holds in-order bytes; out-of-order data is
+// per-segment allocation. A host may ask for headroom in front of the segment (it builds
+// its frame there, no further copy), take over the checksum (computed only where the link
+// needs it) and offer segmentation offload (tso_max: up to ~64 KiB per segment, cut into
+// MSS pieces by the host or its link). The receive ring holds in-order bytes; out-of-order data is
 // written straight into the ring at its offset beyond the in-order end and tracked as a
 // bounded list of disjoint ranges (which also produce our SACK blocks), so filling a hole
 // is just a commit. The receive window is the free ring space (never shrunk, with
@@ -138,6 +141,7 @@ struct Tcb {
   uint8_t snd_wscale = 0, rcv_wscale = 0;
   bool ws_ok = false, ts_ok = false, sack_ok = false;
   uint32_t peer_mss = 536, mss = 536, rcv_mss = 536;
+  uint32_t tso = 0;  // payload per send with segmentation offload (multiple of mss), 0 = off
   size_t sndbuf_size = 0, rcvbuf_size = 0;
   ByteRing sndbuf, rcvbuf;
   bool fin_queued = false, fin_sent = false, fin_acked = false;
@@ -201,6 +205,7 @@ struct TcpEngine::Guard {
   TcpEngine& e;
   Guard(TcpEngine& eng, std::optional<Instant> now) : e(eng) {
     ++e.depth_;
+    e.deadline_valid_ = false;  // anything below may move a timer
     if (now && *now > e.last_now_) e.last_now_ = *now;
   }
   ~Guard() {
@@ -231,7 +236,7 @@ TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning
   if (tun_.send_buffer < 1024) tun_.send_buffer = 1024;
   if (tun_.recv_buffer < 1024) tun_.recv_buffer = 1024;
   if (tun_.mss < 64) tun_.mss = 64;
-  scratch_.resize(65536 + 128);
+  scratch_.resize(65536 + 128 + host_.headroom());
   cookie_secret_ = host_.random().next_u64();
   cookie_ts_offset_ = host_.random().next_u32();
   ephemeral_next_ = host_.random().next_u32();
@@ -432,14 +437,18 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
       h.opt.sack_count = n;
     }
   }
-  size_t hl = wire::emit_tcp_header(h, scratch_);
+  // The segment starts `room` bytes into scratch_, so that a host that builds frames in
+  // place can put its IP and link headers in front of it (TcpHost::headroom).
+  const size_t room = host_.headroom();
+  std::span<uint8_t> hdr_area(scratch_.data() + room, scratch_.size() - room);
+  size_t hl = wire::emit_tcp_header(h, hdr_area);
   if (hl == 0) return false;
   if (data_len) {
-    if (hl + data_len > scratch_.size()) scratch_.resize(hl + data_len);
-    t->sndbuf.copy_out(data_off, scratch_.data() + hl, data_len);
+    if (room + hl + data_len > scratch_.size()) scratch_.resize(room + hl + data_len);
+    t->sndbuf.copy_out(data_off, scratch_.data() + room + hl, data_len);
   }
-  std::span<uint8_t> seg(scratch_.data(), hl + data_len);
-  wire::tcp_fill_checksum(src, dst, seg);
+  std::span<uint8_t> seg(scratch_.data() + room, hl + data_len);
+  if (!(room && host_.host_checksums())) wire::tcp_fill_checksum(src, dst, seg);
   ctr_.segs_out++;
   if (t) {
     t->st.segs_out++;
@@ -449,7 +458,11 @@ bool TcpEngine::emit(const IpAddr& src, const IpAddr& dst, wire::TcpHeader& h, T
       t->unacked_bytes = 0;
     }
   }
-  if (!host_.send_segment(src, dst, seg)) {
+  size_t gso = t && data_len > t->mss ? t->mss : 0;
+  bool sent = room ? host_.send_segment_inplace(src, dst, std::span<uint8_t>(scratch_.data(), room + seg.size()),
+                                                room, gso)
+                   : host_.send_segment(src, dst, seg);
+  if (!sent) {
     ctr_.send_failed++;
     return false;
   }
@@ -594,6 +607,9 @@ void TcpEngine::output(Tcb* t, Instant now) {
       uint32_t m = uint32_t(std::min<size_t>(t->peer_mss, pmtu - iph - 20) - opt);
       t->mss = std::max<uint32_t>(m, 8);
     }
+    // Segmentation offload: the host cuts larger sends into mss pieces.
+    size_t tm = host_.tso_max(t->remote.addr);
+    t->tso = tm >= 2 * size_t(t->mss) ? uint32_t(tm / t->mss * t->mss) : 0;
   }
   if (t->in_recovery && t->sack_ok) {
     recovery_send(t, now);
@@ -606,7 +622,7 @@ void TcpEngine::output(Tcb* t, Instant now) {
     uint32_t win = std::min(t->snd_wnd, t->cwnd);
     uint32_t usable = win > flight ? win - flight : 0;
     uint32_t avail = gt(data_end, t->snd_nxt) ? data_end - t->snd_nxt : 0;
-    uint32_t len = std::min({avail, t->mss, usable});
+    uint32_t len = std::min({avail, t->tso ? t->tso : t->mss, usable});
     bool fin = t->fin_queued && t->snd_nxt + len == t->fin_seq && !(t->fin_sent && t->snd_nxt == t->snd_max);
     if (t->fin_queued && len == 0 && t->snd_nxt != t->fin_seq) fin = false;
     if (len == 0 && !fin) break;
@@ -800,14 +816,14 @@ static void prepare_conn(Tcb* t, TcpHost& host, const TcpTuning& tun) {
 // ---------------------------------------------------------------------------- input
 
 void TcpEngine::input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> seg,
-                      Instant now) {
+                      Instant now, bool checksum_trusted) {
   Guard g(*this, now);
   ctr_.segs_in++;
   if (seg.size() < wire::kTcpMinHeader || src.family != dst.family) {
     ctr_.drop_malformed++;
     return;
   }
-  if (wire::tcp_checksum(src, dst, seg) != 0) {
+  if (!checksum_trusted && wire::tcp_checksum(src, dst, seg) != 0) {
     ctr_.drop_bad_checksum++;
     return;
   }
@@ -1818,27 +1834,38 @@ void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
 }
 
 void TcpEngine::poll(Instant now) {
+  // Nothing due (the cache is exact or early): skip the scan over every connection.
+  if (deadline_valid_ && now < deadline_cache_) {
+    if (now > last_now_) last_now_ = now;
+    return;
+  }
   Guard g(*this, now);
   size_t n = all_.size();
+  bool fired = false;
+  Instant next = kNever;
   for (size_t i = 0; i < n && i < all_.size(); ++i) {
     Tcb* t = all_[i].get();
     if (t->dead) continue;
     if (t->delack_at <= now) {
+      fired = true;
       ctr_.delayed_acks++;
       send_ack(t, now);
     }
     if (t->rtx_at <= now) {
+      fired = true;
       if (t->persist) on_persist_timeout(t, now);
       else on_rtx_timeout(t, now);
     }
     if (t->dead) continue;
     if (t->keep_at <= now) {
+      fired = true;
       // Keepalive firing requires the last_rx-based idle time, see above.
       if (t->keep_probes == 0 && now - t->last_rx < t->keep_idle) t->keep_at = t->last_rx + t->keep_idle;
       else on_keepalive_timeout(t, now);
     }
     if (t->dead) continue;
     if (t->tw_at <= now) {
+      fired = true;
       t->tw_at = kNever;
       if (t->state == TcpState::TimeWait) {
         // RFC 9293 §3.10.8: TIME-WAIT timeout -> CLOSED.
@@ -1850,16 +1877,26 @@ void TcpEngine::poll(Instant now) {
         destroy(t);  // orphaned FIN-WAIT-2 timeout (not in the RFC; Linux tcp_fin_timeout)
       }
     }
+    if (!t->dead) next = std::min({next, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
+  }
+  // When no timer fired no connection changed, so this pass saw every deadline: keep it
+  // for next_deadline() and the next poll (callbacks run by ~Guard clear it again).
+  if (!fired) {
+    deadline_cache_ = next;
+    deadline_valid_ = true;
   }
 }
 
 Instant TcpEngine::next_deadline() const {
+  if (deadline_valid_) return deadline_cache_;
   Instant d = kNever;
   for (const auto& up : all_) {
     const Tcb* t = up.get();
     if (t->dead) continue;
     d = std::min({d, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
   }
+  deadline_cache_ = d;
+  deadline_valid_ = depth_ == 0;  // inside an engine call timers may still move
   return d;
 }
 
@@ -2211,6 +2248,7 @@ int TcpEngine::op_set_keepalive(uint64_t id, bool on) {
   if (!t) return -EBADF;
   t->keepalive = on;
   t->keep_probes = 0;
+  deadline_valid_ = false;  // no Guard here: the keepalive timer moves
   if (on && (t->state == TcpState::Established || t->state == TcpState::CloseWait))
     t->keep_at = t->last_rx + t->keep_idle;
   if (!on) t->keep_at = kNever;
@@ -2223,6 +2261,7 @@ int TcpEngine::op_set_keepalive_params(uint64_t id, Duration idle, Duration intv
   t->keep_idle = idle;
   t->keep_intvl = intvl;
   t->keep_cnt = cnt;
+  deadline_valid_ = false;
   if (t->keepalive && t->keep_at != kNever) t->keep_at = t->last_rx + t->keep_idle;
   return 0;
 }

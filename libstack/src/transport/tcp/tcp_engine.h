@@ -53,7 +53,13 @@ class TcpEngine {
 
   // One TCP segment (header + payload) from src to dst (dst: one of our addresses).
   void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
-             Instant now);
+             Instant now) {
+    input(src, dst, segment, now, false);
+  }
+  // Same; checksum_trusted: the segment came over a link that cannot corrupt it (loopback,
+  // link_offload::kTrustedChecksum), so its checksum is not verified.
+  void input(const IpAddr& src, const IpAddr& dst, std::span<const uint8_t> segment,
+             Instant now, bool checksum_trusted);
   // An ICMP/ICMPv6 error about a segment we sent from `local` to `remote`; `quoted` is
   // the start of the quoted TCP header (at least 8 bytes: ports + sequence number).
   // err: -ECONNREFUSED / -EHOSTUNREACH / -ENETUNREACH (hard during SYN-SENT, otherwise
@@ -205,6 +211,10 @@ class TcpEngine {
   uint32_t challenge_count_ = 0;
   uint64_t cookie_secret_ = 0;
   uint32_t ephemeral_next_ = 0;  // RFC 6056 algorithm 3 counter
+  // next_deadline() cache: valid until the next engine entry (every Guard clears it).
+  // It may only ever be earlier than the true minimum, never later.
+  mutable Instant deadline_cache_ = kNever;
+  mutable bool deadline_valid_ = false;
   uint32_t cookie_ts_offset_ = 0;
 };
 
