@@ -35,20 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
-need() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, taps)"; }
-bg() { "$@" & PIDS+=($!); }
-# stop PID: TERM, then KILL after 5 s; reaps it.
-stop() {
-  local i
-  kill "$1" 2>/dev/null
-  for ((i = 0; i < 50; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-  return 0
-}
 # wait_log FILE REGEX [SECONDS]: until FILE has a line matching REGEX.
 wait_log() {
   local i

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The conformance program natively and in a view with only its loopback (--net none):
 # every socket call must answer exactly as the kernel does.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../umnet/lib.sh"
 : "${CONFORMANCE:?}"
 cd "$WORK"
 timeout 120 "$CONFORMANCE" >native.txt 2>native.err || fail "native run failed: $(cat native.err)"

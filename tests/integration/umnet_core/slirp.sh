@@ -2,7 +2,7 @@
 # The embedded default view (slirp:// NAT): the program has its own address, sees only
 # its own interfaces, and reaches a server on the host (slirp maps 10.0.2.2 to the host's
 # loopback); a published port of a server in the view is reached from the host.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../umnet/lib.sh"
 need curl
 cd "$WORK"
 mkdir site && echo "host page $$" >site/index.html

@@ -3,15 +3,15 @@
 # server on port 80 of the other view), and DNS redirection: the client resolves a name
 # with the C library (which asks the host's /etc/resolv.conf servers); the query reaches
 # the view's --dns server on the switch instead, and the answer is accepted.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../umnet/lib.sh"
 need curl
 need ping
+HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$WORK"
-start_switch "$WORK/sw"
-NET="vde://$WORK/sw"
+NET=$(new_switch sw) || exit 1
 mkdir site && echo "served over the switch $$" >site/index.html
 bg "$TN" run -m "$UMNET_MOD" --net "$NET" --ip 10.5.0.1/24 -- sh -c \
-  "$PY $(dirname "$0")/dns_server.py 10.5.0.1 $WORK/dns.ready & exec $PY -m http.server 80 --directory site >/dev/null 2>&1"
+  "$PY $HERE/dns_server.py 10.5.0.1 $WORK/dns.ready & exec $PY -m http.server 80 --directory site >/dev/null 2>&1"
 wait_file "$WORK/dns.ready" 20
 client() { timeout 30 "$TN" run -m "$UMNET_MOD" --net "$NET" --ip 10.5.0.2/24 --dns 10.5.0.1 -- "$@"; }
 client ping -c 2 -i 0.3 -W 3 10.5.0.1 >ping.out 2>&1 || { cat ping.out; fail "ping between views failed"; }
