@@ -328,7 +328,11 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     lo.descr = "threadnet:" + spec.name;
     lo.pcap_path = spec.pcap;
     std::string lerr;
-    auto link = libstack::make_link(spec.url, lo, &lerr);
+    std::unique_ptr<libstack::Link> link;
+    if (spec.url.starts_with(kMemScheme))
+      link = mem_link(spec, &lerr);
+    else
+      link = libstack::make_link(spec.url, lo, &lerr);
     if (!link) {
       *err = "stack " + spec.name + ": cannot open " + spec.url + ": " + lerr;
       return false;
@@ -380,6 +384,28 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   nodes_.push_back(std::move(n));
   arm_deadline(*raw);
   return true;
+}
+
+// mem://NAME: one in-memory learning switch per NAME and view (MTU 65535; each stack's
+// interface MTU is its own mtu= or 65535). Frames are handed over without a syscall; the
+// receiving stack is woken through its rx-notify (-> set_wakeup -> schedule_poll).
+std::unique_ptr<libstack::Link> View::mem_link(const StackSpec &spec, std::string *err) {
+  std::string name = spec.url.substr(kMemScheme.size());
+  if (name.empty() || name.find('/') != std::string::npos) {
+    *err = "mem://NAME needs a name without '/'";
+    return nullptr;
+  }
+  auto &hub = hubs_[name];
+  if (!hub) {
+    libstack::InProcessOptions o;
+    o.mtu = libstack::kMaxLinkMtu;
+    o.learning_switch = true;
+    o.queue_limit = 4096;
+    hub = libstack::InProcessHub::create(o);
+  }
+  std::unique_ptr<libstack::Link> link = hub->add_port();
+  if (!spec.pcap.empty()) link = libstack::PcapLink::open(std::move(link), spec.pcap, err);
+  return link;
 }
 
 void View::poll(StackNode &n) {
