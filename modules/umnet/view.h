@@ -66,6 +66,8 @@ class View {
 
  private:
   static constexpr std::string_view kMemScheme = "mem://";
+  // MTU of slirp:// links given without mtu= (the vdeplug slirp plugin's frames).
+  static constexpr size_t kSlirpMtu = 9000;
   bool add_stack(const StackSpec &spec, std::string *err);
   std::unique_ptr<libstack::Link> mem_link(const StackSpec &spec, std::string *err);
   void schedule_poll(StackNode &n);
