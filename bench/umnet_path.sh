@@ -9,17 +9,23 @@
 #   vde      two views on a vde_switch (MTU 1500), server in one, client in the other
 #   slirp    a view (embedded default slirp://) to a kernel server on the host (10.0.2.2)
 #   slirp-r  the same, reverse direction (-R: the kernel server sends into the view)
+#   curl     a CURL_MB file (default 1024) from nginx on stack a to curl on stack b of one
+#            view (mem://) vs native nginx -> curl over loopback (bytes/s, ratio printed)
+#   wrk      wrk -t 2 -c 10 -d WRK_SECONDS against nginx in a view reached through --publish,
+#            keep-alive and Connection: close, vs native nginx (requests/s, ratios printed)
 # Usage: bench/umnet_path.sh [BUILD_DIR] [CASES...]   (default: build, every case)
 # Env: BENCH_SECONDS (iperf3 -t, default 5), ROUNDS (default 1; medians over rounds).
 set -uo pipefail
 B=$(cd "${1:-build}" && pwd)
 shift || true
 CASES=("$@")
-[ ${#CASES[@]} -eq 0 ] && CASES=(kernel viewlo mem mem1500 vde slirp slirp-r)
+[ ${#CASES[@]} -eq 0 ] && CASES=(kernel viewlo mem mem1500 vde slirp slirp-r curl wrk)
 TN=$B/tools/threadnet
 MOD=$B/modules/umnet/threadnet-umnet.so
 T=${BENCH_SECONDS:-5}
 ROUNDS=${ROUNDS:-1}
+CURL_MB=${CURL_MB:-1024}
+WT=${WRK_SECONDS:-5}
 W=$(mktemp -d /tmp/tn-umnet-bench.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]:-}"; do kill -9 $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
@@ -72,15 +78,59 @@ run_case() {
   esac
 }
 
+ngconf() {  # PORT [ADDR]
+  cat <<CONF
+daemon off; master_process off; worker_processes 1; error_log $W/error.log warn; pid $W/ng$1.pid;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $W/tmp/b; proxy_temp_path $W/tmp/p;
+  fastcgi_temp_path $W/tmp/f; uwsgi_temp_path $W/tmp/u; scgi_temp_path $W/tmp/s;
+  sendfile on; keepalive_requests 1000000;
+  server { listen ${2:-127.0.0.1}:$1; root $W/www; } }
+CONF
+}
+wait_port() { for i in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+curl_case() {
+  mkdir -p "$W/www" "$W/tmp"
+  [ -f "$W/www/big" ] || head -c $((CURL_MB << 20)) /dev/zero >"$W/www/big"
+  local pn; pn=$(free_port); ngconf $pn >"$W/n.conf"
+  nginx -p "$W" -c "$W/n.conf" -e "$W/error.log" & PIDS+=($!)
+  wait_port $pn
+  local nat; nat=$(curl -s -o /dev/null -w '%{speed_download}' http://127.0.0.1:$pn/big)
+  ngconf 80 0.0.0.0 >"$W/v.conf"
+  local view
+  view=$(tn --stack a=mem://c,ip=10.9.0.1/24 --stack b=mem://c,ip=10.9.0.2/24 -- sh -c \
+    "$TN stack a -- nginx -p $W -c $W/v.conf -e $W/error.log & s=\$!; for i in \$(seq 100); do $TN stack b -- curl -fs -o /dev/null http://10.9.0.1/ngconf-probe-missing; [ \$? -ne 7 ] && break; sleep 0.1; done; $TN stack b -- curl -s -o /dev/null -w '%{speed_download}' http://10.9.0.1/big; kill \$s")
+  echo "curl     native $(python3 -c "print('%.0f MB/s' % ($nat/1e6))"), mem:// view to view $(python3 -c "print('%.0f MB/s' % (${view:-0}/1e6))"), ratio $(python3 -c "print('%.2f' % (${view:-0}/$nat if $nat else 0))") (target >= 0.5)"
+}
+wrk_case() {
+  mkdir -p "$W/www" "$W/tmp"
+  head -c 4096 /dev/urandom >"$W/www/4k"
+  local pn hp; pn=$(free_port); hp=$(free_port)
+  ngconf $pn >"$W/wn.conf"; ngconf 8080 0.0.0.0 >"$W/wv.conf"
+  nginx -p "$W" -c "$W/wn.conf" -e "$W/error.log" & PIDS+=($!)
+  "$TN" run -m "$MOD" --publish 8080:$hp -- nginx -p "$W" -c "$W/wv.conf" -e "$W/error.log" & PIDS+=($!)
+  wait_port $pn && wait_port $hp
+  for i in $(seq 50); do curl -fs -o /dev/null http://127.0.0.1:$hp/4k && break; sleep 0.1; done
+  rps() { wrk -t 2 -c 10 -d ${WT}s "$@" | awk '/Requests\/sec/ {print $2}'; }
+  for mode in keep-alive close; do
+    local H=(); [ $mode = close ] && H=(-H 'Connection: close')
+    local a b; a=$(rps "${H[@]}" http://127.0.0.1:$pn/4k); b=$(rps "${H[@]}" http://127.0.0.1:$hp/4k)
+    local tgt=0.7; [ $mode = close ] && tgt=0.5
+    echo "wrk $mode: native ${a:-0} req/s, view (--publish) ${b:-0} req/s, ratio $(python3 -c "print('%.2f' % (${b:-0}/${a:-1}))") (target >= $tgt)"
+  done
+}
+
 echo "== umnet data path, iperf3 -t $T, $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A RES
 for c in "${CASES[@]}"; do
+  case $c in curl) curl_case; continue ;; wrk) wrk_case; continue ;; esac
   vals=()
   for ((r = 0; r < ROUNDS; r++)); do vals+=($(run_case $c)); done
   RES[$c]=$(median "${vals[@]}")
 done
 ref=${RES[kernel]:-}
 for c in "${CASES[@]}"; do
+  [ -n "${RES[$c]:-}" ] || continue
   v=${RES[$c]}
   if [ -n "$ref" ] && [ "$c" != kernel ]; then
     printf '%-8s %8.0f Mbit/s   ratio to kernel loopback %s\n' $c "$(python3 -c "print($v/1e6)")" \
