@@ -210,7 +210,14 @@ class Publisher {
         if (errno == EAGAIN) break;
         return drop(c);
       }
-      c.up.assign(buf, buf + n);
+      // Straight from the read buffer; only what the stack does not take is kept.
+      int64_t w = c.s.send(std::span<const uint8_t>(buf, size_t(n)));
+      if (w < 0 && w != -EAGAIN) return drop(c);
+      if (w < 0) w = 0;
+      if (w < n) {
+        c.up.assign(buf + w, buf + n);
+        break;
+      }
     }
     // view -> host
     for (int i = 0; i < 64; ++i) {
@@ -231,7 +238,13 @@ class Publisher {
         if (n == -EAGAIN) break;
         return drop(c);
       }
-      c.down.assign(buf, buf + n);
+      ssize_t w = send(c.fd, buf, size_t(n), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (w < 0 && errno != EAGAIN) return drop(c);
+      if (w < 0) w = 0;
+      if (w < n) {
+        c.down.assign(buf + w, buf + n);
+        break;
+      }
     }
     if (c.host_eof && c.view_eof && c.up.empty() && c.down.empty()) drop(c);
   }
