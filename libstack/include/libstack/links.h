@@ -184,8 +184,6 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
   InProcessStats stats_;
   std::map<MacAddr, size_t> learned_;
   uint64_t seq_ = 0;
-  static constexpr size_t kSpareFrames = 64;
-  std::vector<std::vector<uint8_t>> spare_;  // buffers of delivered frames, reused
 };
 
 // ---------------------------------------------------------------------------------------

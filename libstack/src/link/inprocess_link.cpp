@@ -10,8 +10,7 @@
 // (queue_limit frames) and every drop path has a counter. The rx-notify callback of the
 // destination port is called (outside the hub lock) whenever a copy is queued, delayed or
 // not; the event loop then consults next_rx_time(). All randomness comes from the injected
-// Random, so a seeded generator gives reproducible impairment patterns. Frame buffers are
-// recycled through a small pool (kSpareFrames), so a steady flow allocates nothing. The hub is shared
+// Random, so a seeded generator gives reproducible impairment patterns. The hub is shared
 // by its ports (shared_ptr) and protected by a mutex, so ports may live on different
 // threads.
 #include <algorithm>
@@ -122,13 +121,7 @@ void InProcessHub::enqueue(size_t dst, std::span<const uint8_t> frame, Instant r
     ++stats_.queue_drops;
     return;
   }
-  std::vector<uint8_t> b;
-  if (!spare_.empty()) {  // recycled: no allocation (and no page faults) per frame
-    b = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  b.assign(frame.begin(), frame.end());
-  p.rxq.push(Frame{ready, seq_++, std::move(b)});
+  p.rxq.push(Frame{ready, seq_++, std::vector<uint8_t>(frame.begin(), frame.end())});
 }
 
 bool InProcessHub::transmit_from(size_t src, std::span<const uint8_t> frame, Instant now) {
@@ -216,9 +209,6 @@ size_t InProcessHub::receive_at(size_t port, std::span<uint8_t> buf, Instant now
     }
     size_t n = f.bytes.size();
     std::memcpy(buf.data(), f.bytes.data(), n);
-    // Keep the buffer for a later frame. Only `bytes` is moved out: the ordering fields
-    // pop() compares stay intact.
-    if (spare_.size() < kSpareFrames) spare_.push_back(std::move(const_cast<Frame&>(f).bytes));
     p.rxq.pop();
     ++stats_.delivered;
     return n;
