@@ -3,7 +3,8 @@
 # a, curl on stack b fetches an 8 MiB file (checked byte for byte) at the hub's MTU 65535
 # and over a second pair at MTU 1500; a stack on another mem:// name is not reachable;
 # mem:// without a name is refused.
-. "$(dirname "$0")/lib.sh"
+# (lib.sh moved to ../umnet on main; either layout works)
+if [ -f "$(dirname "$0")/../umnet/lib.sh" ]; then . "$(dirname "$0")/../umnet/lib.sh"; else . "$(dirname "$0")/lib.sh"; fi
 need curl
 cd "$WORK"
 mkdir site && head -c 8388608 /dev/urandom >site/blob
