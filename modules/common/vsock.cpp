@@ -482,7 +482,17 @@ struct Engine::Impl {
         schedule_kick(v);
         return;
       }
-      ssize_t n = from_src(v, up, scratch.data(), scratch.size());
+      size_t want = scratch.size();
+      if (up && !s.dst_dead) {
+        size_t room;
+        {
+          FarCall fc(this);
+          room = v.far->send_room();
+        }
+        if (room == 0) return;  // the far side's EPOLLOUT edge resumes this direction
+        want = std::min(want, room);
+      }
+      ssize_t n = from_src(v, up, scratch.data(), want);
       if (n < 0) {
         if (n == -EAGAIN || n == -EINTR) return;
         if (!up && reset_tracee(v)) return;  // host connection reset: mirror it
@@ -510,7 +520,7 @@ struct Engine::Impl {
       moved += size_t(n);
       // A short read emptied the source queue; new data raises a new edge.
       // (Not after a HUP/RDHUP edge: the end-of-file must still be read.)
-      bool drained = size_t(n) < scratch.size() && !(up ? v.up_fin : v.down_fin);
+      bool drained = size_t(n) < want && !(up ? v.up_fin : v.down_fin);
       if (s.dst_dead) {  // discard: the reader is gone
         if (drained) return;
         continue;

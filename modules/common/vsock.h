@@ -37,6 +37,10 @@ class Far {
   virtual bool accept_pending() = 0;
   virtual ssize_t recv(void *buf, size_t n) = 0;  // 0 = EOF
   virtual ssize_t send(const void *buf, size_t n) = 0;
+  // How many bytes send() would take now: 0 only if the socket is not writable (an
+  // EPOLLOUT edge follows when it becomes so); SIZE_MAX when unknown. The pump reads no
+  // more than this from the program, so that bytes are not parked in a stash.
+  virtual size_t send_room() { return SIZE_MAX; }
   // Datagrams with addresses (UDP, ping).
   virtual ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *from, socklen_t *flen) = 0;
   virtual ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,

@@ -14,6 +14,11 @@
 // the error "--ip needs --net (or use --stack NAME=URL,...)" (no silent slirp).
 // Any slirp:// link (--net or --stack) given without ip/gw/dns/dhcp/slaac gets those same
 // slirp settings, so `--net slirp:// --pcap F` is the embedded default plus a capture.
+// URL mem://NAME (no switch process): every stack of the view whose URL is mem://NAME
+// joins one in-memory learning switch (frames up to 65535 bytes; a stack's MTU is its
+// mtu= or 65535), e.g. `--stack a=mem://x,ip=10.7.0.1/24 --stack b=mem://x,ip=10.7.0.2/24`
+// for two stacks of one session that talk at memory speed (`threadnet stack a -- CMD`).
+// A slirp:// URL without mtu= gets /mtu=9000/mru=9000 (or the stack's mtu= if <= 9000).
 // `--stack NAME=host` (or `--stack host`) is the real network through the relay module.
 // `--net none` is a stack with only its loopback interface. host and none stacks take no
 // address/link settings (error). --ip needs /LEN; --ip/--gw/--dns repeat (v4 and v6), at
@@ -41,7 +46,7 @@ namespace umnet {
 struct StackSpec {
   std::string name;                  // "default", or the NAME of --stack NAME=...
   enum class Kind : uint8_t { Link, Host, None } kind = Kind::Link;
-  std::string url;                   // Kind::Link: libvdeplug URL or tap:NAME / tun:NAME
+  std::string url;                   // Kind::Link: libvdeplug URL, tap:NAME / tun:NAME, mem://NAME
   std::vector<libstack::Cidr> addrs; // static addresses (v4 and/or v6)
   std::vector<libstack::IpAddr> gateways;  // default routes (at most one per family)
   std::vector<libstack::IpAddr> dns;       // configured name servers

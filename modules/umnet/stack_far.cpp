@@ -446,6 +446,12 @@ class TcpFar final : public StackFarBase {
   ssize_t send(const void *buf, size_t n) override {
     return s_.send(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
   }
+  size_t send_room() override {
+    if (!(s_.events() & libstack::kTcpWritable)) return 0;
+    size_t cap = sndbuf_ ? sndbuf_ : st_.tuning().tcp_sndbuf;
+    size_t q = s_.send_queue();
+    return q < cap ? cap - q : SIZE_MAX;  // writable but full by our count: unknown
+  }
   ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *, socklen_t *flen) override {
     *flen = 0;
     return recv(buf, n);

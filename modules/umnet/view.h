@@ -2,14 +2,17 @@
 // them on the supervisor's event loop (see view.cpp).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <threadnet/module.h>
 
 #include "config.h"
 #include "libstack/autoconf.h"
+#include "libstack/links.h"
 #include "libstack/stack.h"
 #include "stack_far.h"
 #include "vsock.h"
@@ -63,7 +66,11 @@ class View {
   void poll(StackNode &n);
 
  private:
+  static constexpr std::string_view kMemScheme = "mem://";
+  // MTU of slirp:// links given without mtu= (the vdeplug slirp plugin's frames).
+  static constexpr size_t kSlirpMtu = 9000;
   bool add_stack(const StackSpec &spec, std::string *err);
+  std::unique_ptr<libstack::Link> mem_link(const StackSpec &spec, std::string *err);
   void schedule_poll(StackNode &n);
   void arm_deadline(StackNode &n);
   uint64_t now() const { return h_->now_ns(h_->hv); }
@@ -74,6 +81,7 @@ class View {
   const tn_host *h_;
   tn::vsock::Engine &engine_;
   std::vector<libstack::IpAddr> host_dns_;
+  std::map<std::string, std::shared_ptr<libstack::InProcessHub>> hubs_;  // mem://NAME
   std::vector<std::unique_ptr<StackNode>> nodes_;
   std::unique_ptr<Publisher> publisher_;
 };

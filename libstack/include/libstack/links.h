@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,17 +52,32 @@ class VdeLink final : public Link {
   bool transmit(std::span<const uint8_t> frame, Instant now) override;
   size_t receive(std::span<uint8_t> buf, Instant now) override;
   int wait_fd() const override { return data_fd_; }
+  // While frames wait in the transmit queue: a retry time shortly after the last call.
+  Instant next_rx_time() const override;
   uint64_t dropped() const override { return dropped_; }
   const std::string& url() const { return url_; }
+  size_t tx_queued() const { return txq_.size(); }
+
+  // Frames kept (in order) while the switch cannot take more; beyond this they drop.
+  static constexpr size_t kTxQueueFrames = 512;
+  static constexpr Duration kTxRetry = std::chrono::microseconds(200);
+  // A queue that made no progress for this long is dropped (a stuck switch must not keep
+  // the stack polling every kTxRetry for ever).
+  static constexpr Duration kTxStall = std::chrono::milliseconds(100);
 
  private:
   VdeLink(vdeconn* conn, std::string url, size_t mtu);
+  void flush();  // send queued frames until the socket would block
   vdeconn* conn_;
   std::string url_;
   size_t mtu_;
   int data_fd_;
   uint64_t dropped_ = 0;
   std::vector<uint8_t> scratch_;
+  std::deque<std::vector<uint8_t>> txq_;   // frames the switch could not take yet
+  std::vector<std::vector<uint8_t>> spare_;  // recycled frame buffers
+  Instant last_{0};
+  Instant progress_{0};  // last time the queue was empty or a queued frame left
 };
 
 // ---------------------------------------------------------------------------------------

@@ -3,8 +3,15 @@
 // Theory of operation: vde_open() gives a VDECONN whose data fd becomes readable when a
 // frame is waiting. receive() polls that fd with a zero timeout before calling vde_recv()
 // (without MSG_DONTWAIT), because not every plugin honours MSG_DONTWAIT or tolerates
-// O_NONBLOCK on its fd; this keeps receive() non-blocking for every URL scheme. transmit() uses MSG_DONTWAIT and
-// counts EAGAIN/ENOBUFS as a drop (VDE itself is lossy, like Ethernet). Frames are read
+// O_NONBLOCK on its fd; this keeps receive() non-blocking for every URL scheme. transmit() uses
+// MSG_DONTWAIT; when the switch cannot take a frame (EAGAIN/ENOBUFS: an AF_UNIX datagram
+// peer accepts only net.unix.max_dgram_qlen = 10 queued frames by default) the frame waits
+// in a bounded FIFO (kTxQueueFrames) instead of being lost, which TCP would see as
+// congestion. The queue is flushed, in order, before every later transmit and receive, and
+// next_rx_time() asks the stack for a poll kTxRetry after the last call while it is not
+// empty (the data fd's readability says nothing about room to send). Frames beyond the
+// bound, or refused for another reason, are dropped and counted (VDE is lossy, like
+// Ethernet). Frames are read
 // into a scratch buffer large enough for any frame so a too-small caller buffer drops the
 // frame instead of truncating it.
 #include <fcntl.h>
@@ -51,20 +58,62 @@ VdeLink::VdeLink(vdeconn* conn, std::string url, size_t mtu)
 
 VdeLink::~VdeLink() { vde_close(conn_); }
 
-bool VdeLink::transmit(std::span<const uint8_t> frame, Instant) {
+bool VdeLink::transmit(std::span<const uint8_t> frame, Instant now) {
+  last_ = now;
   if (frame.size() < kEthernetHeaderLen || frame.size() > mtu_ + kEthernetHeaderLen) {
     ++dropped_;
     return false;
   }
-  ssize_t n = vde_send(conn_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(frame.size())) {
+  if (!txq_.empty()) flush();
+  if (txq_.empty()) {
+    progress_ = now;
+    ssize_t n = vde_send(conn_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(frame.size())) return true;
+    // Anything but "full for now" is a lost frame (as on a wire).
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)) {
+      ++dropped_;
+      return false;
+    }
+  }
+  if (txq_.size() >= kTxQueueFrames) {
     ++dropped_;
     return false;
   }
+  std::vector<uint8_t> b;
+  if (!spare_.empty()) {
+    b = std::move(spare_.back());
+    spare_.pop_back();
+  }
+  b.assign(frame.begin(), frame.end());
+  txq_.push_back(std::move(b));
   return true;
 }
 
-size_t VdeLink::receive(std::span<uint8_t> buf, Instant) {
+void VdeLink::flush() {
+  while (!txq_.empty()) {
+    std::vector<uint8_t>& f = txq_.front();
+    ssize_t n = vde_send(conn_, f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+      if (last_ - progress_ < kTxStall) return;
+      dropped_ += txq_.size();  // stuck: give up on what waits
+      while (!txq_.empty()) {
+        if (spare_.size() < 64) spare_.push_back(std::move(txq_.front()));
+        txq_.pop_front();
+      }
+      break;
+    }
+    if (n != static_cast<ssize_t>(f.size())) ++dropped_;
+    progress_ = last_;
+    if (spare_.size() < 64) spare_.push_back(std::move(f));
+    txq_.pop_front();
+  }
+}
+
+Instant VdeLink::next_rx_time() const { return txq_.empty() ? kNever : last_ + kTxRetry; }
+
+size_t VdeLink::receive(std::span<uint8_t> buf, Instant now) {
+  last_ = now;
+  if (!txq_.empty()) flush();
   // Bounded: skip at most a few non-frames (keepalives of 1 byte) per call.
   for (int attempt = 0; attempt < 8; ++attempt) {
     pollfd p{data_fd_, POLLIN, 0};
