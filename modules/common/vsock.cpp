@@ -308,20 +308,21 @@ struct Engine::Impl {
   // New pair: returns the tracee end (caller closes it after injecting) or -errno.
   int new_pair(VSock &v, bool tracee_nonblock) {
     int sv[2];
-    if (socketpair(AF_UNIX, (v.udp ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC, 0, sv) < 0)
+    // Both ends non-blocking from the start (one syscall fewer per socket; accept4 and
+    // socket() of event-driven servers ask for it anyway).
+    if (socketpair(AF_UNIX, (v.udp ? SOCK_SEQPACKET : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                   0, sv) < 0)
       return -errno;
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    if (tracee_nonblock) fcntl(sv[1], F_SETFL, O_NONBLOCK);
-    struct stat st {};
-    uint64_t id = ident_local(sv[1]);
-    if (!id || fstat(sv[1], &st) < 0) {
+    if (!tracee_nonblock) fcntl(sv[1], F_SETFL, 0);
+    uint64_t id = ident_local(sv[1]);  // the sockfs inode
+    if (!id) {
       close(sv[0]);
       close(sv[1]);
       return -EBADF;
     }
     v.sup = sv[0];
     v.ident = id;
-    v.tracee_ino = st.st_ino;
+    v.tracee_ino = id;
     v.sup_hup = false;
     v.shut = false;
     v.up_fin = v.down_fin = false;
@@ -593,10 +594,12 @@ struct Engine::Impl {
       if (v.far) v.far->shutdown(SHUT_RD);
     }
   }
-  void start_connected(VSock &v) {
+  // fresh_pair: the program got its end only now (accept), so nothing can wait on ours yet;
+  // the edge-triggered watch reports its first write.
+  void start_connected(VSock &v, bool fresh_pair = false) {
     v.st = St::Connected;
     pump(v, false);
-    if (!v.dead) pump(v, true);
+    if (!v.dead && !fresh_pair) pump(v, true);
   }
 
   // ---- listening ----------------------------------------------------------------------
@@ -627,9 +630,11 @@ struct Engine::Impl {
     }
     v.filler = total;
   }
-  void discard_filler(VSock &v) {
-    while (v.filler && v.sup >= 0) {
-      ssize_t n = recv(v.sup, scratch.data(), std::min(v.filler, scratch.size()), MSG_DONTWAIT);
+  // Reads the filler back, all of it or all but `keep` bytes.
+  void discard_filler(VSock &v, size_t keep = 0) {
+    while (v.filler > keep && v.sup >= 0) {
+      ssize_t n = recv(v.sup, scratch.data(), std::min(v.filler - keep, scratch.size()),
+                       MSG_DONTWAIT);
       if (n <= 0) break;
       v.filler -= size_t(n);
     }
@@ -659,6 +664,8 @@ struct Engine::Impl {
       return;
     }
     // Non-blocking: close our end with the filler unread (tracee end: ECONNRESET, HUP).
+    // (The kernel wakes the tracee at our close before it frees the filler, so a poll may
+    // see POLLERR|POLLHUP a moment before POLLOUT joins them; docs/relay.md.)
     v.pending_err = e;
     v.err_consumed = false;
     v.st = St::Failed;
@@ -953,7 +960,7 @@ struct Engine::Impl {
     }
     nv->last_tgid = c->tgid;
     nv->last_fd = rc;
-    start_connected(*nv);
+    start_connected(*nv, true);
   }
 
   // ---- UDP ----------------------------------------------------------------------------
