@@ -31,7 +31,7 @@ bg ip netns exec $RT /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --port=
   --dhcp-range=fd00:82::,ra-only,64,10m --enable-ra --ra-param=vr,4 --log-dhcp \
   >"$WORK/dnsmasq.log" 2>&1
 mkdir -p "$WORK/www" && echo "router-page-$$" >"$WORK/www/page.txt"
-(cd "$WORK/www" && bg ip netns exec $RT $PY -u -m http.server --bind :: 80 >"$WORK/http.log" 2>&1)
+bg ip netns exec $RT $PY -u -m http.server --bind :: --directory "$WORK/www" 80 >"$WORK/http.log" 2>&1
 wait_log "$WORK/http.log" "Serving HTTP" 20
 wait_log "$WORK/dnsmasq.log" "started" 10
 

@@ -11,8 +11,9 @@ need curl
 SW=$(new_switch sw) || exit 1
 for i in 1 2 3; do
   http_root "$WORK/site$i" "site-$i-$RANDOM"
-  (cd "$WORK/site$i" && bgview --net "$SW" --ip 10.77.0.$i/24 --ip fd00:77::$i/64 -- $PY -u -m http.server --bind :: 80 \
-    >"$WORK/srv$i.log" 2>&1)
+  # Not in a subshell: bgview must record the supervisor's pid for the cleanup.
+  bgview --net "$SW" --ip 10.77.0.$i/24 --ip fd00:77::$i/64 -- $PY -u -m http.server \
+    --bind :: --directory "$WORK/site$i" 80 >"$WORK/srv$i.log" 2>&1
 done
 for i in 1 2 3; do wait_log "$WORK/srv$i.log" "Serving HTTP" 20; done
 # One client view, three fetches (ARP, TCP, HTTP all through the switch).

@@ -23,7 +23,7 @@ bg ip netns exec $NS /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --no-ho
   --host-record=intranet-server,10.81.0.1 --domain=intranet --log-dhcp --log-queries \
   >"$WORK/dnsmasq.log" 2>&1
 mkdir -p "$WORK/www" && echo "intranet-page-$$" >"$WORK/www/index.html"
-(cd "$WORK/www" && bg ip netns exec $NS $PY -u -m http.server --bind 10.81.0.1 80 >"$WORK/http.log" 2>&1)
+bg ip netns exec $NS $PY -u -m http.server --bind 10.81.0.1 --directory "$WORK/www" 80 >"$WORK/http.log" 2>&1
 wait_log "$WORK/http.log" "Serving HTTP" 20
 wait_log "$WORK/dnsmasq.log" "started" 10
 
@@ -35,7 +35,7 @@ ip route get 10.81.0.1 2>/dev/null | grep -q "dev tnvpn0" && fail "the host rout
 # A host loopback server for the --stack lan=host part.
 mkdir -p "$WORK/lo" && echo "host-loopback-$$" >"$WORK/lo/index.html"
 LP=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-(cd "$WORK/lo" && bg $PY -u -m http.server --bind 127.0.0.1 "$LP" >"$WORK/lo.log" 2>&1)
+bg $PY -u -m http.server --bind 127.0.0.1 --directory "$WORK/lo" "$LP" >"$WORK/lo.log" 2>&1
 wait_log "$WORK/lo.log" "Serving HTTP" 20
 
 URL="cmd://ip netns exec $NS vde_plug tap://tnvpn0"
