@@ -131,6 +131,16 @@ int Loop::unwatch(int fd) {
   return 0;
 }
 
+int Loop::unwatch_close(int fd) {
+  auto w = watches_.find(fd);
+  if (w != watches_.end()) {
+    w->second->dead = true;
+    dead_items_.push_back(w->second);
+    watches_.erase(w);
+  }
+  return close(fd) < 0 ? -errno : 0;
+}
+
 long Loop::add_timer(uint64_t deadline_ns, std::function<void()> cb) {
   long id = next_timer_++;
   timers_.emplace(std::make_pair(deadline_ns, id), std::move(cb));
@@ -170,6 +180,7 @@ void Loop::run_now(std::function<void()> fn, std::function<bool()> still_valid) 
 void Loop::resume(Task *t) {
   Task *prev = current_;
   current_ = t;
+  ++switches_;
   t->fib = std::move(t->fib).resume();
   current_ = prev;
   if (t->done) tasks_.erase(t);
@@ -177,6 +188,7 @@ void Loop::resume(Task *t) {
 
 void Loop::suspend() {
   Task *t = current_;
+  ++switches_;
   t->back = std::move(t->back).resume();
 }
 

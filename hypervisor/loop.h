@@ -40,6 +40,9 @@ class Loop {
             bool edge = true);  // 0 / -errno
   int modify(int fd, uint32_t events);
   int unwatch(int fd);
+  // unwatch + close without EPOLL_CTL_DEL: only for an fd that is the sole reference to its
+  // file (closing it then removes it from the epoll set).
+  int unwatch_close(int fd);
 
   // -- timers ------------------------------------------------------------------------
   long add_timer(uint64_t deadline_ns, std::function<void()> cb);  // id > 0
@@ -51,6 +54,9 @@ class Loop {
   // Run fn on a fiber now until it first blocks or ends (for notification handlers).
   void run_now(std::function<void()> fn, std::function<bool()> still_valid = nullptr);
   Task *current() const { return current_; }
+  // Bumped whenever a fiber is resumed or suspends: two reads of it that agree bracket
+  // one uninterrupted stretch of a handler.
+  uint64_t switches() const { return switches_; }
   // Inside a fiber: wait for fd events / deadline (0 = none). Returns events, 0 on
   // timeout, kCanceled, or -EINVAL outside a fiber.
   int wait_fd(int fd, uint32_t events, uint64_t deadline_ns);
@@ -94,6 +100,7 @@ class Loop {
   std::unordered_map<Task *, std::unique_ptr<Task>> tasks_;
   std::vector<Task *> ready_;
   Task *current_ = nullptr;
+  uint64_t switches_ = 0;
   uint64_t cancel_poll_ns_ = 20'000'000;
   long cancel_timer_ = 0;
   std::unique_ptr<Impl> impl_;

@@ -81,15 +81,29 @@ class Supervisor {
   static Supervisor *S(void *hv) { return static_cast<Supervisor *>(hv); }
   int read_mem(const tn_call *c, uint64_t addr, void *buf, size_t len);
   int write_mem(const tn_call *c, uint64_t addr, const void *buf, size_t len);
+  int write_memv(const tn_call *c, const tn_memv *v, unsigned n);
   long read_str(const tn_call *c, uint64_t addr, char *buf, size_t cap);
   int get_fd(const tn_call *c, int tfd);
   int fd_identity(const tn_call *c, int tfd, uint64_t *ino);
   int reply(const tn_call *c, int64_t value, int err);
   int reply_continue(const tn_call *c);
   int inject_fd(const tn_call *c, int local, int target, unsigned flags);
-  bool id_valid(uint64_t id) const {
+  bool id_valid(uint64_t id) {
     uint64_t v = id;
-    return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &v) == 0;
+    bool ok = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &v) == 0;
+    if (ok) {
+      checked_id_ = id;
+      checked_at_ = loop_.switches();
+    }
+    return ok;
+  }
+  // For memory access right after another one in the same uninterrupted stretch of a
+  // handler: the check already made then is as good as a new one (the tracee thread is
+  // still blocked in the call or was just interrupted; its tid cannot have been reused
+  // while we ran without yielding).
+  bool id_valid_recent(uint64_t id) {
+    if (id == checked_id_ && checked_at_ == loop_.switches()) return true;
+    return id_valid(id);
   }
   void warn(const std::string &s) { fprintf(stderr, "threadnet: %s\n", s.c_str()); }
   void trace_line(const tn_call *c, const std::string &line);
@@ -141,6 +155,7 @@ class Supervisor {
   std::vector<FilterRule> rules_;
   bool filter_built_ = false;
   uint64_t hold_deadline_ = 0;
+  uint64_t checked_id_ = 0, checked_at_ = ~0ull;
 };
 
 // ---- tn_host thunks --------------------------------------------------------------------
@@ -151,6 +166,10 @@ int h_read_mem(void *hv, const tn_call *c, uint64_t a, void *b, size_t n) {
 int h_write_mem(void *hv, const tn_call *c, uint64_t a, const void *b, size_t n) {
   return Supervisor::S(hv)->write_mem(c, a, b, n);
 }
+int h_write_memv(void *hv, const tn_call *c, const tn_memv *v, unsigned n) {
+  return Supervisor::S(hv)->write_memv(c, v, n);
+}
+int h_close_watched(void *hv, int fd) { return Supervisor::S(hv)->loop_.unwatch_close(fd); }
 long h_read_str(void *hv, const tn_call *c, uint64_t a, char *b, size_t cap) {
   return Supervisor::S(hv)->read_str(c, a, b, cap);
 }
@@ -226,11 +245,31 @@ int Supervisor::read_mem(const tn_call *c, uint64_t addr, void *buf, size_t len)
 
 int Supervisor::write_mem(const tn_call *c, uint64_t addr, const void *buf, size_t len) {
   if (len == 0) return 0;
-  if (!id_valid(c->id)) return -ENOENT;
+  if (!id_valid_recent(c->id)) return -ENOENT;
   iovec l{const_cast<void *>(buf), len}, r{reinterpret_cast<void *>(addr), len};
   ssize_t n = process_vm_writev(c->tid, &l, 1, &r, 1, 0);
   if (n < 0) return errno == ESRCH ? -ENOENT : -EFAULT;
   return size_t(n) == len ? 0 : -EFAULT;
+}
+
+int Supervisor::write_memv(const tn_call *c, const tn_memv *v, unsigned n) {
+  constexpr unsigned kMax = 16;
+  if (n > kMax) return -EINVAL;
+  iovec l[kMax], r[kMax];
+  size_t total = 0;
+  unsigned k = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    if (!v[i].len) continue;
+    l[k] = iovec{const_cast<void *>(v[i].buf), v[i].len};
+    r[k] = iovec{reinterpret_cast<void *>(v[i].addr), v[i].len};
+    total += v[i].len;
+    ++k;
+  }
+  if (!k) return 0;
+  if (!id_valid_recent(c->id)) return -ENOENT;
+  ssize_t w = process_vm_writev(c->tid, l, k, r, k, 0);
+  if (w < 0) return errno == ESRCH ? -ENOENT : -EFAULT;
+  return size_t(w) == total ? 0 : -EFAULT;
 }
 
 long Supervisor::read_str(const tn_call *c, uint64_t addr, char *buf, size_t cap) {
@@ -334,6 +373,8 @@ int Supervisor::reply_continue(const tn_call *c) {
 int Supervisor::inject_fd(const tn_call *c, int local, int target, unsigned flags) {
   CallState *cs = state_of(c);
   if ((flags & TN_INJECT_SEND) && cs && cs->answered) return -EALREADY;
+  if ((flags & TN_INJECT_REPLY) && ((flags & TN_INJECT_SEND) || (cs && cs->answered)))
+    return (flags & TN_INJECT_SEND) ? -EINVAL : -EALREADY;
   seccomp_notif_addfd a{};
   a.id = c->id;
   a.srcfd = uint32_t(local);
@@ -341,8 +382,20 @@ int Supervisor::inject_fd(const tn_call *c, int local, int target, unsigned flag
   a.newfd_flags = (flags & TN_INJECT_CLOEXEC) ? O_CLOEXEC : 0;
   a.flags = ((flags & TN_INJECT_AT) ? SECCOMP_ADDFD_FLAG_SETFD : 0) |
             ((flags & TN_INJECT_SEND) ? SECCOMP_ADDFD_FLAG_SEND : 0);
+  // ADDFD wakes the tracee to install the fd and waits for it. With FLAG_SEND the tracee
+  // goes on to user space first (the supervisor then waits for a CPU behind it, ~30 us
+  // here); without, the tracee goes back to its wait at once and the reply follows.
   int r = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
   if (r < 0) return -errno;
+  if (flags & TN_INJECT_REPLY) {
+    int e = send_resp(c->id, r, 0, 0);
+    if (e < 0) return e == -ENOENT ? -ENOENT : e;
+    if (cs) {
+      cs->answered = true;
+      finish_trace(cs, r, 0, false);
+    }
+    return r;
+  }
   if ((flags & TN_INJECT_SEND) && cs) {
     cs->answered = true;
     finish_trace(cs, r, 0, false);
@@ -574,6 +627,8 @@ void Supervisor::fill_host() {
   host_.free_token = h_free_token;
   host_.hold = h_hold;
   host_.add_rule = h_add_rule;
+  host_.write_memv = h_write_memv;
+  host_.close_watched = h_close_watched;
 }
 
 bool Supervisor::init_modules() {

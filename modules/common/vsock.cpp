@@ -87,6 +87,13 @@ constexpr size_t kMaxIov = 1024;
 
 enum class St { Fresh, Connecting, Connected, Listening, Failed };
 
+// A connection taken from the far listener before the program's accept asked for it.
+struct Pending {
+  std::unique_ptr<Far> far;
+  sockaddr_storage peer{};
+  socklen_t plen = 0;
+};
+
 struct Stash {
   std::vector<char> data;  // bytes read from src that dst did not take yet
   size_t off = 0;
@@ -114,8 +121,12 @@ struct VSock {
   int wait_result = 0;         // result for blocking connect waiters
   size_t filler = 0;           // filler bytes in the pair (connect in progress)
   bool marker = false;         // listener: marker byte is in the pair
-  std::deque<std::unique_ptr<Far>> backlog;  // accepted far sockets not delivered
+  std::deque<Pending> backlog;  // accepted far sockets not delivered yet
   Stash up, down;              // up: tracee -> far, down: far -> tracee
+  // A direction stopped because its destination could not take more: only then does the
+  // destination's EPOLLOUT edge resume it (otherwise that edge would cost a read that
+  // finds nothing, once per request on a keep-alive connection).
+  bool up_wait_dst = false, down_wait_dst = false;
   bool sup_hup = false;
   bool shut = false;  // a shutdown touched the pair: HUP alone no longer proves the close
   bool up_fin = false, down_fin = false;  // HUP/RDHUP/ERR seen on the sup / far side
@@ -149,14 +160,59 @@ struct Engine::Impl {
   std::vector<VPtr> zombies;
   long sweep_timer = 0;
   std::vector<char> scratch;
-  // choose() already looked the fd up: handle() takes the answer from here (by call id).
-  std::unordered_map<uint64_t, VPtr> chosen;
+  // choose() already looked the fd up: handle() takes the answer from here (by call id),
+  // with the duplicate of the tracee's fd that the lookup made (-1 if none), so that a
+  // claimed call costs one pidfd_getfd.
+  struct Chosen {
+    VPtr v;
+    int dup = -1;
+  };
+  std::unordered_map<uint64_t, Chosen> chosen;
+  // The duplicate of args[0] a running handler may still take, by call id.
+  std::unordered_map<uint64_t, int> predup;
+  bool fast_host = false;  // tn_host has write_memv, close_watched and TN_INJECT_REPLY
 
   Impl(const tn_host *host, TraceeFds &f) : h(host), hv(host->hv), fds(f) {
     scratch.resize(kScratch);
+    fast_host = h->size >= offsetof(tn_host, close_watched) + sizeof(void *) &&
+                h->write_memv && h->close_watched;
   }
 
-  int dup_of(const tn_call *c, int fd) { return fds.dup_of(c, fd); }
+  // A duplicate of the tracee's fd: the one choose() made for this call if it is still
+  // there (taken once), else a new one.
+  int dup_of(const tn_call *c, int fd) {
+    if (fd == int(c->args[0])) {
+      auto it = predup.find(c->id);
+      if (it != predup.end()) {
+        int d = it->second;
+        predup.erase(it);
+        if (d >= 0) return d;
+      }
+    }
+    return fds.dup_of(c, fd);
+  }
+  // Writes two ranges of tracee memory (an address and its length, typically).
+  int write2(const tn_call *c, uint64_t a1, const void *b1, size_t l1, uint64_t a2,
+             const void *b2, size_t l2) {
+    if (fast_host) {
+      tn_memv v[2] = {{a1, b1, l1}, {a2, b2, l2}};
+      return h->write_memv(hv, c, v, 2);
+    }
+    int rc = l1 ? h->write_mem(hv, c, a1, b1, l1) : 0;
+    return rc < 0 ? rc : h->write_mem(hv, c, a2, b2, l2);
+  }
+  // Unwatch and close a supervisor fd that nothing else references.
+  void close_only_ref(int fd) {
+    if (fast_host) {
+      h->close_watched(hv, fd);
+    } else {
+      h->unwatch_fd(hv, fd);
+      close(fd);
+    }
+  }
+  // Inject flags that answer the call with the new fd (the fast two-step form if the
+  // hypervisor has it; the caller treats -ENOENT as "not delivered" either way).
+  unsigned send_flags() const { return fast_host ? TN_INJECT_REPLY : TN_INJECT_SEND; }
   uint64_t ident_local(int fd) { return fds.ident_local(fd); }
   uint64_t ident_of(const tn_call *c, int fd) { return fds.ident_of(c, fd); }
   bool alive(uint64_t ino) { return fds.alive(ino); }
@@ -241,8 +297,7 @@ struct Engine::Impl {
   // ---- lifetime -----------------------------------------------------------------------
   void close_sup(VSock &v) {
     if (v.sup >= 0) {
-      h->unwatch_fd(hv, v.sup);
-      close(v.sup);
+      close_only_ref(v.sup);  // the supervisor never duplicates its end
       v.sup = -1;
     }
   }
@@ -403,13 +458,14 @@ struct Engine::Impl {
         break;
       case St::Listening:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-          if (far_pending(v)) set_marker(v);  // the edge may be for one already taken
+          // The edge may be for one already taken: ask, unless the marker is there anyway.
+          if (!v.marker && far_pending(v)) set_marker(v);
           wake_all(v);
         }
         break;
       case St::Connected:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) pump(v, false);
-        if (!v.dead && (ev & EPOLLOUT)) pump(v, true);
+        if (!v.dead && (ev & EPOLLOUT) && v.up_wait_dst) pump(v, true);
         break;
       default:
         break;
@@ -430,7 +486,7 @@ struct Engine::Impl {
     }
     if (v.st == St::Connected) {
       if (ev & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) pump(v, true);
-      if (!v.dead && (ev & EPOLLOUT)) pump(v, false);
+      if (!v.dead && (ev & EPOLLOUT) && v.down_wait_dst) pump(v, false);
       if (!v.dead && v.sup_hup && v.up.src_eof) closed_check(v);
       return;
     }
@@ -459,6 +515,8 @@ struct Engine::Impl {
   void pump(VSock &v, bool up) {
     if (v.dead || v.sup < 0 || v.st != St::Connected || !v.far) return;
     Stash &s = up ? v.up : v.down;
+    bool &wait_dst = up ? v.up_wait_dst : v.down_wait_dst;
+    wait_dst = false;
     size_t moved = 0;
     for (;;) {
       if (s.off < s.data.size()) {
@@ -468,12 +526,18 @@ struct Engine::Impl {
         } else {
           ssize_t w = to_dst(v, up, s.data.data() + s.off, s.data.size() - s.off);
           if (w < 0) {
-            if (w == -EAGAIN || w == -EINTR) return;
+            if (w == -EAGAIN || w == -EINTR) {
+              wait_dst = true;
+              return;
+            }
             dst_broken(v, up);
             continue;
           }
           s.off += size_t(w);
-          if (s.off < s.data.size()) return;
+          if (s.off < s.data.size()) {
+            wait_dst = true;
+            return;
+          }
           s.data = {};
           s.off = 0;
         }
@@ -490,7 +554,10 @@ struct Engine::Impl {
           FarCall fc(this);
           room = v.far->send_room();
         }
-        if (room == 0) return;  // the far side's EPOLLOUT edge resumes this direction
+        if (room == 0) {  // the far side's EPOLLOUT edge resumes this direction
+          wait_dst = true;
+          return;
+        }
         want = std::min(want, room);
       }
       ssize_t n = from_src(v, up, scratch.data(), want);
@@ -501,27 +568,17 @@ struct Engine::Impl {
       }
       if (n == 0) {
         s.src_eof = true;
-        if (up && !v.sup_hup) {
-          pollfd p{v.sup, POLLIN, 0};
-          if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) v.sup_hup = true;
-        }
-        // The tracee's close is the host socket's close (FIN, or RST with SO_LINGER 0),
-        // done by closed_check; only a real shutdown(SHUT_WR) is forwarded as such.
-        if (!s.dst_dead && !(up && v.sup_hup)) {
-          if (up) {
-            FarCall fc(this);
-            v.far->shutdown(SHUT_WR);
-          } else {
-            ::shutdown(v.sup, SHUT_WR);
-          }
-        }
-        if (!up) v.shut = true;
+        src_ended(v, up, s);
         break;
       }
       moved += size_t(n);
       // A short read emptied the source queue; new data raises a new edge.
-      // (Not after a HUP/RDHUP edge: the end-of-file must still be read.)
-      bool drained = size_t(n) < want && !(up ? v.up_fin : v.down_fin);
+      // (Not after a HUP/RDHUP edge: the end-of-file must still be read -- except on our
+      // own AF_UNIX end, which after the program's close or shutdown can get no more bytes
+      // nor an error worth reporting, so a short read there is the end.)
+      bool fin = up ? v.up_fin : v.down_fin;
+      bool drained = size_t(n) < want && !fin;
+      bool last = up && fin && size_t(n) < want;
       if (s.dst_dead) {  // discard: the reader is gone
         if (drained) return;
         continue;
@@ -537,11 +594,35 @@ struct Engine::Impl {
       if (w < n) {
         s.data.assign(scratch.data() + w, scratch.data() + n);
         s.off = 0;
+        wait_dst = true;
         return;
       }
       if (drained) return;
+      if (last) {
+        s.src_eof = true;
+        src_ended(v, up, s);
+        break;
+      }
     }
     if (up && s.src_eof && v.sup_hup) closed_check(v);
+  }
+  // The source of one direction reached its end (all of it handed to the destination).
+  void src_ended(VSock &v, bool up, Stash &s) {
+    if (up && !v.sup_hup) {
+      pollfd p{v.sup, POLLIN, 0};
+      if (poll(&p, 1, 0) > 0 && (p.revents & POLLHUP)) v.sup_hup = true;
+    }
+    // The tracee's close is the host socket's close (FIN, or RST with SO_LINGER 0),
+    // done by closed_check; only a real shutdown(SHUT_WR) is forwarded as such.
+    if (!s.dst_dead && !(up && v.sup_hup)) {
+      if (up) {
+        FarCall fc(this);
+        v.far->shutdown(SHUT_WR);
+      } else {
+        ::shutdown(v.sup, SHUT_WR);
+      }
+    }
+    if (!up) v.shut = true;
   }
   // A duplicate of the tracee end outside a handler: through the last process and fd
   // number seen using this socket, checked by identity. -1 if that is gone.
@@ -852,7 +933,7 @@ struct Engine::Impl {
       reply(c, 0, -d);
       return;
     }
-    bool nonblock = fcntl(d, F_GETFL) & O_NONBLOCK;
+    int nonblock = -1;  // asked of the file only when nothing is pending
     uint64_t dl = deadline(v.rcvtimeo_ns);
     for (;;) {
       if (v.dead) {
@@ -867,9 +948,11 @@ struct Engine::Impl {
       {
         FarCall fc(this);
         if (!v.backlog.empty()) {
-          nfd = std::move(v.backlog.front());
+          Pending &p = v.backlog.front();
+          nfd = std::move(p.far);
+          peer = p.peer;
+          plen = p.plen;
           v.backlog.pop_front();
-          nfd->name(true, &peer, &plen);
         } else if (v.far) {
           nfd = v.far->accept(&peer, &plen, &e);
         } else {
@@ -877,12 +960,14 @@ struct Engine::Impl {
         }
       }
       if (nfd) {
-        if (v.marker && !far_pending(v)) {
+        // Is another connection pending (the marker stays) or not (it goes)? Asked by
+        // taking the next one right away: when one is there, that is the far accept the
+        // next call would make anyway.
+        if (v.marker && !refill(v)) {
           char m;
           if (recv(d, &m, 1, MSG_DONTWAIT) == 1) v.marker = false;
         }
         close(d);
-        v.prov->map_name(&peer, plen, true, v.tag);
         deliver_accepted(c, v, std::move(nfd), peer, plen, flags);
         return;
       }
@@ -895,6 +980,7 @@ struct Engine::Impl {
         char m;
         if (recv(d, &m, 1, MSG_DONTWAIT) == 1) v.marker = false;
       }
+      if (nonblock < 0) nonblock = (fcntl(d, F_GETFL) & O_NONBLOCK) ? 1 : 0;
       if (nonblock) {
         close(d);
         reply(c, 0, EAGAIN);
@@ -912,22 +998,47 @@ struct Engine::Impl {
       }
     }
   }
+  // Takes the next pending far connection into the backlog; false if there is none.
+  bool refill(VSock &v) {
+    if (!v.backlog.empty()) return true;
+    if (!v.far) return false;
+    Pending p;
+    p.plen = sizeof p.peer;
+    int e = 0;
+    {
+      FarCall fc(this);
+      p.far = v.far->accept(&p.peer, &p.plen, &e);
+    }
+    if (!p.far) return false;
+    v.backlog.push_back(std::move(p));
+    return true;
+  }
+  void push_back_pending(VSock &lv, std::unique_ptr<Far> f, const sockaddr_storage &peer,
+                         socklen_t plen) {
+    Pending p;
+    p.far = std::move(f);
+    p.peer = peer;
+    p.plen = plen;
+    lv.backlog.push_front(std::move(p));
+  }
   void deliver_accepted(const tn_call *c, VSock &lv, std::unique_ptr<Far> nfd,
                         const sockaddr_storage &peer,
                         socklen_t plen, int flags) {
-    // Peer address first: the injection below answers the call.
+    // Peer address first: the injection below answers the call. (`peer` stays as the far
+    // side gave it, for the backlog if the delivery fails.)
     if (c->args[1]) {
+      sockaddr_storage shown = peer;
+      lv.prov->map_name(&shown, plen, true, lv.tag);
       int ulen = 0;
       if (h->read_mem(hv, c, c->args[2], &ulen, sizeof ulen) < 0 || ulen < 0) {
-        lv.backlog.push_front(std::move(nfd));
+        push_back_pending(lv, std::move(nfd), peer, plen);
         reply(c, 0, ulen < 0 ? EINVAL : EFAULT);
         return;
       }
       size_t n = std::min<size_t>(size_t(ulen), plen);
       int outlen = int(plen);
-      if ((n && h->write_mem(hv, c, c->args[1], &peer, n) < 0) ||
-          h->write_mem(hv, c, c->args[2], &outlen, sizeof outlen) < 0) {
-        lv.backlog.push_front(std::move(nfd));
+      if (write2(c, c->args[1], &shown, n, c->args[2], &outlen, sizeof outlen) < 0) {
+        push_back_pending(lv, std::move(nfd), peer, plen);
         reply(c, 0, EFAULT);
         return;
       }
@@ -947,13 +1058,14 @@ struct Engine::Impl {
     table[nv->ident] = nv;
     nv->st = St::Connected;
     int rc = h->inject_fd(hv, c, te, -1,
-                          TN_INJECT_SEND | ((flags & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0));
+                          send_flags() | ((flags & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0));
     close(te);
     if (rc < 0) {
-      // The call vanished (signal): keep the connection for the next accept.
+      // The call vanished (signal): keep the connection for the next accept. (A copy of
+      // the pair end the tracee may hold unannounced sees our end close: EOF.)
       std::unique_ptr<Far> f = std::move(nv->far);
       destroy(*nv);
-      lv.backlog.push_front(std::move(f));
+      push_back_pending(lv, std::move(f), peer, plen);
       set_marker(lv);
       if (rc != -ENOENT) reply(c, 0, -rc);
       return;
@@ -1323,8 +1435,7 @@ struct Engine::Impl {
     }
     size_t n = std::min<size_t>(size_t(ulen), sl);
     int outlen = int(sl);
-    if ((n && h->write_mem(hv, c, c->args[1], &ss, n) < 0) ||
-        h->write_mem(hv, c, c->args[2], &outlen, sizeof outlen) < 0) {
+    if (write2(c, c->args[1], &ss, n, c->args[2], &outlen, sizeof outlen) < 0) {
       reply(c, 0, EFAULT);
       return;
     }
@@ -1495,7 +1606,7 @@ struct Engine::Impl {
     }
     table[v->ident] = v;
     int rc = h->inject_fd(hv, c, te, -1,
-                          TN_INJECT_SEND | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0));
+                          send_flags() | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0));
     close(te);
     if (rc < 0) {
       destroy(*v);
@@ -1508,14 +1619,20 @@ struct Engine::Impl {
   void handle(const tn_call *c) {
     VPtr v;
     if (auto it = chosen.find(c->id); it != chosen.end()) {
-      v = std::move(it->second);
+      v = std::move(it->second.v);
+      if (it->second.dup >= 0) predup[c->id] = it->second.dup;
       chosen.erase(it);
     }
     if (!v || v->dead) v = lookup(c, int(c->args[0]));
-    if (!v) {  // closed between choose and handle
-      h->reply_continue(hv, c);
-      return;
+    if (v) serve(c, v);
+    else h->reply_continue(hv, c);  // closed between choose and handle
+    // The duplicate choose() made and the handler did not take.
+    if (auto it = predup.find(c->id); it != predup.end()) {
+      if (it->second >= 0) close(it->second);
+      predup.erase(it);
     }
+  }
+  void serve(const tn_call *c, const VPtr &v) {
     v->last_tgid = c->tgid;
     v->last_fd = int(c->args[0]);
     switch (c->nr) {
@@ -1569,7 +1686,27 @@ struct Engine::Impl {
       default: h->reply_continue(hv, c); break;
     }
   }
+  // choose()'s fd lookup: the socket behind args[0] and a duplicate of that fd (kept for
+  // the handler), or nullptr.
+  VPtr choose_lookup(const tn_call *c, int *dup) {
+    *dup = -1;
+    int fd = int(c->args[0]);
+    if (fd < 0) return nullptr;
+    int d = fds.dup_of(c, fd);
+    if (d < 0) return nullptr;
+    uint64_t id = ident_local(d);
+    auto it = id ? table.find(id) : table.end();
+    if (it == table.end() || it->second->dead) {
+      close(d);
+      return nullptr;
+    }
+    *dup = d;
+    return it->second;
+  }
   int choose(const tn_call *c) {
+    // Asked again for a call it already claimed (a module's handle re-checking).
+    if (auto it = chosen.find(c->id); it != chosen.end() && !it->second.v->dead)
+      return TN_CHOICE_MINE;
     switch (c->nr) {
       case SYS_socket:
         return TN_CHOICE_NONE;  // the module decides (Engine::socket)
@@ -1599,29 +1736,34 @@ struct Engine::Impl {
       default:
         break;
     }
-    uint64_t id = ident_of(c, int(c->args[0]));
-    if (!id) return TN_CHOICE_NONE;
-    auto it = table.find(id);
-    if (it == table.end() || it->second->dead) return TN_CHOICE_NONE;
-    const VSock &v = *it->second;
+    int dup = -1;
+    VPtr found = choose_lookup(c, &dup);
+    if (!found) return TN_CHOICE_NONE;
+    const VSock &v = *found;
+    bool mine = true;
     switch (c->nr) {
       case SYS_recvfrom:
         // A stream end reports an empty address exactly like TCP: only UDP needs us.
-        if (!v.udp) return TN_CHOICE_NONE;
-        break;
       case SYS_recvmsg:
-        if (!v.udp) return TN_CHOICE_NONE;  // a stream end reports no address, like TCP
-        break;
+        // (a stream end reports no address, like TCP)
       case SYS_recvmmsg:
       case SYS_sendmmsg:
         // Only UDP with at least one address needs us (the pair carries the rest).
-        if (!v.udp) return TN_CHOICE_NONE;
+        mine = v.udp;
         break;
       default:
         break;
     }
-    if (chosen.size() > 4096) chosen.clear();  // calls that vanished before handle()
-    chosen[c->id] = it->second;
+    if (!mine) {
+      close(dup);
+      return TN_CHOICE_NONE;
+    }
+    if (chosen.size() > 4096) {  // calls that vanished before handle()
+      for (auto &kv : chosen)
+        if (kv.second.dup >= 0) close(kv.second.dup);
+      chosen.clear();
+    }
+    chosen[c->id] = Chosen{found, dup};
     return TN_CHOICE_MINE;
   }
 };
@@ -1688,6 +1830,12 @@ class HostFar final : public Far {
  public:
   HostFar(const tn_host *h, int fd) : h_(h), fd_(fd) {}
   ~HostFar() override {
+    // The far socket is never duplicated: closing it drops it from the epoll set.
+    bool quick = h_->size >= offsetof(tn_host, close_watched) + sizeof(void *) && h_->close_watched;
+    if (watching_ && quick) {
+      h_->close_watched(h_->hv, fd_);
+      return;
+    }
     if (watching_) h_->unwatch_fd(h_->hv, fd_);
     close(fd_);
   }

@@ -8,6 +8,7 @@
  *   pair    inject one end of an AF_UNIX stream pair as the new socket (atomically with
  *           the reply); the module keeps the other end and echoes what it reads, in upper
  *           case, from an event-loop watch;
+ *   reply   the same, injected in two steps (TN_INJECT_REPLY: install, then reply);
  *   ident   two-step answer: inject one end of a pair at fd 100 (TN_INJECT_AT, no SEND),
  *           check with fd_identity that the tracee's fd 100 is the very file we hold
  *           (local_identity), then reply 100 (or EIO if the identities differ);
@@ -35,7 +36,7 @@
 #include <threadnet/module.h>
 #include <unistd.h>
 
-enum mode { MODE_EACCES, MODE_PAIR, MODE_BLOCK, MODE_IDENT };
+enum mode { MODE_EACCES, MODE_PAIR, MODE_REPLY, MODE_BLOCK, MODE_IDENT };
 
 struct example {
   const struct tn_host *host;
@@ -71,10 +72,11 @@ static void *example_init(const struct tn_host *host, int argc, const char *cons
       ++i;
       if (!strcmp(v, "eacces")) ex->mode = MODE_EACCES;
       else if (!strcmp(v, "pair")) ex->mode = MODE_PAIR;
+      else if (!strcmp(v, "reply")) ex->mode = MODE_REPLY;
       else if (!strcmp(v, "block")) ex->mode = MODE_BLOCK;
       else if (!strcmp(v, "ident")) ex->mode = MODE_IDENT;
       else {
-        snprintf(err, errcap, "--example-mode must be eacces, pair, ident or block, not '%s'", v);
+        snprintf(err, errcap, "--example-mode must be eacces, pair, reply, ident or block, not '%s'", v);
         free(ex);
         return NULL;
       }
@@ -189,7 +191,17 @@ static void example_handle(void *self, const struct tn_call *c) {
     return;
   }
   int type = (int)c->args[1];
-  unsigned flags = TN_INJECT_SEND | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0);
+  unsigned how = TN_INJECT_SEND;
+  if (ex->mode == MODE_REPLY) {
+    if (h->size < offsetof(struct tn_host, close_watched) + sizeof(h->close_watched)) {
+      close(sv[0]);
+      close(sv[1]);
+      h->reply(h->hv, c, 0, ENOSYS); /* a hypervisor without TN_INJECT_REPLY */
+      return;
+    }
+    how = TN_INJECT_REPLY;
+  }
+  unsigned flags = how | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0);
   if (!(type & SOCK_NONBLOCK)) {
     int fl = fcntl(sv[1], F_GETFL);
     fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK); /* the tracee's end: shared file status */

@@ -153,6 +153,30 @@ TEST_F(HvLoop, WatchCallbacksAndWaitOutsideFiber) {
   close(p[1]);
 }
 
+// unwatch_close: the fd is closed and forgotten, and an event of the same batch for it
+// (here: both ends of two pipes ready at once, each callback closing the other's fd) is
+// not delivered after the close.
+TEST_F(HvLoop, UnwatchCloseForgetsTheFd) {
+  int a[2], b[2];
+  ASSERT_EQ(pipe2(a, O_CLOEXEC | O_NONBLOCK), 0);
+  ASSERT_EQ(pipe2(b, O_CLOEXEC | O_NONBLOCK), 0);
+  int fired = 0;
+  ASSERT_EQ(loop.watch(a[0], EPOLLIN, [&](uint32_t) { ++fired; loop.unwatch_close(b[0]); }), 0);
+  ASSERT_EQ(loop.watch(b[0], EPOLLIN, [&](uint32_t) { ++fired; loop.unwatch_close(a[0]); }), 0);
+  ASSERT_EQ(write(a[1], "x", 1), 1);
+  ASSERT_EQ(write(b[1], "x", 1), 1);
+  step();
+  EXPECT_EQ(fired, 1);
+  int closed = (fcntl(a[0], F_GETFD) < 0) + (fcntl(b[0], F_GETFD) < 0);
+  EXPECT_EQ(closed, 1);
+  int left = fcntl(a[0], F_GETFD) >= 0 ? a[0] : b[0];
+  EXPECT_EQ(loop.unwatch_close(left), 0);
+  EXPECT_EQ(fcntl(left, F_GETFD), -1);
+  EXPECT_EQ(loop.unwatch(left), -ENOENT);  // forgotten
+  close(a[1]);
+  close(b[1]);
+}
+
 TEST_F(HvLoop, ManyFibersInterleave) {
   tn::Token toks[50];
   int done = 0;

@@ -69,6 +69,20 @@ enum {
   TN_INJECT_CLOEXEC = 1u << 0, /* O_CLOEXEC on the tracee's new fd */
   TN_INJECT_SEND = 1u << 1,    /* also answer the call with the new fd number (atomic) */
   TN_INJECT_AT = 1u << 2,      /* place at `target_fd`, replacing what is there (dup2-like) */
+  /* Answer the call with the new fd number in a second step (install, then reply) rather
+   * than atomically: the supervisor then does not wait until the tracee has returned to
+   * user space (~3x less time blocked per injection on a busy machine). If the tracee is
+   * interrupted between the two steps the result is -ENOENT and the tracee may keep an
+   * unannounced copy of local_fd: the module must treat the object as not delivered and
+   * make that copy harmless (e.g. close its own end of a pair). Not with TN_INJECT_SEND. */
+  TN_INJECT_REPLY = 1u << 3,
+};
+
+/* One range of tracee memory for write_memv. */
+struct tn_memv {
+  uint64_t addr;
+  const void *buf;
+  size_t len;
 };
 
 /* fd event flags for wait_fd / watch_fd: EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLLRDHUP
@@ -162,6 +176,14 @@ struct tn_host {
    * tested (a msghdr's msg_name is memory, out of reach of BPF). 0, -EINVAL (arg > 5 or
    * nr < 0) or -EBUSY (the filter is already installed). */
   int (*add_rule)(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value);
+  /* Several writes into the tracee's memory with one system call and one validation of
+   * the call: 0, -EFAULT (all or nothing is not guaranteed: a range may be written before
+   * a later one faults) or -ENOENT. n <= 16. */
+  int (*write_memv)(void *hv, const struct tn_call *c, const struct tn_memv *v, unsigned n);
+  /* unwatch_fd + close for a watched fd that is the only reference to its open file (no
+   * dup, no copy in a fiber's wait): the kernel drops such a file from the epoll set by
+   * itself, which saves a system call per closed socket. */
+  int (*close_watched)(void *hv, int fd);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */
