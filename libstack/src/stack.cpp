@@ -448,6 +448,11 @@ Tuning& Stack::tuning_mut() { return impl_->tuning; }
 IpAddr Stack::source_for(const IpAddr& dst) const { return impl_->select_source(dst, 0); }
 size_t Stack::path_mtu(const IpAddr& dst) const { return impl_->path_mtu(dst); }
 bool Stack::is_local_address(const IpAddr& a) const { return impl_->is_local(a); }
+uint32_t Stack::route_interface(const IpAddr& dst) const {
+  if (impl_->is_local(dst)) return 0;
+  const Route* r = impl_->lookup(dst);
+  return r ? r->info.ifindex : 0;
+}
 size_t Stack::memory_usage() const { return sizeof(Stack) + impl_->memory_usage(); }
 tcp::TcpEngine* Stack::tcp() { return impl_->tcp->engine(); }
 

@@ -1918,6 +1918,8 @@ class HostFar final : public Far {
 
 }  // namespace
 
+std::unique_ptr<Far> host_far(const tn_host *h, int fd) { return std::make_unique<HostFar>(h, fd); }
+
 std::unique_ptr<Far> HostProvider::create(int domain, int type, int protocol, int *err) {
   int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
   if (fd < 0) {

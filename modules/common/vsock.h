@@ -99,6 +99,10 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// A far side for a host socket the supervisor already has (connected, non-blocking); it
+// owns `fd` from here on.
+std::unique_ptr<Far> host_far(const tn_host *h, int fd);
+
 // The host kernel's network: every far socket is a real socket of the supervisor.
 class HostProvider : public Provider {
  public:

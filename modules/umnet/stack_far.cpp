@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <optional>
 #include <span>
@@ -37,6 +38,7 @@
 
 #include "libstack/icmp.h"
 #include "libstack/udp.h"
+#include "splice.h"
 
 namespace umnet {
 
@@ -201,6 +203,10 @@ class Opts {
     put_bytes(val, len, it->second.data(), it->second.size());
     return true;
   }
+  template <typename F>
+  void for_each(F &&f) const {
+    for (auto &kv : m_) f(kv.first.first, kv.first.second, kv.second);
+  }
   int get_int_or(int level, int name, int dflt) const {
     auto it = m_.find({level, name});
     if (it == m_.end() || it->second.size() < sizeof(int)) return dflt;
@@ -336,12 +342,19 @@ libstack::IpAddr::Family fam(int domain) {
 }
 
 // ---- TCP -----------------------------------------------------------------------------------
-class TcpFar final : public StackFarBase {
+class TcpFar final : public StackFarBase, public PublishTarget {
  public:
-  TcpFar(libstack::Stack &st, int domain, int protocol, libstack::TcpSocket s, Lingering *l)
-      : StackFarBase(st, domain, SOCK_STREAM, protocol), s_(std::move(s)), lingering_(l) {}
+  TcpFar(libstack::Stack &st, int domain, int protocol, libstack::TcpSocket s, Lingering *l,
+         StackProvider *prov = nullptr, HostSplice *splice = nullptr)
+      : StackFarBase(st, domain, SOCK_STREAM, protocol), s_(std::move(s)), lingering_(l),
+        prov_(prov), splice_(splice) {}
   ~TcpFar() override {
+    if (prov_ && listening_) prov_->listening(this, false);
     if (v4_.valid()) v4_.set_callback(nullptr);
+    if (host_) {  // spliced: the libstack socket only held the place
+      s_.set_callback(nullptr);
+      return;
+    }
     if (!s_.valid()) return;
     s_.set_callback(nullptr);
     auto st = s_.state();
@@ -355,11 +368,31 @@ class TcpFar final : public StackFarBase {
 
   int start(std::function<void(uint32_t)> cb) override {
     cb_ = std::move(cb);
+    if (host_) return host_->start(cb_);
     hook(s_);
     if (v4_.valid()) hook(v4_);
     return 0;
   }
+  // PublishTarget
+  bool takes(uint16_t port, bool v4) const override {
+    if (!listening_ || host_) return false;
+    Endpoint l = s_.local_endpoint();
+    if (l.port != port) return false;
+    if (v4) {
+      if (domain_ == AF_INET) return l.addr.is_unspecified() || l.addr.v4().is_loopback();
+      return v4_.valid();  // a dual-stack listener's IPv4 side
+    }
+    if (domain_ != AF_INET6 || !l.addr.is_v6()) return false;
+    return l.addr.is_unspecified() || l.addr.v6().is_loopback();
+  }
+  int domain() const override { return domain_; }
+  void take(std::unique_ptr<Far> conn) override {
+    if (published_.size() >= 4096) return;  // a listener that never accepts: closed
+    published_.push_back(std::move(conn));
+    if (cb_) cb_(EPOLLIN);
+  }
   int connect(const sockaddr_storage &to, socklen_t len) override {
+    if (host_) return host_->connect(splice_to_, splice_len_);
     if (to.ss_family == AF_UNSPEC) {
       // Linux: disconnect (an established connection is reset), the socket is fresh.
       connecting_ = false;
@@ -385,11 +418,13 @@ class TcpFar final : public StackFarBase {
       return -(err ? err : ECONNREFUSED);
     }
     if (failed_) renew();
+    if (int rc = try_splice(ep); rc != 1) return rc;
     int rc = s_.connect(ep);
     if (rc == -EINPROGRESS) connecting_ = true;
     return rc;
   }
   int bind(const sockaddr_storage &a, socklen_t len) override {
+    if (host_) return host_->bind(a, len);
     Endpoint ep;
     if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
     if (domain_ == AF_INET6 && ep.addr.is_v4() && v6only_) return -EADDRNOTAVAIL;
@@ -400,8 +435,10 @@ class TcpFar final : public StackFarBase {
     return rc;
   }
   int listen(int backlog) override {
+    if (host_) return host_->listen(backlog);
     int rc = s_.listen(backlog);
     if (rc < 0) return rc;
+    if (prov_ && !listening_) prov_->listening(this, true);
     listening_ = true;
     Endpoint local = s_.local_endpoint();
     if (domain_ == AF_INET6 && !v6only_ && !v4_.valid() && local.addr.is_v6() &&
@@ -419,10 +456,17 @@ class TcpFar final : public StackFarBase {
     return 0;
   }
   std::unique_ptr<Far> accept(sockaddr_storage *peer, socklen_t *plen, int *err) override {
+    if (host_) return host_->accept(peer, plen, err);
     libstack::TcpSocket out;
     Endpoint from;
     int rc = s_.accept(&out, &from);
     if (rc == -EAGAIN && v4_.valid()) rc = v4_.accept(&out, &from);
+    if (rc == -EAGAIN && !published_.empty()) {
+      std::unique_ptr<Far> c = std::move(published_.front());
+      published_.pop_front();
+      c->name(true, peer, plen);
+      return c;
+    }
     if (rc < 0) {
       *err = -rc;
       return nullptr;
@@ -431,22 +475,26 @@ class TcpFar final : public StackFarBase {
     socklen_t sl = from_endpoint(from, domain_, &ss);
     std::memcpy(peer, &ss, std::min<socklen_t>(sl, sizeof ss));
     *plen = sl;
-    auto f = std::make_unique<TcpFar>(st_, domain_, protocol_, std::move(out), lingering_);
+    auto f = std::make_unique<TcpFar>(st_, domain_, protocol_, std::move(out), lingering_, prov_);
     f->nodelay_ = nodelay_;
     if (nodelay_) f->s_.set_nodelay(true);
     return f;
   }
   bool accept_pending() override {
+    if (host_) return host_->accept_pending();
     return (s_.events() & libstack::kTcpReadable) ||
-           (v4_.valid() && (v4_.events() & libstack::kTcpReadable));
+           (v4_.valid() && (v4_.events() & libstack::kTcpReadable)) || !published_.empty();
   }
   ssize_t recv(void *buf, size_t n) override {
+    if (host_) return host_->recv(buf, n);
     return s_.recv(std::span<uint8_t>(static_cast<uint8_t *>(buf), n));
   }
   ssize_t send(const void *buf, size_t n) override {
+    if (host_) return host_->send(buf, n);
     return s_.send(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n));
   }
   size_t send_room() override {
+    if (host_) return host_->send_room();
     if (!(s_.events() & libstack::kTcpWritable)) return 0;
     size_t cap = sndbuf_ ? sndbuf_ : st_.tuning().tcp_sndbuf;
     size_t q = s_.send_queue();
@@ -461,6 +509,7 @@ class TcpFar final : public StackFarBase {
     return send(buf, n);
   }
   int shutdown(int how) override {
+    if (host_) return host_->shutdown(how);
     if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
     if (listening_) {
       // Linux: shutdown of a listener stops it (pending accepts fail).
@@ -470,6 +519,7 @@ class TcpFar final : public StackFarBase {
     return rc == -ENOTCONN && s_.state() == libstack::TcpState::Closed ? -ENOTCONN : rc;
   }
   int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
+    if (host_) return spliced_name(peer, out, len);
     if (peer) {
       auto st = s_.state();
       if (st == libstack::TcpState::Closed || st == libstack::TcpState::Listen ||
@@ -484,6 +534,13 @@ class TcpFar final : public StackFarBase {
     return 0;
   }
   int setopt(int level, int name, const void *val, socklen_t len) override {
+    if (host_) return host_->setopt(level, name, val, len);
+    int rc = set_here(level, name, val, len);
+    // What a splice must give the host socket too (the raw setsockopt values).
+    if (rc == 0 && splice_ && val) applied_.set(level, name, val, len);
+    return rc;
+  }
+  int set_here(int level, int name, const void *val, socklen_t len) {
     int rc, v = 0;
     if (int e = foreign_level(level)) return e;
     if (level == SOL_SOCKET && name == SO_REUSEPORT) {
@@ -549,6 +606,7 @@ class TcpFar final : public StackFarBase {
     return -ENOPROTOOPT;
   }
   int getopt(int level, int name, void *val, socklen_t *len) override {
+    if (host_) return host_->getopt(level, name, val, len);
     int rc;
     if (int e = foreign_level(level)) return e;
     if (level == SOL_SOCKET) {
@@ -589,6 +647,46 @@ class TcpFar final : public StackFarBase {
   void hook(libstack::TcpSocket &s) {
     auto cb = cb_;
     s.set_callback([cb](uint32_t ev) { cb(ev); });
+  }
+  // connect() of a fresh socket: a destination the slirp link's NAT would take to a host
+  // socket gets that host socket now (splice.cpp). 1: not spliced (the stack connects),
+  // else the host connect's result.
+  int try_splice(const Endpoint &ep) {
+    if (!splice_ || listening_ || bound_.port || s_.state() != libstack::TcpState::Closed)
+      return 1;
+    auto to = splice_->target(ep);
+    if (!to) return 1;
+    int err = 0;
+    std::unique_ptr<Far> h = splice_->open(domain_, &err);
+    if (!h) return 1;  // no host socket to be had: the stack's own path still works
+    applied_.for_each([&](int level, int name, const std::vector<char> &v) {
+      h->setopt(level, name, v.data(), socklen_t(v.size()));
+    });
+    if (cb_ && h->start(cb_) < 0) return 1;
+    splice_len_ = from_endpoint(*to, domain_, &splice_to_);
+    peer_ = ep;
+    s_.set_callback(nullptr);
+    host_ = std::move(h);
+    return host_->connect(splice_to_, splice_len_);
+  }
+  // Names of a spliced connection as the view has them: the view's source address for the
+  // destination (with the host socket's port), and the destination the program named.
+  int spliced_name(bool peer, sockaddr_storage *out, socklen_t *len) {
+    sockaddr_storage hs;
+    socklen_t hl = sizeof hs;
+    int rc = host_->name(peer, &hs, &hl);
+    if (rc < 0) return rc;
+    if (peer) {
+      *len = from_endpoint(peer_, domain_, out);
+      return 0;
+    }
+    Endpoint l{st_.source_for(peer_.addr), 0};
+    if (hs.ss_family == AF_INET)
+      l.port = ntohs(reinterpret_cast<const sockaddr_in &>(hs).sin_port);
+    else if (hs.ss_family == AF_INET6)
+      l.port = ntohs(reinterpret_cast<const sockaddr_in6 &>(hs).sin6_port);
+    *len = from_endpoint(l, domain_, out);
+    return 0;
   }
   // A fresh socket after a failed connect, like Linux lets a failed socket connect again.
   void renew() {
@@ -632,6 +730,14 @@ class TcpFar final : public StackFarBase {
 
   libstack::TcpSocket s_;
   Lingering *lingering_;
+  StackProvider *prov_;
+  HostSplice *splice_;
+  std::unique_ptr<Far> host_;  // spliced: everything is this host socket's
+  sockaddr_storage splice_to_{};
+  socklen_t splice_len_ = 0;
+  Endpoint peer_{};
+  Opts applied_;  // options set before a splice, for the host socket
+  std::deque<std::unique_ptr<Far>> published_;  // --publish connections to accept
   libstack::TcpSocket v4_;  // dual-stack companion listener
   std::function<void(uint32_t)> cb_;
   Endpoint bound_{};
@@ -881,7 +987,7 @@ std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, i
       *err = EPROTONOSUPPORT;
       return nullptr;
     }
-    return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s), linger_);
+    return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s), linger_, this, splice_);
   }
   if (t == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
     return std::make_unique<UdpFar>(st_, domain, protocol);
@@ -932,6 +1038,17 @@ void Lingering::reap() {
 
 void StackProvider::map_name(sockaddr_storage *ss, socklen_t len, bool peer, uint32_t) {
   if (dns_ && peer) dns_->map_source(ss, len, ss->ss_family);
+}
+
+void StackProvider::listening(PublishTarget *t, bool on) {
+  std::erase(listeners_, t);
+  if (on) listeners_.push_back(t);
+}
+
+PublishTarget *StackProvider::listener_for(uint16_t port, bool v4) const {
+  for (PublishTarget *t : listeners_)
+    if (t->takes(port, v4)) return t;
+  return nullptr;
 }
 
 }  // namespace umnet

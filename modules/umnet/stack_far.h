@@ -56,23 +56,48 @@ class Lingering {
   std::vector<libstack::TcpSocket> socks_;
 };
 
+class HostSplice;
+
+// A listening TCP socket of a view that also takes connections from outside its stack
+// (--publish hands it host connections; see splice.cpp).
+class PublishTarget {
+ public:
+  // Does it take a connection to the view's `port` (v4: an IPv4 one)?
+  virtual bool takes(uint16_t port, bool v4) const = 0;
+  virtual int domain() const = 0;
+  // Queue a connection for the program's accept (readiness is reported as for any).
+  virtual void take(std::unique_ptr<tn::vsock::Far> conn) = 0;
+
+ protected:
+  ~PublishTarget() = default;
+};
+
 class StackProvider final : public tn::vsock::Provider {
  public:
   // `unreachable_hint`: said once when a program of a view without links tries to reach
-  // a non-loopback address (e.g. for --net none).
+  // a non-loopback address (e.g. for --net none). `splice`: outgoing TCP that may go to
+  // host sockets directly (slirp links), or null.
   StackProvider(libstack::Stack &stack, const DnsRedirect *dns, Lingering *linger = nullptr,
-                std::function<void(const std::string &)> unreachable_hint = nullptr)
-      : st_(stack), dns_(dns), linger_(linger), hint_(std::move(unreachable_hint)) {}
+                std::function<void(const std::string &)> unreachable_hint = nullptr,
+                HostSplice *splice = nullptr)
+      : st_(stack), dns_(dns), linger_(linger), hint_(std::move(unreachable_hint)),
+        splice_(splice) {}
   std::unique_ptr<tn::vsock::Far> create(int domain, int type, int protocol, int *err) override;
   void map_dest(sockaddr_storage *ss, socklen_t len) override;
   void map_name(sockaddr_storage *ss, socklen_t len, bool peer, uint32_t tag) override;
   libstack::Stack &stack() { return st_; }
+  // Listening TCP sockets announce themselves here while they listen.
+  void listening(PublishTarget *t, bool on);
+  // The listener a published host connection to `port` goes to, or null.
+  PublishTarget *listener_for(uint16_t port, bool v4) const;
 
  private:
   libstack::Stack &st_;
   const DnsRedirect *dns_;
   Lingering *linger_;
   std::function<void(const std::string &)> hint_;
+  HostSplice *splice_;
+  std::vector<PublishTarget *> listeners_;
 };
 
 }  // namespace umnet

@@ -12,9 +12,13 @@
 // in as libstack::Instant; randomness is a SplitMix64 per stack seeded by getrandom().
 //
 // --publish VIEWPORT:HOSTPORT (Publisher): the supervisor listens on the host's
-// 127.0.0.1:HOSTPORT and [::1]:HOSTPORT; each connection it accepts is joined to a TCP
-// connection the default stack opens to its own 127.0.0.1:VIEWPORT (the server in the
-// view must listen on the wildcard or loopback address).
+// 127.0.0.1:HOSTPORT and [::1]:HOSTPORT; each connection it accepts goes to the default
+// stack's listener on VIEWPORT (wildcard or loopback address) as an accepted connection
+// whose far side is the host socket itself (splice.cpp). Without such a listener the
+// connection is joined to one the stack opens to its own 127.0.0.1:VIEWPORT, as a client
+// in the view would reach it (refused, when nothing listens).
+//
+// Stacks on slirp:// links splice outgoing TCP to host sockets (HostSplice, splice.cpp).
 #include "view.h"
 
 #include <arpa/inet.h>
@@ -148,8 +152,12 @@ class Publisher {
   }
   void accept_all(Listener &l) {
     for (int i = 0; i < 64; ++i) {
-      int fd = accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t plen = sizeof peer;
+      int fd = accept4(l.fd, reinterpret_cast<sockaddr *>(&peer), &plen,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;
+      if (hand_over(l, fd, peer, plen)) continue;
       auto c = std::make_unique<Conn>();
       c->p = this;
       c->fd = fd;
@@ -164,6 +172,22 @@ class Publisher {
       h_->watch_fd(h_->hv, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP, &Publisher::on_host, raw);
       conns_.push_back(std::move(c));
     }
+  }
+  // The view's listener takes the host connection as it is (false: nobody listens there).
+  bool hand_over(Listener &l, int fd, const sockaddr_storage &peer, socklen_t plen) {
+    auto *sp = dynamic_cast<StackProvider *>(node_.provider.get());
+    bool v4 = peer.ss_family == AF_INET;
+    PublishTarget *t = sp ? sp->listener_for(l.view_port, v4) : nullptr;
+    libstack::Endpoint from;
+    if (!t || to_endpoint(peer, plen, peer.ss_family, &from) != 0) return false;
+    libstack::Endpoint local{IpAddr(libstack::Ipv4Addr{{127, 0, 0, 1}}), l.view_port};
+    if (!v4) {
+      libstack::Ipv6Addr one{};
+      one.b[15] = 1;
+      local.addr = IpAddr(one);
+    }
+    t->take(published_conn(tn::vsock::host_far(h_, fd), t->domain(), local, from));
+    return true;
   }
   static void on_host(void *arg, int, uint32_t) {
     auto *c = static_cast<Conn *>(arg);
@@ -411,8 +435,17 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   std::function<void(const std::string &)> hint;
   if (spec.kind == StackSpec::Kind::None)
     hint = [h](const std::string &m) { h->warn(h->hv, m.c_str()); };
+  if (spec.kind == StackSpec::Kind::Link && spec.url.starts_with("slirp://") && n->ifindex) {
+    std::string serr;
+    auto net = SlirpNet::parse(spec.url, &serr);
+    if (!net) {
+      *err = "stack " + spec.name + ": " + serr;
+      return false;
+    }
+    n->splice = std::make_unique<HostSplice>(h_, *n->stack, n->ifindex, *net);
+  }
   n->provider = std::make_unique<StackProvider>(*n->stack, n->dns.get(), n->linger.get(),
-                                                std::move(hint));
+                                                std::move(hint), n->splice.get());
   n->stack->set_wakeup([this, raw] { schedule_poll(*raw); });
   if (n->link_fd >= 0) {
     int rc = h_->watch_fd(h_->hv, n->link_fd, EPOLLIN, &View::link_cb, raw);

@@ -14,6 +14,7 @@
 #include "libstack/autoconf.h"
 #include "libstack/links.h"
 #include "libstack/stack.h"
+#include "splice.h"
 #include "stack_far.h"
 #include "vsock.h"
 
@@ -32,6 +33,7 @@ struct StackNode {
   std::unique_ptr<libstack::Autoconf> autoconf;
   std::unique_ptr<DnsRedirect> dns;
   std::unique_ptr<Lingering> linger;
+  std::unique_ptr<HostSplice> splice;              // slirp links: outgoing TCP to host sockets
   std::unique_ptr<tn::vsock::Provider> provider;  // StackProvider, or HostProvider for host
   uint32_t ifindex = 0;                           // the link's interface (0: none)
   int link_fd = -1;                               // watched link fd, or -1

@@ -527,6 +527,9 @@ TEST(Stack, RoutingTableLongestPrefixAndListing) {
   EXPECT_EQ(p.a->source_for(ip("8.8.8.8")), ip("10.0.0.1"));
   EXPECT_EQ(p.a->source_for(ip("127.0.0.1")), ip("127.0.0.1"));
   EXPECT_EQ(p.a->source_for(ip("2001:db9::1")), unspecified_of(IpAddr::Family::V6));
+  EXPECT_EQ(p.a->route_interface(ip("8.8.8.8")), uint32_t(p.ia));
+  EXPECT_EQ(p.a->route_interface(ip("10.0.0.1")), 0u);      // our own address
+  EXPECT_EQ(p.a->route_interface(ip("2001:db9::1")), 0u);   // no route
   // A packet to 172.16.1.1 goes to B's MAC (the gateway), B has no such address.
   auto s = p.a->udp_socket(IpAddr::Family::V4);
   ASSERT_EQ(s->sendto(bytes("x"), Endpoint{ip("172.16.1.1"), 9}), 1);

@@ -179,6 +179,8 @@ class Stack {
   IpAddr source_for(const IpAddr& dst) const;
   size_t path_mtu(const IpAddr& dst) const;
   bool is_local_address(const IpAddr& a) const;
+  // The interface a packet to dst leaves through (0: one of our own addresses, or no route).
+  uint32_t route_interface(const IpAddr& dst) const;
 
   // Approximate heap bytes owned by this stack (for the memory-per-stack budget).
   size_t memory_usage() const;
