@@ -314,6 +314,7 @@ void StackImpl::poll(Instant t) {
     Interface& lo = *ifs[0];
     if (!p.empty() && (p[0] >> 4) == 4) ipv4_input(lo, p);
     else ipv6_input(lo, p);
+    give_buf(std::move(p));
   }
   neigh_timers();
   reasm_timers();
@@ -347,6 +348,7 @@ size_t StackImpl::memory_usage() const {
   for (auto& n : neigh)
     for (auto& p : n.pending) m += p.capacity();
   for (auto& p : loopback_q) m += p.capacity();
+  for (auto& p : buf_pool) m += p.capacity();
   m += tcp->memory_usage();
   return m;
 }

@@ -156,6 +156,20 @@ class StackImpl {
   size_t reasm_bytes = 0;
   std::vector<PmtuEntry> pmtu;
   std::deque<std::vector<uint8_t>> loopback_q;  // IP packets looped back to ourselves
+  // Packet buffers recycled through the loopback queue: a bulk transfer between two local
+  // sockets would otherwise allocate, zero and free a 64 KiB buffer per segment (and the
+  // C library return the top of the heap to the kernel and fault it back in each time).
+  std::vector<std::vector<uint8_t>> buf_pool;
+  std::vector<uint8_t> take_buf(size_t n) {
+    if (buf_pool.empty()) return std::vector<uint8_t>(n);
+    std::vector<uint8_t> v = std::move(buf_pool.back());
+    buf_pool.pop_back();
+    v.resize(n);  // zeroes only what grows beyond the buffer's last size
+    return v;
+  }
+  void give_buf(std::vector<uint8_t>&& v) {
+    if (buf_pool.size() < 32 && v.capacity() <= 70000) buf_pool.push_back(std::move(v));
+  }
   std::vector<UdpSocketState*> udp;
   std::vector<IcmpSocketState*> icmp_socks;
   uint16_t ip4_ident = 0;

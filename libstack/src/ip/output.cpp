@@ -93,7 +93,7 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     h.dont_frag = o.dont_frag;
     ++ctr.ipv4_tx;
     if (20 + payload.size() <= mtu) {
-      std::vector<uint8_t> p(20 + payload.size());
+      std::vector<uint8_t> p = take_buf(20 + payload.size());
       h.emit(p, payload.size());
       std::copy(payload.begin(), payload.end(), p.begin() + 20);
       if (loop_copy && loopback_q.size() < kLoopbackQueueMax) loopback_q.push_back(p), notify();
@@ -124,7 +124,7 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
   h.dst = dst.v6();
   ++ctr.ipv6_tx;
   if (40 + payload.size() <= mtu || loop_copy) {
-    std::vector<uint8_t> p(40 + payload.size());
+    std::vector<uint8_t> p = take_buf(40 + payload.size());
     h.emit(p, payload.size());
     std::copy(payload.begin(), payload.end(), p.begin() + 40);
     if (loop_copy && loopback_q.size() < kLoopbackQueueMax) {
