@@ -390,7 +390,7 @@ int Supervisor::inject_fd(const tn_call *c, int local, int target, unsigned flag
   if (r < 0) return -errno;
   if (flags & TN_INJECT_REPLY) {
     int e = send_resp(c->id, r, 0, 0);
-    if (e < 0) return e == -ENOENT ? -ENOENT : e;
+    if (e < 0) return e == -ENOENT ? -EOWNERDEAD : e;  // installed, not announced
     if (cs) {
       cs->answered = true;
       finish_trace(cs, r, 0, false);

@@ -121,6 +121,7 @@ struct VSock {
   int wait_result = 0;         // result for blocking connect waiters
   size_t filler = 0;           // filler bytes in the pair (connect in progress)
   bool marker = false;         // listener: marker byte is in the pair
+  bool prefetch = false;       // listener: accept may take the next connection ahead
   std::deque<Pending> backlog;  // accepted far sockets not delivered yet
   Stash up, down;              // up: tracee -> far, down: far -> tracee
   // A direction stopped because its destination could not take more: only then does the
@@ -961,9 +962,9 @@ struct Engine::Impl {
       }
       if (nfd) {
         // Is another connection pending (the marker stays) or not (it goes)? Asked by
-        // taking the next one right away: when one is there, that is the far accept the
-        // next call would make anyway.
-        if (v.marker && !refill(v)) {
+        // taking the next one right away where the queue is long (see SYS_listen): when
+        // one is there, that is the far accept the next call would make anyway.
+        if (v.marker && !(v.prefetch ? refill(v) : far_pending(v))) {
           char m;
           if (recv(d, &m, 1, MSG_DONTWAIT) == 1) v.marker = false;
         }
@@ -1067,7 +1068,7 @@ struct Engine::Impl {
       destroy(*nv);
       push_back_pending(lv, std::move(f), peer, plen);
       set_marker(lv);
-      if (rc != -ENOENT) reply(c, 0, -rc);
+      if (rc != -ENOENT && rc != -EOWNERDEAD) reply(c, 0, -rc);
       return;
     }
     nv->last_tgid = c->tgid;
@@ -1609,8 +1610,8 @@ struct Engine::Impl {
                           send_flags() | ((type & SOCK_CLOEXEC) ? TN_INJECT_CLOEXEC : 0));
     close(te);
     if (rc < 0) {
-      destroy(*v);
-      if (rc != -ENOENT) reply(c, 0, -rc);
+      destroy(*v);  // (a copy the tracee may hold unannounced sees our end close)
+      if (rc != -ENOENT && rc != -EOWNERDEAD) reply(c, 0, -rc);
       return;
     }
     v->last_tgid = c->tgid;
@@ -1639,11 +1640,17 @@ struct Engine::Impl {
       case SYS_connect: do_connect(c, v); break;
       case SYS_bind: do_bind(c, *v); break;
       case SYS_listen: {
+        // A long queue lets accept take the next connection ahead (refill), and the far
+        // listener's queue is one shorter so that as many peers connect as natively; a
+        // short one, whose limit programs and tests may probe, is served exactly.
+        int backlog = int(c->args[1]);
+        bool prefetch = backlog >= 8;
         int rc;
         {
           FarCall fc(this);
-          rc = v->far ? v->far->listen(int(c->args[1])) : -EBADF;
+          rc = v->far ? v->far->listen(prefetch ? backlog - 1 : backlog) : -EBADF;
         }
+        if (rc == 0) v->prefetch = prefetch;
         if (rc == 0 && !v->udp && v->st != St::Listening) {
           v->st = St::Listening;
           // A listening socket never polls writable: fill the tracee end's send buffer.

@@ -210,7 +210,7 @@ static void example_handle(void *self, const struct tn_call *c) {
   close(sv[1]);
   if (r < 0) {
     close(sv[0]);
-    if (r != -ENOENT) h->reply(h->hv, c, 0, -r);
+    if (r != -ENOENT && r != -EOWNERDEAD) h->reply(h->hv, c, 0, -r);
     return;
   }
   if (h->watch_fd(h->hv, sv[0], EPOLLIN | EPOLLRDHUP, echo_cb, ex) < 0) close(sv[0]);

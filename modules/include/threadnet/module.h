@@ -71,10 +71,11 @@ enum {
   TN_INJECT_AT = 1u << 2,      /* place at `target_fd`, replacing what is there (dup2-like) */
   /* Answer the call with the new fd number in a second step (install, then reply) rather
    * than atomically: the supervisor then does not wait until the tracee has returned to
-   * user space (~3x less time blocked per injection on a busy machine). If the tracee is
-   * interrupted between the two steps the result is -ENOENT and the tracee may keep an
-   * unannounced copy of local_fd: the module must treat the object as not delivered and
-   * make that copy harmless (e.g. close its own end of a pair). Not with TN_INJECT_SEND. */
+   * user space (~3x less time blocked per injection on a busy machine). -ENOENT: the call
+   * went away before anything was installed. -EOWNERDEAD: the tracee was interrupted
+   * between the two steps and keeps an unannounced copy of local_fd: the module must treat
+   * the object as not delivered and make that copy harmless (e.g. close its own end of a
+   * pair). Not with TN_INJECT_SEND. */
   TN_INJECT_REPLY = 1u << 3,
 };
 
