@@ -2,20 +2,21 @@
 # umnet benchmarks: the same workloads on kernel loopback, under pasta (passt's
 # namespace-based user-mode networking) and in umnet views, measured in one run (these VMs
 # are noisy: compare the ratios, not single figures). Not a ctest entry.
-#   1. iperf3 view to view: two views on one vde_switch; two views on a vdeplug4
-#      switch:// hosted by the server's view (the client joins with vde://); pasta: server
-#      in one pasta namespace (-t port forward), client in another via the gateway
+#   1. iperf3 between two views of one session: two stacks joined by an in-session link
+#      (--stack a=mem://x,... --stack b=mem://x,..., `threadnet stack a|b -- ...`); pasta:
+#      server in one pasta namespace (-t port forward), client in another via the gateway
 #      address (mapped to the host) -- the pasta way for two isolated programs to talk;
-#      kernel: loopback.
-#      Also switch:// with --mtu 65000 on both views (jumbo frames between two stacks).
-#   2. iperf3 view to a kernel server on the host loopback: a view on the embedded default
-#      network (slirp://, 10.0.2.2 is the host) vs pasta (gateway mapped to the host) vs
-#      kernel loopback.
+#      kernel: loopback. Also between two views (two runs) on one vde_switch, on a
+#      vdeplug4 switch:// hosted by the server's view, and on switch:// with --mtu 65000.
+#   2. iperf3 view to a kernel server on the host loopback, both directions (-R): a view on
+#      the embedded default network (slirp://, 10.0.2.2 is the host) vs pasta (gateway
+#      mapped to the host) vs kernel loopback.
 #   3. curl of a 1 GiB file (sparse, made in a temp dir) from nginx: nginx and curl in two
-#      views on a vde_switch vs pasta (nginx in a pasta namespace, curl in another) vs
-#      native loopback.
-#   4. wrk -t 2 -c 10 against nginx, keep-alive and "Connection: close": wrk in a view,
-#      nginx in another view; pasta: nginx in a namespace with -t, wrk on the host; native.
+#      views of one session (mem://) vs pasta (nginx in a pasta namespace, curl in another)
+#      vs native loopback.
+#   4. wrk -t 2 -c 10 against nginx in a view, keep-alive and "Connection: close": wrk on
+#      the host through --publish; pasta: nginx in a namespace with -t, wrk on the host;
+#      native. Also wrk in a second view of the session (mem://).
 #   5. start-up: `threadnet run --net vde://... --ip ... -- /bin/true` (and --net none),
 #      `pasta --config-net -- /bin/true` and /bin/true, median wall time in ms.
 # Usage: bench/umnet.sh [BUILD_DIR]    (default: build; root for pasta and namespaces)
@@ -112,7 +113,8 @@ echo "== iperf3 -t $T, medians of $ROUNDS"
 P=$(free_port)
 iperf3 -s -p $P -B 127.0.0.1 >/dev/null 2>&1 & PIDS+=($!)
 wait_port $P; sleep 0.2
-K=(); PV=(); PK=(); TV=(); TS=(); TK=(); TJ=()
+K=(); PV=(); PK=(); PR=(); TV=(); TS=(); TK=(); TR=(); TJ=(); TM=()
+MEMV=(--stack a=mem://bx,ip=10.93.0.1/24 --stack b=mem://bx,ip=10.93.0.2/24)
 if [ $HAVE_UMNET = 1 ]; then
   SW=$(new_switch sw1)
   "${TNR[@]}" --net "$SW" --ip 10.90.0.1/24 -- iperf3 -s --forceflush >"$W/tv.log" 2>&1 & PIDS+=($!)
@@ -134,19 +136,26 @@ for ((r = 0; r < ROUNDS; r++)); do
   if [ $HAVE_PASTA = 1 ]; then
     PV+=($(timeout $((T + 30)) "${PASTA[@]}" -- iperf3 -c 10.0.2.2 -p $PP -t $T -J </dev/null 2>/dev/null | mbps))
     PK+=($(timeout $((T + 30)) "${PASTA[@]}" -- iperf3 -c 10.0.2.2 -p $P -t $T -J </dev/null 2>/dev/null | mbps))
+    PR+=($(timeout $((T + 30)) "${PASTA[@]}" -- iperf3 -c 10.0.2.2 -p $P -t $T -R -J </dev/null 2>/dev/null | mbps))
   fi
   if [ $HAVE_UMNET = 1 ]; then
     TV+=($(timeout $((T + 30)) "${TNR[@]}" --net "$SW" --ip 10.90.0.2/24 -- iperf3 -c 10.90.0.1 -t $T -J 2>/dev/null | mbps))
     TS+=($(timeout $((T + 30)) "${TNR[@]}" --net "vde://$W/sw2" --ip 10.91.0.2/24 -- iperf3 -c 10.91.0.1 -t $T -J 2>/dev/null | mbps))
     TJ+=($(timeout $((T + 30)) "${TNR[@]}" --net "vde://$W/sw3" --mtu 65000 --ip 10.92.0.2/24 -- iperf3 -c 10.92.0.1 -t $T -J 2>/dev/null | mbps))
     TK+=($(timeout $((T + 30)) "$TN" run -m "$MOD" -- iperf3 -c 10.0.2.2 -p $P -t $T -J 2>/dev/null | mbps))
+    TR+=($(timeout $((T + 30)) "$TN" run -m "$MOD" -- iperf3 -c 10.0.2.2 -p $P -t $T -R -J 2>/dev/null | mbps))
+    MP=$(free_port)
+    TM+=($(timeout $((T + 30)) "${TNR[@]}" "${MEMV[@]}" -- sh -c \
+      "$TN stack a -- iperf3 -s -1 -p $MP >/dev/null 2>&1 & sleep 0.5; $TN stack b -- iperf3 -c 10.93.0.1 -p $MP -t $T -J" 2>/dev/null | mbps))
   fi
 done
 k=$(median "${K[@]}")
+row "iperf3 two views of one session (mem://)" "$k" "$(median "${PV[@]:-}")" "$(median "${TM[@]:-}")" Mbit/s
 row "iperf3 view to view, vde_switch" "$k" "$(median "${PV[@]:-}")" "$(median "${TV[@]:-}")" Mbit/s
 row "iperf3 view to view, switch:// (vdeplug4)" "$k" "$(median "${PV[@]:-}")" "$(median "${TS[@]:-}")" Mbit/s
 row "iperf3 view to view, switch://, --mtu 65000" "$k" "$(median "${PV[@]:-}")" "$(median "${TJ[@]:-}")" Mbit/s
 row "iperf3 view to host loopback server (slirp / pasta gw)" "$k" "$(median "${PK[@]:-}")" "$(median "${TK[@]:-}")" Mbit/s
+row "iperf3 host loopback server to view (-R)" "$k" "$(median "${PR[@]:-}")" "$(median "${TR[@]:-}")" Mbit/s
 
 # ---- 3. curl of a big file ------------------------------------------------------------
 echo "== curl of a ${SIZE_MB} MiB file from nginx, medians of $ROUNDS"
@@ -175,33 +184,53 @@ if [ $HAVE_PASTA = 1 ]; then
   setsid "${PASTA[@]}" -t $PNP -- nginx -p "$W" -c "$W/p.conf" -e "$W/error-pasta.log" </dev/null >/dev/null 2>&1 & GROUPS_+=($!)
   wait_port $PNP
 fi
+# threadnet: one session with two stacks on mem://cx: nginx on a (port 80, and published
+# on the host for the wrk rows), curl/wrk on b via `threadnet stack b`, run by a control
+# loop in the session that executes the commands written into a fifo.
 if [ $HAVE_UMNET = 1 ]; then
   ngconf 80 view >"$W/v.conf"
-  "${TNR[@]}" --net "$SW" --ip 10.90.0.3/24 -- nginx -p "$W" -c "$W/v.conf" -e "$W/error-view.log" >/dev/null 2>&1 & PIDS+=($!)
-  "${TNR[@]}" --net "$SW" --ip 10.90.0.4/24 -- curl -sS --retry 10 --retry-all-errors --retry-delay 1 -o /dev/null http://10.90.0.3/4k||
-    echo "(nginx in a view not reachable: $(cat "$W/error-view.log" 2>/dev/null))"
+  HPUB=$(free_port)
+  mkfifo "$W/ctl"
+  cat >"$W/ctl.sh" <<CTL
+$TN stack a -- nginx -p "$W" -c "$W/v.conf" -e "$W/error-view.log" &
+while read -r out cmd; do $TN stack b -- sh -c "\$cmd" >"\$out" 2>/dev/null; echo done >>"\$out.done"; done <"$W/ctl"
+CTL
+  "${TNR[@]}" --stack a=mem://cx,ip=10.94.0.1/24 --stack b=mem://cx,ip=10.94.0.2/24 --publish "80:$HPUB" \
+    -- sh "$W/ctl.sh" >/dev/null 2>&1 & PIDS+=($!)
+  exec 7<>"$W/ctl"  # (read-write: never blocks, even if the session did not start)
+  wait_port $HPUB
 fi
+# inview OUTFILE CMD: run CMD on stack b of the session, wait for it (bounded), print OUTFILE.
+inview() {
+  rm -f "$1" "$1.done"
+  echo "$1 $2" >&7
+  local i
+  for ((i = 0; i < 3000; i++)); do [ -s "$1.done" ] && break; sleep 0.1; done
+  cat "$1" 2>/dev/null
+}
 K=(); PC=(); TC=()
 for ((r = 0; r < ROUNDS; r++)); do
   K+=($(curl_rate "${CURLW[@]}" http://127.0.0.1:$NP/big))
   [ $HAVE_PASTA = 1 ] && PC+=($(curl_rate timeout 300 "${PASTA[@]}" -- "${CURLW[@]}" http://10.0.2.2:$PNP/big </dev/null))
-  [ $HAVE_UMNET = 1 ] && TC+=($(curl_rate timeout 300 "${TNR[@]}" --net "$SW" --ip 10.90.0.4/24 -- "${CURLW[@]}" http://10.90.0.3/big))
+  [ $HAVE_UMNET = 1 ] && TC+=($(inview "$W/curl.out" "curl -sS --fail -o /dev/null -w '%{speed_download}' --max-time 300 http://10.94.0.1/big" | awk '{printf "%.0f\n", $1 / 1e6}'))
 done
-row "curl ${SIZE_MB} MiB, nginx to curl" "$(median "${K[@]}")" "$(median "${PC[@]:-}")" "$(median "${TC[@]:-}")" MB/s
+row "curl ${SIZE_MB} MiB, nginx to curl (two views of one session)" "$(median "${K[@]}")" "$(median "${PC[@]:-}")" "$(median "${TC[@]:-}")" MB/s
 
 # ---- 4. wrk ----------------------------------------------------------------------------
 echo "== wrk -t 2 -c 10 -d ${WT}s, nginx 4 KiB file, medians of $ROUNDS"
 rps() { awk '/Requests\/sec/ {print $2}'; }
 for mode in keep-alive close; do
   H=(); [ $mode = close ] && H=(-H 'Connection: close')
-  K=(); PW=(); TW=()
+  K=(); PW=(); TW=(); TV2=()
+  HS=""; [ $mode = close ] && HS="-H 'Connection: close'"
   for ((r = 0; r < ROUNDS; r++)); do
     K+=($(wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://127.0.0.1:$NP/4k | rps))
     [ $HAVE_PASTA = 1 ] && PW+=($(wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://127.0.0.1:$PNP/4k | rps))
-    [ $HAVE_UMNET = 1 ] && TW+=($(timeout $((WT + 30)) "${TNR[@]}" --net "$SW" --ip 10.90.0.5/24 -- \
-      wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://10.90.0.3/4k 2>/dev/null | rps))
+    [ $HAVE_UMNET = 1 ] && TW+=($(wrk -t 2 -c 10 -d ${WT}s "${H[@]}" http://127.0.0.1:$HPUB/4k | rps))
+    [ $HAVE_UMNET = 1 ] && TV2+=($(inview "$W/wrk.out" "wrk -t 2 -c 10 -d ${WT}s $HS http://10.94.0.1/4k" | rps))
   done
-  row "wrk -c 10 nginx, $mode" "$(median "${K[@]}")" "$(median "${PW[@]:-}")" "$(median "${TW[@]:-}")" req/s
+  row "wrk -c 10 nginx in a view from the host (--publish / pasta -t), $mode" "$(median "${K[@]}")" "$(median "${PW[@]:-}")" "$(median "${TW[@]:-}")" req/s
+  row "wrk -c 10 nginx, wrk in a second view of the session, $mode" "$(median "${K[@]}")" "" "$(median "${TV2[@]:-}")" req/s
 done
 
 # ---- 5. start-up -----------------------------------------------------------------------
@@ -228,6 +257,7 @@ fi
 row "start-up, --net vde://... -- /bin/true" "$k" "$p" "$t" ms
 row "start-up, --net none -- /bin/true" "$k" "" "$tnone" ms
 
+exec 7>&-  # ends the session's control loop
 # ---- summary ----------------------------------------------------------------------------
 echo
 echo "| workload | kernel | pasta | threadnet | unit | threadnet/kernel | threadnet/pasta | pasta/kernel |"
