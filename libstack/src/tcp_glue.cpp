@@ -132,7 +132,8 @@ Instant TcpGlue::next_deadline() const {
 
 size_t TcpGlue::memory_usage() const {
 #ifdef LIBSTACK_HAVE_TCP_ENGINE
-  if (engine_) return sizeof(*this) + sizeof(tcp::TcpEngine) + 65536;  // + its scratch buffer
+  if (engine_)  // + its scratch buffer and the connections' buffers
+    return sizeof(*this) + sizeof(tcp::TcpEngine) + 65536 + engine_->buffer_bytes();
 #endif
   return sizeof(*this);
 }

@@ -305,5 +305,54 @@ TEST(TcpTimer, OrphanedFinWait2TimesOut) {
   EXPECT_EQ(a.connection_count(), 0u);
 }
 
+// Short connections leave their active closer in TIME-WAIT for 2 MSL: those hold no
+// buffers (a busy server has tens of thousands of them), and they expire from the timer
+// heap in order, each on time, without a poll having to visit the others.
+TEST(TcpTimer, ManyTimeWaitsHoldNoBuffersAndExpireInOrder) {
+  Net net;
+  TcpTuning tun;
+  tun.time_wait = 10s;
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  constexpr int kN = 200;
+  std::vector<Pair> pairs(kN);
+  std::vector<Instant> closed_at;
+  for (int i = 0; i < kN; ++i) {
+    Pair& p = pairs[size_t(i)];
+    ASSERT_TRUE(connect_pair(net, a, b, p, uint16_t(1000 + i)));
+    ASSERT_EQ(p.client.send(std::vector<uint8_t>(3000, 1)), 3000);
+    ASSERT_TRUE(net.run_until([&] { return p.server.bytes_readable() == 3000; }));
+    ASSERT_EQ(p.client.close(), 0);  // active close, then the server's
+    ASSERT_TRUE(net.run_until([&] { return p.server.state() == TcpState::CloseWait; }));
+    uint8_t buf[4096];
+    while (p.server.recv(buf) > 0) {
+    }
+    ASSERT_EQ(p.server.close(), 0);
+    p.listener.close();
+    net.run_for(100ms);  // spread the closes over 20 s of simulated time
+    closed_at.push_back(net.now);
+  }
+  ASSERT_TRUE(net.run_until([&] { return b.connection_count() == 0; }, 1s));
+  size_t in_tw = a.connection_count();
+  EXPECT_GT(in_tw, 0u);  // the later ones are still in TIME-WAIT (kept 10 s)
+  EXPECT_EQ(a.buffer_bytes(), 0u) << "TIME-WAIT connections keep their buffers";
+  // The next deadline is the oldest remaining TIME-WAIT's expiry, within the 100 ms the
+  // closes are apart.
+  size_t first_left = kN - in_tw;
+  Instant want = closed_at[first_left] + 10s;
+  EXPECT_LE(a.next_deadline(), want);
+  EXPECT_GE(a.next_deadline(), want - 200ms);
+  uint64_t expired0 = a.counters().time_wait_expired;
+  size_t prev = in_tw;
+  for (int step = 0; step < 200 && a.connection_count() > 0; ++step) {
+    net.run_for(100ms);
+    EXPECT_LE(a.connection_count(), prev);  // never comes back
+    prev = a.connection_count();
+  }
+  EXPECT_EQ(a.connection_count(), 0u);
+  EXPECT_EQ(a.counters().time_wait_expired - expired0, in_tw);
+  EXPECT_EQ(a.next_deadline(), kNever);
+}
+
 }  // namespace
 }  // namespace tcptest

@@ -118,6 +118,31 @@ void ByteRing::consume(size_t n) {
 
 // ---------------------------------------------------------------------------- Tcb
 
+// A connection timer (retransmission/persist, delayed ACK, keepalive, TIME-WAIT): an
+// Instant that tells the engine's timer heap when it changes (see TcpEngine::timers_).
+class TimerField {
+ public:
+  explicit TimerField(Tcb* owner) : owner_(owner) {}
+  TimerField(const TimerField&) = delete;
+  TimerField& operator=(Instant v) {
+    if (v != at_) {
+      at_ = v;
+      moved();
+    }
+    return *this;
+  }
+  TimerField& operator=(const TimerField& o) { return *this = o.at_; }
+  operator Instant() const { return at_; }
+  Instant at() const { return at_; }
+  bool operator==(Instant v) const { return at_ == v; }
+  auto operator<=>(Instant v) const { return at_ <=> v; }
+
+ private:
+  inline void moved();
+  Instant at_ = kNever;
+  Tcb* owner_;
+};
+
 struct Tcb {
   uint64_t id = 0;
   size_t index = 0;  // in TcpEngine::all_
@@ -159,7 +184,13 @@ struct Tcb {
   size_t unacked_bytes = 0;
 
   // timers
-  Instant rtx_at = kNever, delack_at = kNever, keep_at = kNever, tw_at = kNever;
+  TimerField rtx_at{this}, delack_at{this}, keep_at{this}, tw_at{this};
+  const TcpEngine* eng = nullptr;
+  Instant heap_at = kNever;  // this connection's entry in the engine's timer heap
+  bool timer_dirty = false;  // queued to have its heap entry checked
+  Instant earliest_timer() const {
+    return std::min({rtx_at.at(), delack_at.at(), keep_at.at(), tw_at.at()});
+  }
   bool persist = false;
   uint32_t retries = 0, persist_backoff = 0, keep_probes = 0;
   Duration keep_idle{0}, keep_intvl{0};
@@ -199,18 +230,22 @@ struct Tcb {
   }
 };
 
+void TimerField::moved() {
+  if (owner_->eng) owner_->eng->timer_moved(owner_);
+}
+
 // ---------------------------------------------------------------------------- engine
 
 struct TcpEngine::Guard {
   TcpEngine& e;
   Guard(TcpEngine& eng, std::optional<Instant> now) : e(eng) {
     ++e.depth_;
-    e.deadline_valid_ = false;  // anything below may move a timer
     if (now && *now > e.last_now_) e.last_now_ = *now;
   }
   ~Guard() {
     if (--e.depth_ == 0) {
       e.flush_events();
+      e.flush_timers();
       e.reap();
     }
   }
@@ -248,6 +283,8 @@ Tcb* TcpEngine::new_tcb() {
   auto t = std::make_unique<Tcb>();
   t->id = next_id_++;
   t->index = all_.size();
+  t->eng = this;
+  live_[t->id] = t.get();
   t->sndbuf_size = tun_.send_buffer;
   t->rcvbuf_size = tun_.recv_buffer;
   t->keepalive = tun_.keepalive;
@@ -327,6 +364,7 @@ void TcpEngine::reap() {
       std::swap(all_[i], all_.back());
       all_[i]->index = i;
     }
+    live_.erase(t->id);
     all_.pop_back();
   }
   dead_.clear();
@@ -761,6 +799,12 @@ void TcpEngine::enter_time_wait(Tcb* t, Instant now) {
   set_state(t, TcpState::TimeWait);
   t->rtx_at = t->keep_at = kNever;
   t->tw_at = now + tun_.time_wait;
+  // RFC 9293 §3.10.7.4: TIME-WAIT only acknowledges a retransmitted FIN; our data and FIN
+  // are acknowledged, so the send buffer goes, and the receive buffer too once the program
+  // has closed the socket (unread bytes stay for it). A busy server keeps tens of
+  // thousands of these for the 2 MSL: each would otherwise hold its touched buffer pages.
+  t->sndbuf.reset(0);
+  if (!t->has_handle) t->rcvbuf.reset(0);
 }
 
 void TcpEngine::conn_error(Tcb* t, int err) {
@@ -1833,71 +1877,91 @@ void TcpEngine::icmp_error(const IpAddr& local, const IpAddr& remote,
   t->soft_error = err;
 }
 
+size_t TcpEngine::buffer_bytes() const {
+  size_t n = 0;
+  for (const auto& t : all_) n += t->sndbuf.capacity() + t->rcvbuf.capacity();
+  return n;
+}
+
+void TcpEngine::timer_moved(Tcb* t) const {
+  if (t->timer_dirty || t->dead) return;
+  t->timer_dirty = true;
+  timer_dirty_.push_back(t);
+}
+
+void TcpEngine::flush_timers() const {
+  for (Tcb* t : timer_dirty_) {
+    t->timer_dirty = false;
+    if (t->dead) continue;
+    Instant m = t->earliest_timer();
+    if (m < t->heap_at) {
+      t->heap_at = m;
+      timers_.push({m, t->id});
+    }
+  }
+  timer_dirty_.clear();
+}
+
+// The timers of one connection that are due at `now`.
+void TcpEngine::fire_timers(Tcb* t, Instant now) {
+  if (t->delack_at <= now) {
+    ctr_.delayed_acks++;
+    send_ack(t, now);
+  }
+  if (t->rtx_at <= now) {
+    if (t->persist) on_persist_timeout(t, now);
+    else on_rtx_timeout(t, now);
+  }
+  if (t->dead) return;
+  if (t->keep_at <= now) {
+    // Keepalive firing requires the last_rx-based idle time, see above.
+    if (t->keep_probes == 0 && now - t->last_rx < t->keep_idle) t->keep_at = t->last_rx + t->keep_idle;
+    else on_keepalive_timeout(t, now);
+  }
+  if (t->dead) return;
+  if (t->tw_at <= now) {
+    t->tw_at = kNever;
+    if (t->state == TcpState::TimeWait) {
+      // RFC 9293 §3.10.8: TIME-WAIT timeout -> CLOSED.
+      ctr_.time_wait_expired++;
+      set_state(t, TcpState::Closed);
+      if (t->has_handle) unhash(t);
+      else destroy(t);
+    } else if (t->state == TcpState::FinWait2 && !t->has_handle) {
+      destroy(t);  // orphaned FIN-WAIT-2 timeout (not in the RFC; Linux tcp_fin_timeout)
+    }
+  }
+}
+
 void TcpEngine::poll(Instant now) {
-  // Nothing due (the cache is exact or early): skip the scan over every connection.
-  if (deadline_valid_ && now < deadline_cache_) {
+  flush_timers();
+  if (timers_.empty() || timers_.top().at > now) {  // nothing due: no work at all
     if (now > last_now_) last_now_ = now;
     return;
   }
   Guard g(*this, now);
-  size_t n = all_.size();
-  bool fired = false;
-  Instant next = kNever;
-  for (size_t i = 0; i < n && i < all_.size(); ++i) {
-    Tcb* t = all_[i].get();
-    if (t->dead) continue;
-    if (t->delack_at <= now) {
-      fired = true;
-      ctr_.delayed_acks++;
-      send_ack(t, now);
-    }
-    if (t->rtx_at <= now) {
-      fired = true;
-      if (t->persist) on_persist_timeout(t, now);
-      else on_rtx_timeout(t, now);
-    }
-    if (t->dead) continue;
-    if (t->keep_at <= now) {
-      fired = true;
-      // Keepalive firing requires the last_rx-based idle time, see above.
-      if (t->keep_probes == 0 && now - t->last_rx < t->keep_idle) t->keep_at = t->last_rx + t->keep_idle;
-      else on_keepalive_timeout(t, now);
-    }
-    if (t->dead) continue;
-    if (t->tw_at <= now) {
-      fired = true;
-      t->tw_at = kNever;
-      if (t->state == TcpState::TimeWait) {
-        // RFC 9293 §3.10.8: TIME-WAIT timeout -> CLOSED.
-        ctr_.time_wait_expired++;
-        set_state(t, TcpState::Closed);
-        if (t->has_handle) unhash(t);
-        else destroy(t);
-      } else if (t->state == TcpState::FinWait2 && !t->has_handle) {
-        destroy(t);  // orphaned FIN-WAIT-2 timeout (not in the RFC; Linux tcp_fin_timeout)
-      }
-    }
-    if (!t->dead) next = std::min({next, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
-  }
-  // When no timer fired no connection changed, so this pass saw every deadline: keep it
-  // for next_deadline() and the next poll (callbacks run by ~Guard clear it again).
-  if (!fired) {
-    deadline_cache_ = next;
-    deadline_valid_ = true;
+  while (!timers_.empty() && timers_.top().at <= now) {
+    TimerEntry e = timers_.top();
+    timers_.pop();
+    auto it = live_.find(e.id);
+    if (it == live_.end()) continue;
+    Tcb* t = it->second;
+    if (t->dead || e.at != t->heap_at) continue;  // stale entry
+    t->heap_at = kNever;
+    fire_timers(t, now);
+    timer_moved(t);  // its next entry is pushed when this call ends (not due again now)
   }
 }
 
 Instant TcpEngine::next_deadline() const {
-  if (deadline_valid_) return deadline_cache_;
-  Instant d = kNever;
-  for (const auto& up : all_) {
-    const Tcb* t = up.get();
-    if (t->dead) continue;
-    d = std::min({d, t->rtx_at, t->delack_at, t->keep_at, t->tw_at});
+  flush_timers();
+  while (!timers_.empty()) {
+    const TimerEntry& e = timers_.top();
+    auto it = live_.find(e.id);
+    if (it != live_.end() && !it->second->dead && e.at == it->second->heap_at) return e.at;
+    timers_.pop();  // stale
   }
-  deadline_cache_ = d;
-  deadline_valid_ = depth_ == 0;  // inside an engine call timers may still move
-  return d;
+  return kNever;
 }
 
 // ---------------------------------------------------------------------------- ports
@@ -2196,7 +2260,10 @@ int TcpEngine::op_close(uint64_t id, bool abort) {
     case TcpState::Listen:
     case TcpState::SynSent:
     case TcpState::TimeWait:
-      if (t->state == TcpState::TimeWait && !abort) return 0;  // lives on in TIME-WAIT
+      if (t->state == TcpState::TimeWait && !abort) {  // lives on in TIME-WAIT
+        t->rcvbuf.reset(0);
+        return 0;
+      }
       destroy(t);
       return 0;
     default:
@@ -2248,7 +2315,6 @@ int TcpEngine::op_set_keepalive(uint64_t id, bool on) {
   if (!t) return -EBADF;
   t->keepalive = on;
   t->keep_probes = 0;
-  deadline_valid_ = false;  // no Guard here: the keepalive timer moves
   if (on && (t->state == TcpState::Established || t->state == TcpState::CloseWait))
     t->keep_at = t->last_rx + t->keep_idle;
   if (!on) t->keep_at = kNever;
@@ -2261,7 +2327,6 @@ int TcpEngine::op_set_keepalive_params(uint64_t id, Duration idle, Duration intv
   t->keep_idle = idle;
   t->keep_intvl = intvl;
   t->keep_cnt = cnt;
-  deadline_valid_ = false;
   if (t->keepalive && t->keep_at != kNever) t->keep_at = t->last_rx + t->keep_idle;
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <unordered_map>
+#include <queue>
 #include <vector>
 
 #include "libstack/tcp.h"
@@ -15,6 +16,7 @@
 namespace libstack::tcp {
 
 struct Tcb;
+class TimerField;
 
 // Byte ring used for send and receive buffers: no per-byte work, memcpy in two pieces.
 class ByteRing {
@@ -78,6 +80,8 @@ class TcpEngine {
   const TcpTuning& tuning() const { return tun_; }
   size_t connection_count() const { return conns_.size(); }
   size_t tcb_count() const { return all_.size(); }
+  // Bytes of send and receive buffers allocated over all connections.
+  size_t buffer_bytes() const;
   // Half-open (SYN_RECEIVED) connections queued on the listener behind a socket.
   size_t half_open_count(uint64_t listener_id) const;
 
@@ -211,11 +215,26 @@ class TcpEngine {
   uint32_t challenge_count_ = 0;
   uint64_t cookie_secret_ = 0;
   uint32_t ephemeral_next_ = 0;  // RFC 6056 algorithm 3 counter
-  // next_deadline() cache: valid until the next engine entry (every Guard clears it).
-  // It may only ever be earlier than the true minimum, never later.
-  mutable Instant deadline_cache_ = kNever;
-  mutable bool deadline_valid_ = false;
   uint32_t cookie_ts_offset_ = 0;
+
+  // Timers: a min-heap of (deadline, connection id). Every connection with a timer set has
+  // one entry at Tcb::heap_at <= its earliest timer; entries whose time no longer matches
+  // are stale and skipped. A timer that moves earlier queues its connection (timer_dirty_)
+  // and the earlier entry is pushed when the engine call ends; one that moves later leaves
+  // the early entry, which then finds nothing due and is pushed again at the new time.
+  // poll() and next_deadline() cost O(log n) per timer event, not O(connections).
+  friend class TimerField;
+  struct TimerEntry {
+    Instant at;
+    uint64_t id;
+    bool operator>(const TimerEntry& o) const { return at > o.at; }
+  };
+  void timer_moved(Tcb* t) const;
+  void flush_timers() const;
+  void fire_timers(Tcb* t, Instant now);
+  mutable std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
+  mutable std::vector<Tcb*> timer_dirty_;
+  std::unordered_map<uint64_t, Tcb*> live_;  // every connection block by id
 };
 
 }  // namespace libstack::tcp
