@@ -108,7 +108,9 @@ has "flood 3000 of 3000 in order" "$WORK/flood"
 run -- "$PROBE" fork >"$WORK/fork" 2>&1 || fail "probe fork exited $?"
 has "child 1" "$WORK/fork"; has "parent 1" "$WORK/fork"
 # Many processes at once, each with its own socket.
-run -- sh -c "for i in \$(seq 20); do '$IP' -br addr & done; wait" >"$WORK/par" 2>&1 || fail "parallel ip exited $?"
+# (each to its own file: their writes to one shared file may interleave mid-line)
+run -- sh -c "for i in \$(seq 20); do '$IP' -br addr >'$WORK/par.'\$i 2>&1 & done; wait" || fail "parallel ip exited $?"
+cat "$WORK"/par.* >"$WORK/par"
 [ "$(grep -c '^tnv0 .*10.9.0.2/24' "$WORK/par")" = 20 ] || fail "parallel ip: $(sort "$WORK/par" | uniq -c | tr '\n' '|')"
 # One socket, many requests (ip -batch keeps its socket), an error in the middle (-force).
 printf 'addr add 10.9.1.1/24 dev tnv0\naddr add 10.9.0.2/24 dev tnv0\nroute add 10.50.0.0/16 via 10.9.1.254\nlink set tnv0 mtu 1280\n' >"$WORK/batch"
