@@ -16,9 +16,9 @@ run_tree() {  # dir, cmake args...
   local dir=$1; shift
   echo "=== configure+build $dir"
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.configure.log" 2>&1 \
-    || { cat "$dir.configure.log"; echo "configure of $dir failed"; status=1; return; }
+    || { cat "$dir.configure.log"; echo "configure of $dir failed"; status=1; return 1; }
   cmake --build "$dir" -j"$JOBS" 2>&1 | grep -E "error|warning|Error" | head -50
-  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build of $dir failed"; status=1; return; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build of $dir failed"; status=1; return 1; }
 }
 run_ctest() {  # dir, ctest args...
   local dir=$1; shift

@@ -4,7 +4,7 @@ if(THREADNET_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang" AND TARGET umnet_cor
   set(UMNET_FUZZ_SECONDS 10 CACHE STRING "seconds the umnet parsers fuzz target runs in ctest")
   set(_um ${PROJECT_SOURCE_DIR}/modules/umnet)
   add_executable(umnet_parsers_fuzz ${CMAKE_CURRENT_LIST_DIR}/umnet_parsers_fuzz.cpp
-    ${_um}/config.cpp ${_um}/msocket_ctl.cpp ${_um}/stack_far.cpp)
+    ${_um}/config.cpp ${_um}/msocket_ctl.cpp ${_um}/stack_far.cpp ${_um}/splice.cpp)
   target_include_directories(umnet_parsers_fuzz PRIVATE ${_um} ${_um}/msocket)
   target_compile_options(umnet_parsers_fuzz PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
   target_link_options(umnet_parsers_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)

@@ -17,7 +17,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <regex>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -217,8 +217,10 @@ TEST(HvE2E, InjectedSocketpairEnd) {
   // the new fd, and the trace shows that number.
   Res r3 = run(tn(ex({"--example-mode", "reply", "--trace"}), {kProbe, "echo"}));
   EXPECT_EQ(r3.out, "echo: ABC\n") << r3.err;
-  EXPECT_TRUE(std::regex_search(r3.err, std::regex(R"(socket\(AF_INET, [^)]*\) = [0-9]+\n)")))
-      << r3.err;
+  size_t at = r3.err.find("socket(AF_INET, ");
+  size_t eq = at == std::string::npos ? at : r3.err.find(") = ", at);
+  ASSERT_NE(eq, std::string::npos) << r3.err;
+  EXPECT_TRUE(isdigit(static_cast<unsigned char>(r3.err[eq + 4]))) << r3.err;
 }
 
 TEST(HvE2E, InjectAtAndFdIdentity) {
