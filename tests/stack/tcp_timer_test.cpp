@@ -354,5 +354,44 @@ TEST(TcpTimer, ManyTimeWaitsHoldNoBuffersAndExpireInOrder) {
   EXPECT_EQ(a.next_deadline(), kNever);
 }
 
+// A connection whose earliest timer was its 2-hour keepalive, then an earlier one (the
+// FIN's retransmission), leaves a stale heap entry for 2 hours, and so does one that goes
+// away: under short keepalive connections the heap must still stay O(connections), and a
+// long-lived connection's timers must survive the heap being rebuilt.
+TEST(TcpTimer, StaleTimerEntriesDoNotAccumulate) {
+  Net net;
+  TcpTuning tun;
+  tun.time_wait = 1s;
+  auto& a = net.add(kA, tun);
+  auto& b = net.add(kB, tun);
+  Pair lived;
+  ASSERT_TRUE(connect_pair(net, a, b, lived, 999));
+  ASSERT_EQ(lived.client.set_keepalive_params(60s, 2s, 3), 0);
+  ASSERT_EQ(lived.client.set_keepalive(true), 0);
+  constexpr int kN = 400;
+  long worst = 0;  // timer entries beyond two per connection block
+  for (int i = 0; i < kN; ++i) {
+    Pair p;
+    ASSERT_TRUE(connect_pair(net, a, b, p, uint16_t(1000 + i)));
+    ASSERT_EQ(p.client.set_keepalive(true), 0);
+    net.run_for(1500ms);  // settled: the keepalive is the client's only timer
+    ASSERT_EQ(p.client.close(), 0);
+    ASSERT_TRUE(net.run_until([&] { return p.server.state() == TcpState::CloseWait; }));
+    ASSERT_EQ(p.server.close(), 0);
+    p.listener.close();
+    // The server's LAST-ACK is answered: the client holds TIME-WAIT, the server nothing.
+    ASSERT_TRUE(net.run_until([&] { return b.connection_count() == 1; }));
+    worst = std::max(worst, long(a.timer_entries()) - 2 * long(a.tcb_count()));
+  }
+  net.run_for(2s);  // the last TIME-WAITs expire
+  EXPECT_EQ(a.connection_count(), 1u);
+  EXPECT_LE(worst, 64) << "stale timer entries pile up";
+  EXPECT_LE(a.timer_entries(), 2 * a.tcb_count() + 64);
+  // The long-lived connection went idle at the start: its keepalive probes still come.
+  uint64_t probes0 = a.counters().keepalive_probes;
+  ASSERT_TRUE(net.run_until([&] { return a.counters().keepalive_probes > probes0; }, 120s));
+  EXPECT_EQ(lived.client.state(), TcpState::Established);
+}
+
 }  // namespace
 }  // namespace tcptest

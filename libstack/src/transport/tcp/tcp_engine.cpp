@@ -1900,6 +1900,17 @@ void TcpEngine::flush_timers() const {
     }
   }
   timer_dirty_.clear();
+  // Entries left stale by a timer that moved earlier, or by a connection that went away,
+  // wait for their own time to be dropped: up to a keepalive's 2 hours. Rebuilding the heap
+  // from the live connections once they outnumber those twice keeps it O(connections);
+  // the rebuild follows at least as many pushes as it visits entries, so it is amortised.
+  if (timers_.size() > 2 * all_.size() + 64) {
+    std::vector<TimerEntry> keep;
+    keep.reserve(all_.size());
+    for (const auto& t : all_)
+      if (!t->dead && t->heap_at != kNever) keep.push_back({t->heap_at, t->id});
+    timers_ = decltype(timers_)(std::greater<TimerEntry>(), std::move(keep));
+  }
 }
 
 // The timers of one connection that are due at `now`.

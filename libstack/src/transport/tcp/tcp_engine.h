@@ -82,6 +82,8 @@ class TcpEngine {
   size_t tcb_count() const { return all_.size(); }
   // Bytes of send and receive buffers allocated over all connections.
   size_t buffer_bytes() const;
+  // Entries in the timer heap, stale ones included (at most 2 per connection + 64).
+  size_t timer_entries() const { return timers_.size(); }
   // Half-open (SYN_RECEIVED) connections queued on the listener behind a socket.
   size_t half_open_count(uint64_t listener_id) const;
 
