@@ -301,13 +301,12 @@ Tcb* TcpEngine::new_tcb() {
 TcpSocket TcpEngine::socket() {
   Tcb* t = new_tcb();
   t->has_handle = true;
-  handles_[t->id] = t;
   return TcpSocket(this, t->id);
 }
 
 Tcb* TcpEngine::find(uint64_t id) const {
-  auto it = handles_.find(id);
-  return it == handles_.end() ? nullptr : it->second;
+  auto it = live_.find(id);  // a dead block has no handle (destroy clears it)
+  return it == live_.end() || !it->second->has_handle ? nullptr : it->second;
 }
 
 void TcpEngine::hash(Tcb* t) {
@@ -348,10 +347,7 @@ void TcpEngine::destroy(Tcb* t) {
   for (Tcb* c : t->accept_q) { c->parent = nullptr; send_rst(c); destroy(c); }
   t->half_open.clear();
   t->accept_q.clear();
-  if (t->has_handle) {
-    handles_.erase(t->id);
-    t->has_handle = false;
-  }
+  t->has_handle = false;
   t->rtx_at = t->delack_at = t->keep_at = t->tw_at = kNever;
   dead_.push_back(t);
 }
@@ -2097,7 +2093,6 @@ int TcpEngine::op_accept(uint64_t id, TcpSocket* out, Endpoint* peer) {
   c->in_accept_q = false;
   c->parent = nullptr;
   c->has_handle = true;
-  handles_[c->id] = c;
   if (peer) *peer = c->remote;
   mark(t);
   if (out) *out = TcpSocket(this, c->id);
@@ -2261,7 +2256,6 @@ int TcpEngine::op_close(uint64_t id, bool abort) {
   Guard g(*this, std::nullopt);
   Tcb* t = find(id);
   if (!t) return -EBADF;
-  handles_.erase(id);
   t->has_handle = false;
   t->cb = nullptr;
   bool unread = t->rcvbuf.allocated() && t->rcvbuf.size() > 0;
@@ -2290,9 +2284,7 @@ int TcpEngine::op_close(uint64_t id, bool abort) {
   t->rd_shut = true;
   if (!t->fin_queued) {
     t->has_handle = true;  // op_shutdown needs the handle lookup
-    handles_[id] = t;
     op_shutdown(id, kTcpShutWr);
-    handles_.erase(id);
     t->has_handle = false;
   }
   if (t->state == TcpState::FinWait2) t->tw_at = last_now_ + tun_.fin_wait2_timeout;

@@ -205,7 +205,6 @@ class TcpEngine {
   std::vector<Tcb*> dead_;
   std::vector<uint64_t> dirty_;
   std::vector<uint64_t> flush_work_;
-  std::unordered_map<uint64_t, Tcb*> handles_;
   std::unordered_map<ConnKey, Tcb*, ConnKeyHash> conns_;
   std::unordered_map<uint16_t, std::vector<Tcb*>> ports_;  // bound sockets by port
   std::vector<uint8_t> scratch_;
@@ -236,7 +235,7 @@ class TcpEngine {
   void fire_timers(Tcb* t, Instant now);
   mutable std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<TimerEntry>> timers_;
   mutable std::vector<Tcb*> timer_dirty_;
-  std::unordered_map<uint64_t, Tcb*> live_;  // every connection block by id
+  std::unordered_map<uint64_t, Tcb*> live_;  // every connection block by id (find(): with a handle)
 };
 
 }  // namespace libstack::tcp
