@@ -9,6 +9,8 @@
 // first frame that needs one, e.g. an rbp-based CFA in hand-written assembly).
 #include "backtrace.h"
 
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <libunwind-ptrace.h>
 #include <sys/uio.h>
@@ -20,6 +22,9 @@
 #include <fstream>
 
 namespace tn {
+
+const int kBacktraceSyscalls[] = {SYS_mincore, -1};
+
 
 namespace {
 

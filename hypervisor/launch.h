@@ -31,10 +31,33 @@ struct Inherit {
   bool sigpipe_ignored = false;
 };
 
+// How the tree is started.
+struct LaunchSpec {
+  // PID + mount + network (+ user when not root) namespaces; without them (or when the
+  // kernel refuses them) the tree shares the host's, and one line says what that loses.
+  bool use_ns = true;
+  // The tree's /proc/net shows the supervisor's (host) network namespace instead of the
+  // tree's empty one: for modules that serve the host network on purpose (relay, a
+  // `host` default stack). /proc/self/net and /proc/PID/net still show the empty one.
+  bool host_procnet = false;
+  // Root mode: the program gets no capabilities (ambient, permitted, effective and
+  // inheritable sets cleared; SECBIT_NOROOT so exec as uid 0 does not give them back;
+  // no_new_privs so no exec gains any).
+  bool drop_caps = false;
+  Inherit inherit;
+};
+
 // Fork the tree. `prog` is the BPF filter; argv[0] is looked up in PATH.
-// `use_ns`: try the PID/mount (and user) namespaces; fallback warns once.
 Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std::string> &argv,
-                     bool use_ns, const Inherit &inherit);
+                     const LaunchSpec &spec);
+
+// The calling process's effective set has `cap` / any capability at all.
+bool has_capability(int cap);
+bool has_any_capability();
+
+// Clears every capability of the calling process for good (see LaunchSpec::drop_caps).
+// 0 or -errno.
+int drop_all_capabilities();
 
 // Exit code for a wait status (128+N for a signal).
 int exit_code_of(int wstatus);

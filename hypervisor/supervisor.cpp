@@ -23,6 +23,7 @@
 #include "supervisor.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,6 +50,7 @@
 #include "filter.h"
 #include "launch.h"
 #include "loop.h"
+#include "sandbox.h"
 #include "seccomp_defs.h"
 
 #ifndef AUDIT_ARCH_X86_64
@@ -114,6 +116,21 @@ class Supervisor {
     rules_.push_back(FilterRule{nr, arg, mask, value});
     return 0;
   }
+  int share_host_procnet() {
+    if (filter_built_) return -EBUSY;
+    host_procnet_ = true;
+    return 0;
+  }
+  int allow_syscalls(const int *nrs) {
+    if (filter_built_) return -EBUSY;
+    for (const int *p = nrs; p && *p != -1; ++p) sandbox_.syscalls.insert(*p);
+    return 0;
+  }
+  int allow_ioctls(const unsigned long *reqs) {
+    if (filter_built_) return -EBUSY;
+    for (const unsigned long *p = reqs; p && *p; ++p) sandbox_.ioctls.insert(uint32_t(*p));
+    return 0;
+  }
   void hold(int delta) {
     holds_ += delta;
     if (holds_ <= 0) loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
@@ -123,6 +140,7 @@ class Supervisor {
  private:
   void fill_host();
   bool init_modules();
+  bool seal_self();
   void on_listener(uint32_t ev);
   void dispatch(const seccomp_notif &n);
   int32_t tgid_of(int32_t tid);
@@ -155,6 +173,8 @@ class Supervisor {
   int holds_ = 0;
   std::vector<FilterRule> rules_;
   bool filter_built_ = false;
+  bool host_procnet_ = false;
+  SandboxSpec sandbox_;
   uint64_t hold_deadline_ = 0;
   uint64_t checked_id_ = 0, checked_at_ = ~0ull;
 };
@@ -229,6 +249,11 @@ void h_warn(void *hv, const char *line) { Supervisor::S(hv)->warn(line ? line : 
 void h_hold(void *hv, int delta) { Supervisor::S(hv)->hold(delta); }
 int h_add_rule(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value) {
   return Supervisor::S(hv)->add_rule(nr, arg, mask, value);
+}
+int h_share_host_procnet(void *hv) { return Supervisor::S(hv)->share_host_procnet(); }
+int h_allow_syscalls(void *hv, const int *nrs) { return Supervisor::S(hv)->allow_syscalls(nrs); }
+int h_allow_ioctls(void *hv, const unsigned long *reqs) {
+  return Supervisor::S(hv)->allow_ioctls(reqs);
 }
 
 // ---- services --------------------------------------------------------------------------
@@ -597,6 +622,38 @@ void Supervisor::on_child_exit() {
   if (tree_.ctl >= 0) on_ctl();
 }
 
+// Once the tree runs: the supervisor's copies of inherited fds closed, capabilities
+// dropped (root mode), then its own seccomp allowlist (sandbox.cpp).
+bool Supervisor::seal_self() {
+  close_inherited_fds(opts_.inherited_fds);
+  opts_.inherited_fds.clear();
+  if (!opts_.keep_caps && has_any_capability()) {
+    // Binding a privileged host port for the program (relay, a host stack) is the
+    // only privilege the run still uses.
+    int e = keep_only_capabilities({CAP_NET_BIND_SERVICE});
+    if (e < 0) {
+      warn(std::string("cannot drop the supervisor's capabilities: ") + strerror(-e));
+      return false;
+    }
+  }
+  add_base_syscalls(&sandbox_);
+#ifdef THREADNET_HAVE_UNWIND
+  if (opts_.trace_stack)
+    for (const int *p = kBacktraceSyscalls; *p != -1; ++p) sandbox_.syscalls.insert(*p);
+#endif
+  const char *mode = getenv("THREADNET_SANDBOX");
+  sandbox_.log_only = mode && !strcmp(mode, "log");
+  if (sandbox_.log_only)
+    warn("THREADNET_SANDBOX=log: the supervisor's sandbox only logs calls outside its "
+         "allowlist (to the kernel's audit log)");
+  std::string err;
+  if (install_sandbox(sandbox_, &err) < 0) {
+    warn("cannot install the supervisor's own seccomp filter: " + err);
+    return false;
+  }
+  return true;
+}
+
 void Supervisor::fill_host() {
   host_.abi_version = TN_MODULE_ABI_VERSION;
   host_.size = sizeof(tn_host);
@@ -630,6 +687,9 @@ void Supervisor::fill_host() {
   host_.add_rule = h_add_rule;
   host_.write_memv = h_write_memv;
   host_.close_watched = h_close_watched;
+  host_.share_host_procnet = h_share_host_procnet;
+  host_.allow_syscalls = h_allow_syscalls;
+  host_.allow_ioctls = h_allow_ioctls;
 }
 
 bool Supervisor::init_modules() {
@@ -650,6 +710,22 @@ bool Supervisor::init_modules() {
 }
 
 int Supervisor::run() {
+  // The signals the loop reads from its signalfd are blocked before any module, link or
+  // plugin thread exists: threads inherit the mask, and a thread with them unblocked
+  // would take a SIGTERM meant for the program (the slirp plugin's did).
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+  Inherit inh;
+  sigprocmask(SIG_BLOCK, &set, &inh.mask);
+  sigset_t &old = inh.mask;
+  sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  inh.sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
+  struct Restore {
+    sigset_t m;
+    ~Restore() { sigprocmask(SIG_SETMASK, &m, nullptr); }
+  } restore{old};
+
   if (opts_.trace) {
     if (opts_.trace_file.empty()) {
       trace_ = stderr;
@@ -679,16 +755,12 @@ int Supervisor::run() {
     return 2;
   }
 
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
-  Inherit inh;
-  sigprocmask(SIG_BLOCK, &set, &inh.mask);
-  sigset_t &old = inh.mask;
-  sigfd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  inh.sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
-
-  tree_ = launch_tree(prog, opts_.argv, opts_.use_namespaces, inh);
+  LaunchSpec ls;
+  ls.use_ns = opts_.use_namespaces;
+  ls.host_procnet = host_procnet_;
+  ls.drop_caps = !opts_.keep_caps && has_any_capability();
+  ls.inherit = inh;
+  tree_ = launch_tree(prog, opts_.argv, ls);
   if (tree_.fail_code) {
     if (tree_.child_pidfd >= 0) {
       siginfo_t si;
@@ -705,6 +777,12 @@ int Supervisor::run() {
   loop_.watch(sigfd_, EPOLLIN, [this](uint32_t) { on_signal(); });
   if (tree_.ctl >= 0) loop_.watch(tree_.ctl, EPOLLIN, [this](uint32_t) { on_ctl(); });
   loop_.watch(tree_.child_pidfd, EPOLLIN, [this](uint32_t) { on_child_exit(); });
+  if (!seal_self()) {
+    kill(tree_.child, SIGKILL);
+    siginfo_t si;
+    waitid(P_PIDFD, id_t(tree_.child_pidfd), &si, WEXITED);
+    return 1;
+  }
 
   // After the tree has ended, modules holding the run (flushing) get up to 10 s.
   loop_.run([this] {
@@ -728,7 +806,6 @@ int Supervisor::run() {
   if (tree_.ctl >= 0) close(tree_.ctl);
   close(tree_.child_pidfd);
   close(sigfd_);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
   return exit_code_of(have_status_ ? prog_status_ : child_status_);
 }
 
@@ -741,6 +818,18 @@ int run_supervised(RunOptions &opts) {
   // shoot-downs in a profile of bulk traffic), and keep such buffers off mmap.
   mallopt(M_TRIM_THRESHOLD, 32 << 20);
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  opts.inherited_fds = sandbox_early();
+  int bad = -1;
+  std::string closed = close_inherited_sockets(&opts.inherited_fds, opts.keep_fds, &bad);
+  if (bad >= 0) {
+    fprintf(stderr, "threadnet: --keep-fd %d: no such open file descriptor\n", bad);
+    return 2;
+  }
+  if (!closed.empty())
+    fprintf(stderr,
+            "threadnet: closed inherited host sockets %s: they would reach the host's "
+            "network around the view (--keep-fd N keeps one)\n",
+            closed.c_str());
   Supervisor s(opts);
   return s.run();
 }

@@ -2,6 +2,7 @@
 // its trapped calls to modules (see supervisor.cpp).
 #pragma once
 #include <cstdio>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct RunOptions {
   bool trace_stack = false;  // with --trace: a backtrace under each line
   bool use_namespaces = true;
   bool sync_wakeup = true;
+  bool keep_caps = false;           // root mode: the program keeps its capabilities
+  std::set<int> keep_fds;           // inherited host sockets the user keeps on purpose
+  std::vector<int> inherited_fds;   // fds >= 3 the supervisor started with (run_supervised)
 };
 
 // Runs the program to completion; returns the exit code for `threadnet run`.

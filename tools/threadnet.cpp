@@ -60,7 +60,11 @@ void usage(FILE *f) {
           "  -o MODULE:KEY[=VALUE]   pass --KEY [VALUE] to MODULE\n"
           "  --trace[=FILE]          print each virtualized call (strace-like) to stderr/FILE\n"
           "  --trace-stack           with --trace: where each call was made (backtrace)\n"
-          "  --no-namespaces         do not use PID/user namespaces (tree not killed with us)\n"
+          "  --no-namespaces         no PID/network/user namespaces (weaker: kernel sockets\n"
+          "                          reach the host network; tree not killed with us)\n"
+          "  --keep-fd N             keep inherited host socket N open for the program (a\n"
+          "                          hole you open on purpose; repeatable)\n"
+          "  --keep-caps             root mode: the program keeps its capabilities\n"
           "  --no-sync-wakeup        do not ask the kernel for synchronous wake-ups\n"
           "  -h, --help              this help\n"
           "Other --OPTIONS belong to the modules that declare them. The default module, umnet,\n"
@@ -180,11 +184,14 @@ int cmd_run(int argc, char **argv) {
     bool missing = false;
     if (!load_by_name(n, &u.loaded, default_mod, &missing)) {
       if (default_mod && missing) {
+        // Fail closed: the host network is only ever what the user asked for.
+        std::string dirs;
+        for (auto &d : tn::module_dirs()) dirs += (dirs.empty() ? "" : ":") + d;
         fprintf(stderr,
-                "threadnet: default module %s not found; running without modules "
-                "(network calls go to the host)\n",
-                n.c_str());
-        continue;
+                "threadnet: the default module %s was not found in %s; not starting the "
+                "program (build modules/umnet, set THREADNET_MODULE_PATH, or choose one "
+                "with -m)\n",
+                n.c_str(), dirs.c_str());
       }
       return 2;
     }
@@ -251,6 +258,25 @@ int cmd_run(int argc, char **argv) {
     if (a == "--trace-stack") {
       opts.trace = true;
       opts.trace_stack = true;
+      continue;
+    }
+    if (a == "--keep-caps") {
+      opts.keep_caps = true;
+      continue;
+    }
+    if (a == "--keep-fd" || a.rfind("--keep-fd=", 0) == 0) {
+      std::string v;
+      if (a == "--keep-fd") {
+        if (i + 1 >= argc) return bad("option --keep-fd needs a file descriptor number");
+        v = argv[++i];
+      } else {
+        v = a.substr(10);
+      }
+      char *end = nullptr;
+      long fd = strtol(v.c_str(), &end, 10);
+      if (v.empty() || *end || fd < 3 || fd > INT_MAX)
+        return bad("--keep-fd " + v + ": not a file descriptor number >= 3");
+      opts.keep_fds.insert(int(fd));
       continue;
     }
     if (a == "--no-namespaces") {

@@ -8,6 +8,11 @@
 // injects an AF_UNIX pair end in its place; the engine then emulates readiness, connect,
 // accept and datagram addresses and moves the bytes. This file adds only what is the
 // relay's own:
+// The tree runs in an empty network namespace; the host's network information the program
+// would read natively comes from the supervisor (host_net.cpp): NETLINK_ROUTE and
+// NETLINK_SOCK_DIAG sockets made in the host's namespace, interface ioctls, /proc/net.
+// ICMP ping sockets are relayed like UDP; raw and packet sockets stay in the empty
+// namespace (they reach nothing).
 // --publish VIEWPORT:HOSTPORT: bind(VIEWPORT) binds HOSTPORT on the host; getsockname
 // reports VIEWPORT; inside the view a loopback destination VIEWPORT is the published
 // HOSTPORT (the server's real port), and such a peer is reported back as VIEWPORT.
@@ -17,11 +22,13 @@
 #include <sys/syscall.h>
 #include <threadnet/module.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "host_net.h"
 #include "relay_util.h"
 #include "tracee_fds.h"
 #include "vsock.h"
@@ -77,17 +84,21 @@ class PublishingHost final : public vsock::HostProvider {
 
 struct Relay {
   Relay(const tn_host *h, std::vector<Publish> pubs)
-      : fds(h), host(h, std::move(pubs)), engine(h, fds) {}
+      : h(h), fds(h), host(h, std::move(pubs)), engine(h, fds), ifio(h, fds) {}
+  const tn_host *h;
   TraceeFds fds;
   PublishingHost host;
   vsock::Engine engine;
+  hostnet::IfIoctls ifio;
 };
 
 bool ip_socket(const tn_call *c) {
   int domain = int(c->args[0]), type = int(c->args[1]) & 0xf, proto = int(c->args[2]);
   if (domain != AF_INET && domain != AF_INET6) return false;
   if (type == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP)) return true;
-  return type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP);
+  if (type != SOCK_DGRAM) return false;
+  int icmp = domain == AF_INET ? int(IPPROTO_ICMP) : int(IPPROTO_ICMPV6);
+  return proto == 0 || proto == IPPROTO_UDP || proto == icmp;
 }
 
 const int kSyscalls[] = {SYS_socket,      SYS_connect,     SYS_bind,       SYS_listen,
@@ -106,6 +117,14 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
     snprintf(err, errcap, "%s", msg.c_str());
     return nullptr;
   }
+  if (host->size < offsetof(tn_host, allow_ioctls) + sizeof(void *)) {
+    snprintf(err, errcap, "this threadnet is too old for this relay module");
+    return nullptr;
+  }
+  // Interface ioctls on any fd (glibc's if_nametoindex uses an AF_UNIX socket).
+  host->add_rule(host->hv, SYS_ioctl, 1, 0xffffff00ull, 0x8900);
+  host->share_host_procnet(host->hv);
+  host->allow_ioctls(host->hv, hostnet::kIoctls);
   return new Relay(host, std::move(pubs));
 }
 void m_fini(void *self) {
@@ -115,15 +134,21 @@ void m_fini(void *self) {
 }
 int m_choose(void *self, const tn_call *c) {
   auto *r = static_cast<Relay *>(self);
-  if (c->nr == SYS_socket) return ip_socket(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+  if (c->nr == SYS_socket)
+    return ip_socket(c) || hostnet::is_host_netlink(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+  if (c->nr == SYS_ioctl) return TN_CHOICE_MINE;  // only 0x89xx requests are trapped
   return r->engine.choose(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
 }
 void m_handle(void *self, const tn_call *c) {
   auto *r = static_cast<Relay *>(self);
-  if (c->nr == SYS_socket)
+  if (c->nr == SYS_socket) {
+    if (hostnet::is_host_netlink(c)) return hostnet::netlink_socket(r->h, c);
     r->engine.socket(c, r->host);
-  else
+  } else if (c->nr == SYS_ioctl) {
+    r->ifio.handle(c);
+  } else {
     r->engine.handle(c);
+  }
 }
 void m_on_exit(void *self, int32_t tgid) { static_cast<Relay *>(self)->engine.on_exit(tgid); }
 

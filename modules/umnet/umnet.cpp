@@ -39,6 +39,7 @@
 #include <unordered_map>
 
 #include "config.h"
+#include "host_net.h"
 #include "msocket.h"
 #include "msocket_ctl.h"
 #include "nlsock.h"
@@ -91,12 +92,14 @@ int32_t parent_of(int32_t pid) {
 
 struct Umnet {
   explicit Umnet(const tn_host *host)
-      : h(host), fds(host), engine(host, fds), view(host, engine), nl(host, fds) {}
+      : h(host), fds(host), engine(host, fds), view(host, engine), nl(host, fds),
+        host_ifio(host, fds) {}
   const tn_host *h;
   tn::TraceeFds fds;
   tn::vsock::Engine engine;
   View view;
   NetlinkSockets nl;
+  tn::hostnet::IfIoctls host_ifio;  // interface ioctls of processes on a `host` stack
   std::unordered_map<int32_t, Proc> procs;
   std::unordered_map<int32_t, Select> selects;  // by thread id, one shot
   bool warned_packet = false;
@@ -136,16 +139,16 @@ struct Umnet {
       case SYS_socket: {
         int domain = int(c->args[0]);
         if (domain == AF_INET || domain == AF_INET6) return TN_CHOICE_MINE;
-        if (domain == AF_NETLINK)
-          return int(c->args[2]) == NETLINK_ROUTE && !node_for(c, domain).host()
-                     ? TN_CHOICE_MINE
-                     : TN_CHOICE_NONE;
+        if (domain == AF_NETLINK) {
+          if (node_for(c, domain).host())
+            return tn::hostnet::is_host_netlink(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+          return int(c->args[2]) == NETLINK_ROUTE ? TN_CHOICE_MINE : TN_CHOICE_NONE;
+        }
         if (domain == AF_PACKET) return node_for(c, AF_INET).host() ? TN_CHOICE_NONE : TN_CHOICE_MINE;
         return TN_CHOICE_NONE;
       }
       case SYS_ioctl:
-        if ((c->args[1] & 0xffffff00ull) != 0x8900) return TN_CHOICE_NONE;
-        return node_for(c, AF_INET).host() ? TN_CHOICE_NONE : TN_CHOICE_MINE;
+        return (c->args[1] & 0xffffff00ull) == 0x8900 ? TN_CHOICE_MINE : TN_CHOICE_NONE;
       case SYS_setsockopt:
         if (is_msocket_ctl(c->args[0], c->args[1])) return TN_CHOICE_MINE;
         break;
@@ -171,7 +174,8 @@ struct Umnet {
       case SYS_socket: return do_socket(c);
       case SYS_ioctl: {
         StackNode &n = node_for(c, AF_INET);
-        if (n.host() || !n.stack) return void(h->reply_continue(h->hv, c));
+        if (n.host()) return host_ifio.handle(c);
+        if (!n.stack) return void(h->reply_continue(h->hv, c));
         return nl.if_ioctl(c, *n.stack);
       }
       case SYS_setsockopt:
@@ -193,7 +197,8 @@ struct Umnet {
     StackNode &n = view.node(size_t(idx));
     if (domain == AF_INET || domain == AF_INET6) return engine.socket(c, *n.provider);
     if (domain == AF_NETLINK) {
-      if (n.host() || !n.stack) return void(h->reply_continue(h->hv, c));
+      if (n.host()) return tn::hostnet::netlink_socket(h, c);
+      if (!n.stack) return void(h->reply_continue(h->hv, c));
       netlink_made = true;
       return nl.create(c, *n.stack);
     }
@@ -259,6 +264,15 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
   // Interface ioctls on any fd (glibc's if_nametoindex uses an AF_UNIX socket).
   // (nlsock passes the socket-level ones of that range, e.g. SIOCGSTAMP, to the kernel.)
   host->add_rule(host->hv, SYS_ioctl, 1, 0xffffff00ull, 0x8900);
+  if (host->size < offsetof(tn_host, allow_ioctls) + sizeof(void *)) {
+    snprintf(err, errcap, "this threadnet is too old for umnet (no sealed views)");
+    return nullptr;
+  }
+  bool any_host = false;
+  for (auto &s : cfg.stacks) any_host |= s.kind == StackSpec::Kind::Host;
+  if (any_host) host->allow_ioctls(host->hv, tn::hostnet::kIoctls);
+  // A view whose default network is the host's shows the host's /proc/net, as natively.
+  if (cfg.stacks.front().kind == StackSpec::Kind::Host) host->share_host_procnet(host->hv);
   auto u = std::make_unique<Umnet>(host);
   if (!u->view.build(cfg, &msg)) {
     u->engine.fini();

@@ -4,6 +4,10 @@ PY=${PY:-/usr/bin/python3}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 need() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+# As root a view's program runs without capabilities unless --keep-caps is given; nginx
+# started as root needs them to switch to its worker user (chown, setgroups).
+ROOTCAPS=()
+[ "$(id -u)" = 0 ] && ROOTCAPS=(--keep-caps)
 bg() { "$@" & PIDS+=($!); }
 # stop PID: TERM, then KILL after 5 s; reaps it.
 stop() {

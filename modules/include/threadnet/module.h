@@ -185,6 +185,20 @@ struct tn_host {
    * dup, no copy in a fiber's wait): the kernel drops such a file from the epoll set by
    * itself, which saves a system call per closed socket. */
   int (*close_watched)(void *hv, int fd);
+
+  /* -- appended for sealed views (check `size` before use) --------------------------- */
+  /* From init only. The tree runs in its own empty network namespace; a module that
+   * serves the host network on purpose (relay) asks for /proc/net to list the host's
+   * (the supervisor's namespace) as natively. 0, or -EBUSY after init. */
+  int (*share_host_procnet)(void *hv);
+  /* From init only: the system calls (x86_64 numbers, terminated by -1) that the module,
+   * the libraries it calls and the threads they run in the supervisor make after set-up,
+   * beyond the supervisor's own list (docs/security.md). Once set-up is done the
+   * supervisor allows only the union; any other call stops it (and the tree with it).
+   * 0, or -EBUSY after init. */
+  int (*allow_syscalls)(void *hv, const int *nrs);
+  /* The same for ioctl request numbers (terminated by 0). */
+  int (*allow_ioctls)(void *hv, const unsigned long *reqs);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */

@@ -41,6 +41,7 @@ struct Mod {
   std::unique_ptr<tn::TraceeFds> fds;
   std::unique_ptr<umnet::NetlinkSockets> nls;
   std::string state_file;
+  FILE *state = nullptr;  // opened at init: the supervisor's sandbox allows no new files later
 };
 
 const int kSyscalls[] = {SYS_socket,      SYS_bind,        SYS_connect,    SYS_getsockname,
@@ -125,13 +126,17 @@ void *m_init(const tn_host *h, int argc, const char *const *argv, char *err, siz
     snprintf(err, errcap, "add_rule(ioctl) failed");
     return nullptr;
   }
+  if (!m->state_file.empty() && !(m->state = fopen(m->state_file.c_str(), "we"))) {
+    snprintf(err, errcap, "cannot open %s", m->state_file.c_str());
+    return nullptr;
+  }
   return m.release();
 }
 
 void m_fini(void *self) {
   auto *m = static_cast<Mod *>(self);
-  if (!m->state_file.empty()) {
-    if (FILE *f = fopen(m->state_file.c_str(), "w")) {
+  if (m->state) {
+    if (FILE *f = m->state) {
       for (auto &a : m->st->addresses())
         fprintf(f, "addr %u %s\n", a.ifindex, a.cidr.to_string().c_str());
       for (auto &r : m->st->routes())

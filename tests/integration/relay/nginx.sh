@@ -31,7 +31,7 @@ http {
   }
 }
 CONF
-bg "$TN" run -m "$RELAY_MOD" -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log"
+bg "$TN" run -m "$RELAY_MOD" "${ROOTCAPS[@]}" -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log"
 NG=$!
 wait_port "$P"
 got=$(timeout 120 curl -sS --fail http://127.0.0.1:$P/big | sha256sum | cut -d' ' -f1)

@@ -19,7 +19,7 @@ cat >"$D/www/index.html" <<HTML
 <script>document.getElementById("s").insertAdjacentHTML("afterend", "<div id=\"m\">$M</div>")</script>
 </body></html>
 HTML
-bgview --net "$SW" --ip 10.83.0.1/24 -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log" \
+bgview "${ROOTCAPS[@]}" --net "$SW" --ip 10.83.0.1/24 -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log" \
   >"$WORK/nginx.log" 2>&1
 # nginx has no "ready" line: a curl view waits for it (bounded retries).
 timeout 60 "${V[@]}" --net "$SW" --ip 10.83.0.3/24 -- "${CURL[@]}" -o /dev/null http://10.83.0.1/ \

@@ -23,7 +23,7 @@ D=$WORK/nginx
 nginx_conf "$D" 80
 head -c $((16 << 20)) /dev/urandom >"$D/www/blob"
 want=$(sha256sum <"$D/www/blob" | cut -d' ' -f1)
-bgview --net "$SW" --ip 10.78.0.3/24 -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log" \
+bgview "${ROOTCAPS[@]}" --net "$SW" --ip 10.78.0.3/24 -- "$NGINX" -p "$D" -c "$D/nginx.conf" -e "$D/logs/error.log" \
   >"$WORK/nginx.log" 2>&1
 got=$(timeout 120 "${V[@]}" --net "$SW" --ip 10.78.0.4/24 -- "${CURL[@]}" http://10.78.0.3/blob |
   sha256sum | cut -d' ' -f1)
