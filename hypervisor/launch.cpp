@@ -134,6 +134,9 @@ void send_msg(int sock, int type, int value, int fd) {
   // signals were never changed; only their mask and SIGPIPE were).
   signal(SIGPIPE, spec.inherit.sigpipe_ignored ? SIG_IGN : SIG_DFL);
   sigprocmask(SIG_SETMASK, &spec.inherit.mask, nullptr);
+  // Forked from a non-dumpable supervisor (fallback mode): the listener must still be
+  // taken from us with pidfd_getfd. exec sets it again for the program anyway.
+  prctl(PR_SET_DUMPABLE, 1);
   if (spec.drop_caps) {
     int e = drop_all_capabilities();
     if (e < 0) {
@@ -256,8 +259,6 @@ void show_host_procnet(int hostnet) {
   char go = 0;
   if (!read_all(ctl, &go, 1)) _exit(1);  // S died or failed before the maps were written
   prctl(PR_SET_NAME, "threadnet-init");
-  // The tree may not ptrace or pidfd_getfd the init (it holds the socket to S).
-  prctl(PR_SET_DUMPABLE, 0);
   // Fresh /proc so that getpid() matches /proc/self. Private propagation first, so the
   // mount does not leak to the host.
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
@@ -304,6 +305,10 @@ void show_host_procnet(int hostnet) {
     char ack = 1;
     write_all(pp.ack[1], &ack, 1);
   }
+  // From here on the tree runs: it may not ptrace or pidfd_getfd the init, which holds
+  // the socket to S (its capabilities already exceed the program's; this is one more
+  // lock). Not earlier: P, forked with this flag, could not hand its listener over.
+  prctl(PR_SET_DUMPABLE, 0);
   close(pp.fd[0]);
   close(pp.ack[1]);
   // Reap until no child is left; report P's status as soon as it is known.
@@ -430,6 +435,9 @@ Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std
         ok = ok && write_file(path, line);
       }
       if (ok) {
+        // No process of the tree has run yet: from now on none may ptrace, pidfd_getfd
+        // or read the supervisor (same uid in --no-namespaces and rootless modes).
+        prctl(PR_SET_DUMPABLE, 0);
         char go = 1;
         write_all(sv[0], &go, 1);
         L.ctl = sv[0];
@@ -486,6 +494,7 @@ Launched launch_tree(const std::vector<sock_filter> &prog, const std::vector<std
   }
 
   // Fallback: S forks P directly.
+  prctl(PR_SET_DUMPABLE, 0);  // before P can run anything (see above)
   Pipes pp;
   if (!pp.open()) {
     errmsg("pipe: ", strerror(errno), "");

@@ -1,10 +1,12 @@
 // Theory of operation: the supervisor runs untrusted programs and parses what they hand
 // it (tracee memory, packets), so it protects the host from itself the way passt does:
 //
-//  1. At start, before anything else, it makes itself not dumpable: processes of the same
-//     user (the tree, in --no-namespaces mode) can then not ptrace it, pidfd_getfd its
-//     listener or host sockets, or read its memory (the kernel's ptrace access check
-//     refuses a non-dumpable target without CAP_SYS_PTRACE).
+//  1. Before any process of the tree runs (launch.cpp) it makes itself not dumpable:
+//     processes of the same user (the tree, in --no-namespaces and rootless modes) can
+//     then not ptrace it, pidfd_getfd its listener or host sockets, or read its memory
+//     (the kernel's ptrace access check refuses a non-dumpable target without
+//     CAP_SYS_PTRACE). Not earlier: writing the new user namespace's uid_map goes through
+//     the init's /proc files, which a non-dumpable parent would make root's.
 //  2. Inherited sockets of any family but AF_UNIX are closed before the tree is forked
 //     (they would reach a network around the view); `--keep-fd N` keeps one on purpose.
 //     After the launch the supervisor closes its copies of every inherited fd.
@@ -136,7 +138,6 @@ void on_sigsys(int, siginfo_t *si, void *) {
 }  // namespace
 
 std::vector<int> sandbox_early() {
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::vector<int> fds;
   DIR *d = opendir("/proc/self/fd");
   if (!d) return fds;

@@ -9,9 +9,8 @@
 
 namespace tn {
 
-// First thing at start: not dumpable, so no other process of the user (the tree in
-// --no-namespaces mode included) can ptrace, pidfd_getfd, process_vm_* or open
-// /proc/<pid>/mem of the supervisor. Returns the fds >= 3 the supervisor was started with.
+// First thing at start: the fds >= 3 the supervisor was started with. (The supervisor
+// makes itself not dumpable in launch_tree, before any process of the tree runs.)
 std::vector<int> sandbox_early();
 
 // Closes the inherited sockets that would reach a network around the view (every family
