@@ -229,7 +229,7 @@ int install_sandbox(const SandboxSpec &spec, std::string *err) {
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
   seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
-  const pid_t self = getpid();
+  [[maybe_unused]] const pid_t self = getpid();
   for (int nr : spec.syscalls) {
     switch (nr) {
       case SYS_socket:

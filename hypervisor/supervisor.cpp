@@ -131,6 +131,16 @@ class Supervisor {
     for (const unsigned long *p = reqs; p && *p; ++p) sandbox_.ioctls.insert(uint32_t(*p));
     return 0;
   }
+  long start_gate(const char *what) {
+    if (filter_built_) return -EBUSY;
+    gates_.push_back(Gate{what ? what : "the network", false});
+    return long(gates_.size());
+  }
+  void open_gate(long id) {
+    if (id <= 0 || size_t(id) > gates_.size() || gates_[size_t(id - 1)].open) return;
+    gates_[size_t(id - 1)].open = true;
+    loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
+  }
   void hold(int delta) {
     holds_ += delta;
     if (holds_ <= 0) loop_.add_timer(loop_.now(), [] {});  // wake the loop to re-check
@@ -141,6 +151,8 @@ class Supervisor {
   void fill_host();
   bool init_modules();
   bool seal_self();
+  bool wait_for_gates();
+  void shutdown_modules();
   void on_listener(uint32_t ev);
   void dispatch(const seccomp_notif &n);
   int32_t tgid_of(int32_t tid);
@@ -175,6 +187,12 @@ class Supervisor {
   bool filter_built_ = false;
   bool host_procnet_ = false;
   SandboxSpec sandbox_;
+  struct Gate {
+    std::string what;
+    bool open;
+  };
+  std::vector<Gate> gates_;
+  int early_signal_ = 0;  // a signal that arrived before the program started
   uint64_t hold_deadline_ = 0;
   uint64_t checked_id_ = 0, checked_at_ = ~0ull;
 };
@@ -251,6 +269,8 @@ int h_add_rule(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value) {
   return Supervisor::S(hv)->add_rule(nr, arg, mask, value);
 }
 int h_share_host_procnet(void *hv) { return Supervisor::S(hv)->share_host_procnet(); }
+long h_start_gate(void *hv, const char *what) { return Supervisor::S(hv)->start_gate(what); }
+void h_open_gate(void *hv, long id) { Supervisor::S(hv)->open_gate(id); }
 int h_allow_syscalls(void *hv, const int *nrs) { return Supervisor::S(hv)->allow_syscalls(nrs); }
 int h_allow_ioctls(void *hv, const unsigned long *reqs) {
   return Supervisor::S(hv)->allow_ioctls(reqs);
@@ -593,6 +613,10 @@ void Supervisor::dispatch(const seccomp_notif &n) {
 void Supervisor::on_signal() {
   signalfd_siginfo si;
   while (read(sigfd_, &si, sizeof si) == sizeof si) {
+    if (tree_.child <= 0) {  // before the launch (--wait-net): stop
+      early_signal_ = int(si.ssi_signo);
+      continue;
+    }
     int code = si.ssi_code;
     // Once the program has ended (only daemons keep the run alive), a terminal signal
     // is relayed too: the daemons are in other sessions and never saw it.
@@ -624,6 +648,39 @@ void Supervisor::on_child_exit() {
 
 // Once the tree runs: the supervisor's copies of inherited fds closed, capabilities
 // dropped (root mode), then its own seccomp allowlist (sandbox.cpp).
+// Before the launch: the modules' start gates (a DHCP lease, a usable address), bounded
+// by --wait-net. false: a signal asked to stop before the program started.
+void Supervisor::shutdown_modules() {
+  loop_.shutdown();
+  for (auto &m : mods_)
+    if (m.m->fini) m.m->fini(m.self);
+  mods_.clear();
+}
+
+bool Supervisor::wait_for_gates() {
+  loop_.watch(sigfd_, EPOLLIN, [this](uint32_t) { on_signal(); });
+  auto all_open = [this] {
+    for (auto &g : gates_)
+      if (!g.open) return false;
+    return true;
+  };
+  if (all_open() || opts_.wait_net_s <= 0) return true;
+  uint64_t deadline = loop_.now() + uint64_t(opts_.wait_net_s * 1e9);
+  loop_.add_timer(deadline, [] {});
+  loop_.run([&] { return all_open() || early_signal_ || loop_.now() >= deadline; });
+  if (early_signal_) return false;
+  if (!all_open()) {
+    std::string missing;
+    for (auto &g : gates_)
+      if (!g.open) missing += (missing.empty() ? "" : ", ") + g.what;
+    char secs[32];
+    snprintf(secs, sizeof secs, "%g", opts_.wait_net_s);
+    warn(std::string("still no ") + missing + " after " + secs +
+         " s (--wait-net); starting the program anyway");
+  }
+  return true;
+}
+
 bool Supervisor::seal_self() {
   close_inherited_fds(opts_.inherited_fds);
   opts_.inherited_fds.clear();
@@ -690,6 +747,8 @@ void Supervisor::fill_host() {
   host_.share_host_procnet = h_share_host_procnet;
   host_.allow_syscalls = h_allow_syscalls;
   host_.allow_ioctls = h_allow_ioctls;
+  host_.start_gate = h_start_gate;
+  host_.open_gate = h_open_gate;
 }
 
 bool Supervisor::init_modules() {
@@ -700,8 +759,13 @@ bool Supervisor::init_modules() {
     char err[512] = "";
     void *self = u.loaded.mod->init(&host_, int(u.argv.size()), av.data(), err, sizeof err);
     if (!self) {
-      warn(std::string("module ") + u.loaded.mod->name + ": " +
-           (err[0] ? err : "initialisation failed"));
+      // A message about one of the module's options ("--net URL: ...") is the option's
+      // error; anything else is said with the module's name.
+      if (err[0] == '-' && err[1] == '-')
+        warn(err);
+      else
+        warn(std::string("module ") + u.loaded.mod->name + ": " +
+             (err[0] ? err : "initialisation failed"));
       return false;
     }
     mods_.push_back(Mod{u.loaded.mod, self});
@@ -755,6 +819,11 @@ int Supervisor::run() {
     return 2;
   }
 
+  if (!wait_for_gates()) {
+    shutdown_modules();
+    return 128 + early_signal_;
+  }
+
   LaunchSpec ls;
   ls.use_ns = opts_.use_namespaces;
   ls.host_procnet = host_procnet_;
@@ -774,7 +843,6 @@ int Supervisor::run() {
     ioctl(listener_, SECCOMP_IOCTL_NOTIF_SET_FLAGS, f);  // older kernels: EINVAL, ignore
   }
   loop_.watch(listener_, EPOLLIN, [this](uint32_t ev) { on_listener(ev); }, false);
-  loop_.watch(sigfd_, EPOLLIN, [this](uint32_t) { on_signal(); });
   if (tree_.ctl >= 0) loop_.watch(tree_.ctl, EPOLLIN, [this](uint32_t) { on_ctl(); });
   loop_.watch(tree_.child_pidfd, EPOLLIN, [this](uint32_t) { on_child_exit(); });
   if (!seal_self()) {
@@ -795,10 +863,7 @@ int Supervisor::run() {
     return loop_.now() >= hold_deadline_;
   });
 
-  loop_.shutdown();
-  for (auto &m : mods_)
-    if (m.m->fini) m.m->fini(m.self);
-  mods_.clear();
+  shutdown_modules();
   for (auto &kv : procs_) close(kv.second);
   procs_.clear();
   if (trace_ && trace_ != stderr) fclose(trace_);

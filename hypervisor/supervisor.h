@@ -23,6 +23,7 @@ struct RunOptions {
   bool trace_stack = false;  // with --trace: a backtrace under each line
   bool use_namespaces = true;
   bool sync_wakeup = true;
+  double wait_net_s = 10;           // --wait-net: longest wait for the modules' start gates
   bool keep_caps = false;           // root mode: the program keeps its capabilities
   std::set<int> keep_fds;           // inherited host sockets the user keeps on purpose
   std::vector<int> inherited_fds;   // fds >= 3 the supervisor started with (run_supervised)

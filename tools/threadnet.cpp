@@ -11,7 +11,8 @@
 // loaded; then every other option is either the launcher's own or routed to the loaded
 // module that declares it in its `options` table (`--publish 80:8080` reaches relay's
 // init as "--publish" "80:8080"); `-o MODULE:KEY[=VALUE]` routes explicitly. Nothing here
-// knows what a module does. Without --module the default module (relay) is used.
+// knows what a module does. Without --module the default module (umnet) is used; when it
+// cannot be found the run stops (fail closed: the host network only when asked for).
 #include <dirent.h>
 #include <limits.h>
 #include <unistd.h>
@@ -83,6 +84,11 @@ void usage(FILE *f) {
           kDefaultModule);
 }
 
+int version() {
+  printf("threadnet 0.1.0 (module ABI %u)\n", TN_MODULE_ABI_VERSION);
+  return 0;
+}
+
 int bad(const std::string &msg) {
   fprintf(stderr, "threadnet: %s (see threadnet run --help)\n", msg.c_str());
   return 2;
@@ -94,11 +100,16 @@ bool load_by_name(const std::string &name, tn::LoadedModule *out, bool quiet_mis
   std::string path = tn::find_module(name, &tried);
   *missing = path.empty();
   if (path.empty()) {
-    if (!quiet_missing) {
+    if (quiet_missing) return false;
+    if (name.find('/') != std::string::npos) {  // a path: nothing was searched
+      fprintf(stderr, "threadnet: module %s: %s\n", name.c_str(), strerror(ENOENT));
+    } else {
       std::string dirs;
       for (auto &d : tn::module_dirs()) dirs += (dirs.empty() ? "" : ":") + d;
-      fprintf(stderr, "threadnet: module %s not found (searched %s)\n", name.c_str(),
-              dirs.c_str());
+      fprintf(stderr,
+              "threadnet: module %s not found (searched %s; `threadnet modules` lists the "
+              "modules found)\n",
+              name.c_str(), dirs.c_str());
     }
     return false;
   }
@@ -241,6 +252,7 @@ int cmd_run(int argc, char **argv) {
       usage(stdout);
       return 0;
     }
+    if (a == "--version") return version();
     if (a == "-m" || a == "--module") {
       ++i;
       continue;
@@ -281,6 +293,21 @@ int cmd_run(int argc, char **argv) {
     }
     if (a == "--no-namespaces") {
       opts.use_namespaces = false;
+      continue;
+    }
+    if (a == "--wait-net" || a.rfind("--wait-net=", 0) == 0) {
+      std::string v;
+      if (a == "--wait-net") {
+        if (i + 1 >= argc) return bad("option --wait-net needs SECONDS");
+        v = argv[++i];
+      } else {
+        v = a.substr(11);
+      }
+      char *end = nullptr;
+      double sec = strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(sec >= 0 && sec <= 3600))
+        return bad("--wait-net " + v + ": not a number of seconds from 0 to 3600");
+      opts.wait_net_s = sec;
       continue;
     }
     if (a == "--no-sync-wakeup") {
@@ -345,7 +372,12 @@ int cmd_stack(int argc, char **argv) {
   if (msocket(name, 0, SOCK_DEFAULT, 0) != 0) {
     int e = errno;
     if (e == ENOSYS)
-      fprintf(stderr, "threadnet stack: not inside a threadnet view\n");
+      fprintf(stderr, "threadnet stack: not inside a threadnet view (run it under "
+                      "`threadnet run --stack NAME=URL ...`)\n");
+    else if (e == EOPNOTSUPP)
+      fprintf(stderr, "threadnet stack: this view has no named stacks (it runs -m relay, the "
+                      "host's network; named stacks come with the umnet module's --stack "
+                      "NAME=URL)\n");
     else if (e == ENOENT)
       fprintf(stderr, "threadnet stack: no stack named %s in this view\n", name);
     else if (e == ENAMETOOLONG)
@@ -373,10 +405,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  if (cmd == "--version") {
-    printf("threadnet 0.1.0 (module ABI %u)\n", TN_MODULE_ABI_VERSION);
-    return 0;
-  }
+  if (cmd == "--version" || cmd == "version") return version();
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
   if (cmd == "modules") return cmd_modules();
   if (cmd == "stack") return cmd_stack(argc - 2, argv + 2);

@@ -13,7 +13,9 @@
 // NETLINK_SOCK_DIAG sockets made in the host's namespace, interface ioctls, /proc/net.
 // ICMP ping sockets are relayed like UDP; raw and packet sockets stay in the empty
 // namespace (they reach nothing).
-// --publish VIEWPORT:HOSTPORT: bind(VIEWPORT) binds HOSTPORT on the host; getsockname
+// --publish VIEWPORT:HOSTPORT: bind(VIEWPORT) binds HOSTPORT on the host's loopback
+// (127.0.0.1 for an AF_INET socket, ::1 for AF_INET6; both are checked free at start, so a
+// taken port is an error before the program runs); getsockname
 // reports VIEWPORT; inside the view a loopback destination VIEWPORT is the published
 // HOSTPORT (the server's real port), and such a peer is reported back as VIEWPORT.
 #include <arpa/inet.h>
@@ -22,13 +24,18 @@
 #include <sys/syscall.h>
 #include <threadnet/module.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "host_net.h"
+#include "msocket.h"
 #include "relay_util.h"
 #include "tracee_fds.h"
 #include "vsock.h"
@@ -62,7 +69,10 @@ class PublishingHost final : public vsock::HostProvider {
     if (port <= 0) return;
     for (size_t i = 0; i < pubs_.size(); ++i)
       if (pubs_[i].view_port == port) {
+        // Published on the host's loopback only, as umnet's --publish: never exposed to
+        // the network by a program binding a wildcard address.
         set_sockaddr_port(ss, len, pubs_[i].host_port);
+        set_sockaddr_loopback(ss, len);
         *tag = uint32_t(i + 1);
       }
   }
@@ -81,6 +91,38 @@ class PublishingHost final : public vsock::HostProvider {
  private:
   std::vector<Publish> pubs_;
 };
+
+// Can the published port be bound on the host's 127.0.0.1 and ::1 (TCP)? Checked once at
+// start so that a taken port stops the run before the program starts; a host without
+// IPv6 (no AF_INET6, or ::1 not configured) publishes on 127.0.0.1 only.
+bool publishable(const Publish &p, std::string *err) {
+  for (int fam : {AF_INET, AF_INET6}) {
+    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      if (fam == AF_INET6 && errno == EAFNOSUPPORT) continue;
+      *err = "--publish: " + std::string(strerror(errno));
+      return false;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_storage ss{};
+    ss.ss_family = sa_family_t(fam);
+    socklen_t sl = fam == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    if (fam == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    set_sockaddr_port(&ss, sl, p.host_port);
+    set_sockaddr_loopback(&ss, sl);
+    int rc = bind(fd, reinterpret_cast<sockaddr *>(&ss), sl);
+    int e = errno;
+    close(fd);
+    if (rc < 0 && !(fam == AF_INET6 && e == EADDRNOTAVAIL)) {
+      *err = "--publish " + std::to_string(p.view_port) + ":" + std::to_string(p.host_port) +
+             ": cannot listen on " + (fam == AF_INET ? "127.0.0.1:" : "[::1]:") +
+             std::to_string(p.host_port) + ": " + strerror(e);
+      return false;
+    }
+  }
+  return true;
+}
 
 struct Relay {
   Relay(const tn_host *h, std::vector<Publish> pubs)
@@ -117,6 +159,11 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
     snprintf(err, errcap, "%s", msg.c_str());
     return nullptr;
   }
+  for (auto &p : pubs)
+    if (!publishable(p, &msg)) {
+      snprintf(err, errcap, "%s", msg.c_str());
+      return nullptr;
+    }
   if (host->size < offsetof(tn_host, allow_ioctls) + sizeof(void *)) {
     snprintf(err, errcap, "this threadnet is too old for this relay module");
     return nullptr;
@@ -137,6 +184,8 @@ int m_choose(void *self, const tn_call *c) {
   if (c->nr == SYS_socket)
     return ip_socket(c) || hostnet::is_host_netlink(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
   if (c->nr == SYS_ioctl) return TN_CHOICE_MINE;  // only 0x89xx requests are trapped
+  if (c->nr == SYS_setsockopt && int(c->args[0]) == -1 && int(c->args[1]) == TN_SOL_MSOCKET)
+    return TN_CHOICE_MINE;  // msocket(3): this view has no named stacks
   return r->engine.choose(c) ? TN_CHOICE_MINE : TN_CHOICE_NONE;
 }
 void m_handle(void *self, const tn_call *c) {
@@ -146,6 +195,8 @@ void m_handle(void *self, const tn_call *c) {
     r->engine.socket(c, r->host);
   } else if (c->nr == SYS_ioctl) {
     r->ifio.handle(c);
+  } else if (c->nr == SYS_setsockopt && int(c->args[0]) == -1) {
+    r->h->reply(r->h->hv, c, 0, EOPNOTSUPP);
   } else {
     r->engine.handle(c);
   }

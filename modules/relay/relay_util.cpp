@@ -86,3 +86,19 @@ bool set_sockaddr_port(sockaddr_storage *ss, socklen_t len, uint16_t port) {
 }
 
 }  // namespace tn::relay
+
+namespace tn::relay {
+
+bool set_sockaddr_loopback(sockaddr_storage *ss, socklen_t len) {
+  if (ss->ss_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) {
+    reinterpret_cast<sockaddr_in *>(ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return true;
+  }
+  if (ss->ss_family == AF_INET6 && len >= socklen_t(sizeof(sockaddr_in6))) {
+    reinterpret_cast<sockaddr_in6 *>(ss)->sin6_addr = in6addr_loopback;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace tn::relay

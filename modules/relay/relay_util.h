@@ -25,5 +25,7 @@ bool parse_args(int argc, const char *const *argv, std::vector<Publish> *pubs,
 int sockaddr_port(const sockaddr_storage &ss, socklen_t len);
 // Rewrites the port in place; false if not an AF_INET/AF_INET6 address of enough length.
 bool set_sockaddr_port(sockaddr_storage *ss, socklen_t len, uint16_t port);
+// Rewrites the address to the loopback of its family (127.0.0.1, ::1); false likewise.
+bool set_sockaddr_loopback(sockaddr_storage *ss, socklen_t len);
 
 }  // namespace tn::relay

@@ -39,6 +39,7 @@ struct Draft {
   bool have_gw4 = false, have_gw6 = false, have_mac = false, have_mtu = false,
        have_pcap = false;
   std::string first_setting;  // first address/link setting given ("ip", "mtu", ...)
+  std::string first_not_pcap;  // the same, pcap aside (--pcap alone: the embedded default)
 
   // How an option is named in messages: "--ip 10.0.0.1/24" or "--stack vpn: ip=10.0.0.1/24".
   std::string where(std::string_view key, std::string_view val = {}) const {
@@ -104,12 +105,15 @@ bool set_link(Draft *d, std::string_view raw, std::string *err) {
   } else if (u == "host") {
     d->spec.kind = StackSpec::Kind::Host;
   } else {
+    std::string w = d->is_default ? "--net " + std::string(raw)
+                                  : "--stack " + d->spec.name + "=" + std::string(raw);
+    if (u == "tap:" || u == "tun:" || u == "tap://" || u == "tun://")
+      return fail(err, w + ": the device name is missing (" + u.substr(0, 3) + ":NAME, e.g. " +
+                           u.substr(0, 3) + ":" + u.substr(0, 3) + "0)");
     if (!plausible_url(u)) {
       std::string hint = " (e.g. vde:///tmp/sw, slirp://, tap:tap0, host, none)";
       if (u.find(':') == std::string::npos && u.find('/') == std::string::npos && !u.empty())
         hint = " (did you mean " + u + "://?)";
-      std::string w = d->is_default ? "--net " + std::string(raw)
-                                    : "--stack " + d->spec.name + "=" + std::string(raw);
       return fail(err, w + ": not a link URL" + hint);
     }
     d->spec.kind = StackSpec::Kind::Link;
@@ -133,6 +137,7 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
   if (flag && has_val) return fail(err, d->where(key, val) + ": " + std::string(key) + " takes no value");
   if (valued && (!has_val || val.empty())) return fail(err, d->where(key) + ": needs a value");
   if (d->first_setting.empty()) d->first_setting = std::string(key);
+  if (d->first_not_pcap.empty() && key != "pcap") d->first_not_pcap = std::string(key);
 
   if (key == "dhcp") {
     s.dhcp = true;
@@ -211,6 +216,7 @@ bool finish(Draft *d, std::string *err) {
     s.gateways.push_back(*IpAddr::parse("10.0.2.2"));
     s.dns.push_back(*IpAddr::parse("10.0.2.3"));
     s.slaac = true;
+    s.slirp_plan = true;
   }
   for (auto &g : s.gateways) {
     bool reachable = false, have_family = false;
@@ -378,8 +384,10 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
   }
 
   ViewConfig cfg;
-  if (!net_given && !def.first_setting.empty())
-    return fail(err, "--" + def.first_setting + " needs --net (or use --stack NAME=URL,...)");
+  if (!net_given && !def.first_not_pcap.empty())
+    return fail(err, "--" + def.first_not_pcap + " needs --net (or use --stack NAME=URL,...)");
+  if (!net_given && !def.spec.pcap.empty() && !stacks.empty())
+    return fail(err, "--pcap " + def.spec.pcap + ": with --stack, give --net too or pcap= in --stack");
   if (net_given) {
     if (!finish(&def, err)) return false;
     cfg.stacks.push_back(std::move(def.spec));

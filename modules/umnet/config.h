@@ -8,7 +8,7 @@
 //
 // The first group (--net ... --pcap) describes the stack named "default". A view holds
 // that stack when --net is given or when no --stack is given at all; with no network
-// option whatsoever (--publish alone does not count) it is the embedded default:
+// option whatsoever (--publish and --pcap alone do not count) it is the embedded default:
 // slirp:// (user-mode NAT to the host's network) with 10.0.2.15/24, gateway 10.0.2.2,
 // DNS 10.0.2.3 and SLAAC. The other options of the group need --net: `--ip X` alone is
 // the error "--ip needs --net (or use --stack NAME=URL,...)" (no silent slirp).
@@ -55,6 +55,9 @@ struct StackSpec {
   std::optional<libstack::MacAddr> mac;    // none: a random locally administered MAC
   size_t mtu = 0;                          // 0: the link's own
   std::string pcap;                        // record the stack's frames into this file
+  // The addressing is slirp's own network plan (10.0.2.15, SLAAC), not asked for: the
+  // program's start does not wait for it (--wait-net waits for --dhcp/--slaac).
+  bool slirp_plan = false;
 };
 
 struct PublishSpec {

@@ -11,8 +11,9 @@
 // stack produced (Engine::run_posted). Time is CLOCK_MONOTONIC from the hypervisor, passed
 // in as libstack::Instant; randomness is a SplitMix64 per stack seeded by getrandom().
 //
-// --publish VIEWPORT:HOSTPORT (Publisher): the supervisor listens on the host's
-// 127.0.0.1:HOSTPORT and [::1]:HOSTPORT; each connection it accepts goes to the default
+// --publish VIEWPORT:HOSTPORT (Publisher; TCP): the supervisor listens on the host's
+// 127.0.0.1:HOSTPORT and [::1]:HOSTPORT (both, or an error before the program starts);
+// each connection it accepts goes to the default
 // stack's listener on VIEWPORT (wildcard or loopback address) as an accepted connection
 // whose far side is the host socket itself (splice.cpp). Without such a listener the
 // connection is joined to one the stack opens to its own 127.0.0.1:VIEWPORT, as a client
@@ -32,6 +33,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -58,6 +60,49 @@ libstack::MacAddr random_mac(libstack::Random &r) {
   for (int i = 0; i < 6; ++i) m.b[size_t(i)] = uint8_t(v >> (8 * i));
   m.b[0] = uint8_t((m.b[0] & 0xfe) | 0x02);  // unicast, locally administered
   return m;
+}
+
+// How a stack's options are named in messages: the default group's own option, or the
+// --stack key ("--net vde:///sw" / "--stack vpn=vde:///sw", "--pcap F" / "--stack vpn:
+// pcap=F").
+std::string where_url(const StackSpec &s) {
+  return s.name == "default" ? "--net " + s.url : "--stack " + s.name + "=" + s.url;
+}
+std::string where_key(const StackSpec &s, const std::string &key, const std::string &val) {
+  return s.name == "default" ? "--" + key + " " + val : "--stack " + s.name + ": " + key + "=" + val;
+}
+
+// The vde_switch control directory a URL names (vde:///PATH, vde://PATH, /PATH), or "".
+std::string switch_dir(const std::string &url) {
+  if (url.starts_with("/")) return url;
+  if (url.starts_with("vde://")) return url.substr(6);
+  return {};
+}
+
+// A failed link open, said with what to do about it.
+std::string link_error(const StackSpec &s, int e, const std::string &detail) {
+  std::string w = where_url(s);
+  std::string dir = switch_dir(s.url);
+  if ((e == ENOENT || e == ECONNREFUSED) && (s.url.starts_with("/") || s.url.starts_with("vde://"))) {
+    if (dir.empty())
+      return w + ": no VDE switch at the default path (start one with: vde_switch -d, or give "
+                 "vde:///PATH of a running one)";
+    return w + ": no VDE switch at " + dir + " (start one with: vde_switch -s " + dir + " -d)";
+  }
+  if (s.url.starts_with("slirp://") && e == ENOENT)
+    return w + ": cannot open the slirp link (the libvdeplug slirp plugin, package "
+               "libvdeplug-slirp, may be missing): " + detail;
+  if (e) return w + ": cannot open the link: " + std::string(strerror(e)) + " (" + detail + ")";
+  return w + ": cannot open the link: " + detail;
+}
+
+// Unix time minus CLOCK_MONOTONIC, which the stacks run on: what dates a capture.
+libstack::Duration wall_offset() {
+  timespec r{}, m{};
+  clock_gettime(CLOCK_REALTIME, &r);
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  return libstack::Duration((int64_t(r.tv_sec) - int64_t(m.tv_sec)) * 1'000'000'000 +
+                            (int64_t(r.tv_nsec) - int64_t(m.tv_nsec)));
 }
 
 std::string read_file(const char *path) {
@@ -89,14 +134,14 @@ class Publisher {
     for (auto &c : conns_) drop(*c);
     if (timer_ > 0) h_->cancel_timer(h_->hv, timer_);
   }
+  // Listens on the host's 127.0.0.1:HOSTPORT and [::1]:HOSTPORT: both or neither (a
+  // host without IPv6, no AF_INET6 or no ::1, publishes on 127.0.0.1 only).
   bool add(const PublishSpec &p, std::string *err) {
-    bool any = false;
-    int last_err = 0;
+    std::vector<int> fds;
     for (int fam : {AF_INET, AF_INET6}) {
       int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-      if (fd < 0) continue;
+      if (fd < 0 && fam == AF_INET6 && errno == EAFNOSUPPORT) continue;
       int one = 1;
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
       sockaddr_storage ss{};
       socklen_t sl;
       if (fam == AF_INET) {
@@ -110,23 +155,26 @@ class Publisher {
         a.sin6_family = AF_INET6;
         a.sin6_port = htons(p.host_port);
         a.sin6_addr = in6addr_loopback;
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         sl = sizeof a;
       }
-      if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) < 0 || listen(fd, 128) < 0) {
-        last_err = errno;
-        close(fd);
-        continue;
+      int e = fd < 0 ? errno : 0;
+      if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (fam == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        if (bind(fd, reinterpret_cast<sockaddr *>(&ss), sl) < 0 || listen(fd, 128) < 0) e = errno;
       }
-      listeners_.push_back({this, fd, p.view_port});
-      any = true;
+      if (e) {
+        if (fd >= 0) close(fd);
+        if (fam == AF_INET6 && e == EADDRNOTAVAIL) continue;  // no ::1 on this host
+        for (int f : fds) close(f);
+        *err = "--publish " + std::to_string(p.view_port) + ":" + std::to_string(p.host_port) +
+               ": cannot listen on " + (fam == AF_INET ? "127.0.0.1:" : "[::1]:") +
+               std::to_string(p.host_port) + ": " + strerror(e);
+        return false;
+      }
+      fds.push_back(fd);
     }
-    if (!any) {
-      *err = "--publish " + std::to_string(p.view_port) + ":" + std::to_string(p.host_port) +
-             ": cannot listen on the host's port " + std::to_string(p.host_port) + ": " +
-             strerror(last_err ? last_err : EAFNOSUPPORT);
-      return false;
-    }
+    for (int fd : fds) listeners_.push_back({this, fd, p.view_port});
     return true;
   }
   void start() {
@@ -364,7 +412,6 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     libstack::LinkOptions lo;
     if (spec.mtu) lo.mtu = spec.mtu;
     lo.descr = "threadnet:" + spec.name;
-    lo.pcap_path = spec.pcap;
     std::string url = spec.url;
     size_t ifmtu = spec.mtu;
     if (url.starts_with("slirp://") && url.find("mtu=") == std::string::npos &&
@@ -377,13 +424,26 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     }
     std::string lerr;
     std::unique_ptr<libstack::Link> link;
-    if (url.starts_with(kMemScheme))
+    int lerrno = 0;
+    if (url.starts_with(kMemScheme)) {
       link = mem_link(spec, &lerr);
-    else
-      link = libstack::make_link(url, lo, &lerr);
-    if (!link) {
-      *err = "stack " + spec.name + ": cannot open " + spec.url + ": " + lerr;
-      return false;
+      if (!link) {
+        *err = where_url(spec) + ": " + lerr;
+        return false;
+      }
+    } else {
+      link = libstack::make_link(url, lo, &lerr, &lerrno);
+      if (!link) {
+        *err = link_error(spec, lerrno, lerr);
+        return false;
+      }
+    }
+    if (!spec.pcap.empty()) {
+      link = libstack::PcapLink::open(std::move(link), spec.pcap, &lerr, wall_offset());
+      if (!link) {
+        *err = where_key(spec, "pcap", spec.pcap) + ": cannot create the file: " + strerror(errno);
+        return false;
+      }
     }
     if (spec.mtu > 1500 && (spec.url.rfind("vde://", 0) == 0 || spec.url.rfind("/", 0) == 0))
       h_->warn(h_->hv, ("stack " + spec.name + ": vde_switch (vde2) forwards frames of at most "
@@ -393,7 +453,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     libstack::MacAddr mac = spec.mac ? *spec.mac : random_mac(*n->rng);
     int ifx = n->stack->add_interface(std::move(link), mac, ifmtu, "eth0");
     if (ifx < 0) {
-      *err = "stack " + spec.name + ": cannot add its interface: " + strerror(-ifx);
+      *err = where_url(spec) + ": cannot add its interface: " + strerror(-ifx);
       return false;
     }
     n->ifindex = uint32_t(ifx);
@@ -405,7 +465,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     for (auto &a : spec.addrs) {
       int rc = n->stack->add_address(n->ifindex, a);
       if (rc < 0) {
-        *err = "stack " + spec.name + ": address " + a.to_string() + ": " + strerror(-rc);
+        *err = where_key(spec, "ip", a.to_string()) + ": " + strerror(-rc);
         return false;
       }
     }
@@ -414,7 +474,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
       Cidr any{g.is_v4() ? IpAddr(libstack::Ipv4Addr{}) : IpAddr(libstack::Ipv6Addr{}), 0};
       int rc = n->stack->add_route(any, g, n->ifindex);
       if (rc < 0) {
-        *err = "stack " + spec.name + ": gateway " + g.to_string() + ": " + strerror(-rc);
+        *err = where_key(spec, "gw", g.to_string()) + ": " + strerror(-rc);
         return false;
       }
     }
@@ -425,6 +485,14 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
       ac.slaac = spec.slaac;
       n->autoconf = std::make_unique<libstack::Autoconf>(*n->stack, n->ifindex, ac, *n->rng);
       n->autoconf->start(t0);
+      // The program starts once the view has its lease / a usable global address.
+      if (h_->size >= offsetof(tn_host, open_gate) + sizeof(void *) && !spec.slirp_plan) {
+        if (spec.dhcp)
+          n->gate_dhcp = h_->start_gate(h_->hv, ("a DHCPv4 lease on stack " + spec.name).c_str());
+        if (spec.slaac)
+          n->gate_slaac = h_->start_gate(
+              h_->hv, ("a global IPv6 address (SLAAC) on stack " + spec.name).c_str());
+      }
     }
   }
   n->dns = std::make_unique<DnsRedirect>(host_dns_, [raw] { return raw->dns_servers(); });
@@ -439,7 +507,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     std::string serr;
     auto net = SlirpNet::parse(spec.url, &serr);
     if (!net) {
-      *err = "stack " + spec.name + ": " + serr;
+      *err = where_url(spec) + ": " + serr;
       return false;
     }
     n->splice = std::make_unique<HostSplice>(h_, *n->stack, n->ifindex, *net);
@@ -450,7 +518,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   if (n->link_fd >= 0) {
     int rc = h_->watch_fd(h_->hv, n->link_fd, EPOLLIN, &View::link_cb, raw);
     if (rc < 0) {
-      *err = "stack " + spec.name + ": cannot watch its link: " + strerror(-rc);
+      *err = where_url(spec) + ": cannot watch its link: " + strerror(-rc);
       n->link_fd = -1;
       return false;
     }
@@ -477,9 +545,7 @@ std::unique_ptr<libstack::Link> View::mem_link(const StackSpec &spec, std::strin
     o.queue_limit = 4096;
     hub = libstack::InProcessHub::create(o);
   }
-  std::unique_ptr<libstack::Link> link = hub->add_port();
-  if (!spec.pcap.empty()) link = libstack::PcapLink::open(std::move(link), spec.pcap, err);
-  return link;
+  return hub->add_port();
 }
 
 void View::poll(StackNode &n) {
@@ -487,9 +553,26 @@ void View::poll(StackNode &n) {
   Instant t{int64_t(now())};
   n.stack->poll(t);
   if (n.autoconf) n.autoconf->poll(t);
+  if (n.gate_dhcp > 0 || n.gate_slaac > 0) check_ready(n);
   engine_.run_posted();
   if (n.linger && !n.linger->empty()) n.linger->reap();
   arm_deadline(n);
+}
+
+void View::check_ready(StackNode &n) {
+  if (n.gate_dhcp > 0 && n.autoconf->stats().dhcp_configured > 0) {
+    h_->open_gate(h_->hv, n.gate_dhcp);
+    n.gate_dhcp = 0;
+  }
+  if (n.gate_slaac > 0) {
+    for (auto &a : n.stack->addresses())
+      if (a.ifindex == n.ifindex && a.cidr.addr.is_v6() && !a.tentative && !a.dad_failed &&
+          !a.cidr.addr.v6().is_link_local()) {
+        h_->open_gate(h_->hv, n.gate_slaac);
+        n.gate_slaac = 0;
+        break;
+      }
+  }
 }
 
 void View::schedule_poll(StackNode &n) {

@@ -41,6 +41,7 @@ struct StackNode {
   uint64_t timer_at = 0;
   bool poll_scheduled = false;
   long poll_timer = 0;
+  long gate_dhcp = 0, gate_slaac = 0;  // the program's start waits for these (--wait-net)
   bool host() const { return spec.kind == StackSpec::Kind::Host; }
   // Name servers of this stack: configured, then learnt (DHCP, RDNSS).
   std::vector<libstack::IpAddr> dns_servers() const;
@@ -74,6 +75,7 @@ class View {
   bool add_stack(const StackSpec &spec, std::string *err);
   std::unique_ptr<libstack::Link> mem_link(const StackSpec &spec, std::string *err);
   void schedule_poll(StackNode &n);
+  void check_ready(StackNode &n);
   void arm_deadline(StackNode &n);
   uint64_t now() const { return h_->now_ns(h_->hv); }
   static void link_cb(void *arg, int fd, uint32_t ev);

@@ -107,6 +107,19 @@ TEST(Config, NetNoneAndHost) {
   EXPECT_TRUE(r.cfg.stacks[0].url.empty());
 }
 
+TEST(Config, PcapAloneIsTheEmbeddedDefaultWithACapture) {
+  auto r = parse({"--pcap", "f.pcap"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 1u);
+  EXPECT_EQ(r.cfg.stacks[0].url, "slirp://");
+  expect_slirp_plan(r.cfg.stacks[0]);
+  EXPECT_TRUE(r.cfg.stacks[0].slirp_plan);  // the program does not wait for it
+  EXPECT_EQ(r.cfg.stacks[0].pcap, "f.pcap");
+  r = parse({"--net", "slirp://", "--slaac"});  // asked for: waited for
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_FALSE(r.cfg.stacks[0].slirp_plan);
+}
+
 TEST(Config, SlirpWithoutAddressingGetsSlirpPlan) {
   auto r = parse({"--net", "slirp://", "--pcap", "f.pcap", "--mtu", "1500"});
   ASSERT_TRUE(r.ok) << r.err;
@@ -242,7 +255,8 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(
         Bad{{"--ip", "10.0.0.2/24"}, "--ip needs --net (or use --stack"},
         Bad{{"--dhcp"}, "--dhcp needs --net"},
-        Bad{{"--pcap", "x"}, "--pcap needs --net"},
+        Bad{{"--pcap", "x", "--stack", "a=none"}, "--pcap x: with --stack, give --net too"},
+        Bad{{"--pcap", "x", "--mtu", "1400"}, "--mtu needs --net"},
         Bad{{"--stack", "a=none", "--mtu", "1500"}, "--mtu needs --net"},
         Bad{{N, V, "--ip", "10.0.0.300/24"}, "--ip 10.0.0.300/24: not an address/prefix"},
         Bad{{N, V, "--ip", "10.0.0.2"}, "--ip 10.0.0.2: not an address/prefix"},
@@ -281,7 +295,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{{N, V, N, "none"}, "--net none: --net given twice"},
         Bad{{N, "slirp"}, "--net slirp: not a link URL (did you mean slirp://?)"},
         Bad{{N, "://x"}, "--net ://x: not a link URL"},
-        Bad{{N, "tap:"}, "--net tap:: not a link URL"},
+        Bad{{N, "tap:"}, "--net tap:: the device name is missing (tap:NAME, e.g. tap:tap0)"},
+        Bad{{N, "tun://"}, "--net tun://: the device name is missing (tun:NAME"},
         Bad{{N, ""}, "--net: empty value"},
         Bad{{"--net=host", "--ip", "10.0.0.2/24"}, "--ip: not with --net host"},
         Bad{{N, "none", "--dhcp"}, "--dhcp: not with --net none"},

@@ -210,8 +210,10 @@ class InProcessHub : public std::enable_shared_from_this<InProcessHub> {
 class PcapLink final : public Link {
  public:
   // Creates/truncates `path`. LINKTYPE_ETHERNET for Ethernet links, LINKTYPE_RAW for IP.
+  // Record timestamps are the Instants passed in plus `wall_offset`: the caller's
+  // "Unix time minus its clock" (0 keeps the caller's clock, e.g. a test's manual one).
   static std::unique_ptr<PcapLink> open(std::unique_ptr<Link> inner, const std::string& path,
-                                        std::string* error);
+                                        std::string* error, Duration wall_offset = Duration(0));
   ~PcapLink() override;
 
   LinkKind kind() const override { return inner_->kind(); }
@@ -229,10 +231,11 @@ class PcapLink final : public Link {
   Link& inner() { return *inner_; }
 
  private:
-  PcapLink(std::unique_ptr<Link> inner, std::FILE* f);
+  PcapLink(std::unique_ptr<Link> inner, std::FILE* f, Duration wall_offset);
   void record(std::span<const uint8_t> frame, Instant now);
   std::unique_ptr<Link> inner_;
   std::FILE* file_;
+  Duration wall_offset_;
   uint64_t records_ = 0;
 };
 
@@ -242,6 +245,7 @@ struct LinkOptions {
   size_t mtu = 1500;
   std::string descr = "libstack";  // VDE port description
   std::string pcap_path;           // non-empty: wrap the link in a PcapLink writing here
+  Duration pcap_wall_offset{0};    // its timestamps: Instant + this (see PcapLink::open)
   bool tap_offload = true;         // tap:NAME with IFF_VNET_HDR (TSO + checksum offload)
 };
 
@@ -252,7 +256,9 @@ struct LinkOptions {
 //                   vxvde://, udp://, cmd://, slirp://, ...)
 //   /path           a vde_switch control directory (libvdeplug's default vde:// plugin)
 // Returns nullptr with a message in *error on parse or open failure.
+// *sys_errno (optional) gets the errno of a failed open (0 for a bad URL), so a caller
+// can give a hint ("no switch at PATH: start one") rather than parse the text.
 std::unique_ptr<Link> make_link(std::string_view url, const LinkOptions& opts,
-                                std::string* error);
+                                std::string* error, int* sys_errno = nullptr);
 
 }  // namespace libstack

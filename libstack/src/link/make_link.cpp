@@ -4,12 +4,15 @@
 // device; anything with "SCHEME://" or a bare path goes to libvdeplug unchanged, so every
 // installed vdeplug4 plugin (including libvdeplug's own tap://) works. An optional pcap
 // path wraps the result in a PcapLink.
+#include <cerrno>
+
 #include "libstack/links.h"
 
 namespace libstack {
 
 std::unique_ptr<Link> make_link(std::string_view url, const LinkOptions& opts,
-                                std::string* error) {
+                                std::string* error, int* sys_errno) {
+  if (sys_errno) *sys_errno = 0;
   auto fail = [&](std::string msg) -> std::unique_ptr<Link> {
     if (error) *error = std::move(msg);
     return nullptr;
@@ -42,9 +45,12 @@ std::unique_ptr<Link> make_link(std::string_view url, const LinkOptions& opts,
     return fail("link URL '" + std::string(url) +
                 "': not understood (expected tap:NAME, tun:NAME, SCHEME://... or /path)");
   }
-  if (!link) return fail(std::move(err));
+  if (!link) {
+    if (sys_errno) *sys_errno = errno;  // as the failed open left it
+    return fail(std::move(err));
+  }
   if (!opts.pcap_path.empty()) {
-    auto p = PcapLink::open(std::move(link), opts.pcap_path, &err);
+    auto p = PcapLink::open(std::move(link), opts.pcap_path, &err, opts.pcap_wall_offset);
     if (!p) return fail(std::move(err));
     return p;
   }

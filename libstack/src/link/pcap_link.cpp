@@ -6,7 +6,8 @@
 // accepted for transmission, and each frame it handed out on receive, becomes one 16-byte
 // record header (ts_sec, ts_usec from the Instant passed in, caplen, origlen) plus the
 // bytes. The stream is flushed after each record so a live `tcpdump -r`/Wireshark sees it.
-// Instants are relative to the caller's epoch, so timestamps are too (1970 + uptime-ish).
+// Instants are relative to the caller's epoch; the caller passes the offset that makes
+// them Unix time (libstack reads no clock itself), so a capture is dated as it happened.
 #include <cerrno>
 #include <cstring>
 
@@ -35,7 +36,7 @@ constexpr uint32_t kSnapLen = 262144;
 }  // namespace
 
 std::unique_ptr<PcapLink> PcapLink::open(std::unique_ptr<Link> inner, const std::string& path,
-                                         std::string* error) {
+                                         std::string* error, Duration wall_offset) {
   if (!inner) {
     if (error) *error = "pcap: no inner link";
     return nullptr;
@@ -44,8 +45,8 @@ std::unique_ptr<PcapLink> PcapLink::open(std::unique_ptr<Link> inner, const std:
   if (f == nullptr) {
     int e = errno;
     if (error)
-      *error = "pcap: cannot create '" + path + "': " + std::strerror(e) + " (errno " +
-               std::to_string(e) + ")";
+      *error = "cannot create the capture file " + path + ": " + std::strerror(e);
+    errno = e;  // for callers that say it their own way
     return nullptr;
   }
   PcapGlobalHeader h{0xa1b2c3d4u, 2, 4, 0, 0, kSnapLen,
@@ -53,19 +54,20 @@ std::unique_ptr<PcapLink> PcapLink::open(std::unique_ptr<Link> inner, const std:
   if (std::fwrite(&h, sizeof h, 1, f) != 1 || std::fflush(f) != 0) {
     int e = errno;
     std::fclose(f);
-    if (error) *error = "pcap: write '" + path + "': " + std::strerror(e);
+    if (error) *error = "cannot write the capture file " + path + ": " + std::strerror(e);
     return nullptr;
   }
-  return std::unique_ptr<PcapLink>(new PcapLink(std::move(inner), f));
+  return std::unique_ptr<PcapLink>(new PcapLink(std::move(inner), f, wall_offset));
 }
 
-PcapLink::PcapLink(std::unique_ptr<Link> inner, std::FILE* f)
-    : inner_(std::move(inner)), file_(f) {}
+PcapLink::PcapLink(std::unique_ptr<Link> inner, std::FILE* f, Duration wall_offset)
+    : inner_(std::move(inner)), file_(f), wall_offset_(wall_offset) {}
 
 PcapLink::~PcapLink() { std::fclose(file_); }
 
 void PcapLink::record(std::span<const uint8_t> frame, Instant now) {
-  int64_t ns = now.count() < 0 ? 0 : now.count();
+  int64_t ns = (now + wall_offset_).count();
+  if (ns < 0) ns = 0;
   uint32_t caplen = static_cast<uint32_t>(std::min<size_t>(frame.size(), kSnapLen));
   PcapRecordHeader r{static_cast<uint32_t>(ns / 1'000'000'000),
                      static_cast<uint32_t>((ns % 1'000'000'000) / 1000), caplen,

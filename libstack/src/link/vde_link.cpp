@@ -46,8 +46,11 @@ std::unique_ptr<VdeLink> VdeLink::open(std::string_view url, size_t mtu, std::st
   VDECONN* c = vde_open(u.data(), d.data(), nullptr);
   if (c == nullptr) {
     int e = errno;
-    return fail("vde_open(" + u + "): " + (e ? std::strerror(e) : "failed") + " (errno " +
-                std::to_string(e) + ")");
+    std::string m = "vde_open(" + u + "): " + (e ? std::strerror(e) : "failed") + " (errno " +
+                    std::to_string(e) + ")";
+    fail(std::move(m));
+    errno = e;  // for make_link's caller
+    return nullptr;
   }
   return std::unique_ptr<VdeLink>(new VdeLink(c, std::move(u), mtu));
 }

@@ -199,6 +199,17 @@ struct tn_host {
   int (*allow_syscalls)(void *hv, const int *nrs);
   /* The same for ioctl request numbers (terminated by 0). */
   int (*allow_ioctls)(void *hv, const unsigned long *reqs);
+
+  /* -- a ready network (check `size` before use) ------------------------------------ */
+  /* From init only: hold the program's start until the gate is opened, e.g. until a
+   * DHCP lease arrived. The supervisor runs its event loop (the module's links, timers
+   * and fibers work) until every gate is open or the launcher's --wait-net SECONDS
+   * (default 10; 0: no wait) have passed; then it starts the program anyway and one line
+   * names what is missing. `what` says what is awaited ("a DHCPv4 lease on stack
+   * default"). Returns a gate id > 0, or -EBUSY after init. */
+  long (*start_gate)(void *hv, const char *what);
+  /* Open a gate (any time, idempotent; an unknown id is ignored). */
+  void (*open_gate)(void *hv, long id);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */
