@@ -672,10 +672,10 @@ bool Supervisor::wait_for_gates() {
   if (!all_open()) {
     std::string missing;
     for (auto &g : gates_)
-      if (!g.open) missing += (missing.empty() ? "" : ", ") + g.what;
+      if (!g.open) missing += (missing.empty() ? "" : ", no ") + g.what;
     char secs[32];
     snprintf(secs, sizeof secs, "%g", opts_.wait_net_s);
-    warn(std::string("still no ") + missing + " after " + secs +
+    warn(std::string("no ") + missing + " after " + secs +
          " s (--wait-net); starting the program anyway");
   }
   return true;

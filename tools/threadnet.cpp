@@ -20,6 +20,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include <cstddef>
@@ -49,18 +50,48 @@ bool has_options_field(const tn_module *m) {
   return m->size >= offsetof(tn_module, options) + sizeof(m->options) && m->options;
 }
 
+// The launcher's own options (the modules' are in their tn_module.options tables).
+// `threadnet options` prints both; tests/unit/launcher_help_test.sh checks that --help
+// names every one of them, that every option --help names is one of them, and that the
+// parser accepts each (so the three cannot drift apart). A trailing '=' takes a value.
+const char *const kLauncherOptions[] = {"module=", "trace", "trace-stack", "no-namespaces",
+                                        "keep-fd=", "keep-caps", "wait-net=",
+                                        "no-sync-wakeup", "help", "version", nullptr};
+
+// libvdeplug's plugins (one URL scheme each), found where this build's libvdeplug is.
+std::vector<std::string> vdeplug_schemes() {
+  std::vector<std::string> out;
+  DIR *d = opendir(THREADNET_VDEPLUG_PLUGIN_DIR);
+  if (!d) return out;
+  while (dirent *e = readdir(d)) {
+    std::string n = e->d_name;
+    const std::string pre = "libvdeplug_";
+    if (n.rfind(pre, 0) == 0 && n.size() > pre.size() + 3 && n.compare(n.size() - 3, 3, ".so") == 0)
+      out.push_back(n.substr(pre.size(), n.size() - pre.size() - 3));
+  }
+  closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void usage(FILE *f) {
   fprintf(f,
           "usage: threadnet run [OPTIONS] [--] PROGRAM [ARGS...]\n"
-          "       threadnet modules\n"
+          "       threadnet modules          the modules found\n"
           "       threadnet stack NAME [--] COMMAND [ARGS...]\n"
-          "Runs PROGRAM (unmodified) in its own network view; its network system calls are\n"
-          "served by modules.\n"
-          "options:\n"
+          "       threadnet options          every option the launcher and its modules take\n"
+          "       threadnet --version\n"
+          "Runs PROGRAM (unmodified) in its own network view: its network system calls are\n"
+          "served by modules, its processes live in an empty network namespace.\n"
+          "\n"
+          "Launcher options:\n"
           "  -m, --module NAME|PATH  load a module (repeatable; default: %s; 'none': no module)\n"
           "  -o MODULE:KEY[=VALUE]   pass --KEY [VALUE] to MODULE\n"
           "  --trace[=FILE]          print each virtualized call (strace-like) to stderr/FILE\n"
           "  --trace-stack           with --trace: where each call was made (backtrace)\n"
+          "  --wait-net SECONDS      start the program once the view's network is ready\n"
+          "                          (--dhcp lease, --slaac address), at most SECONDS\n"
+          "                          (default 10; 0: at once)\n"
           "  --no-namespaces         no PID/network/user namespaces (weaker: kernel sockets\n"
           "                          reach the host network; tree not killed with us)\n"
           "  --keep-fd N             keep inherited host socket N open for the program (a\n"
@@ -68,21 +99,61 @@ void usage(FILE *f) {
           "  --keep-caps             root mode: the program keeps its capabilities\n"
           "  --no-sync-wakeup        do not ask the kernel for synchronous wake-ups\n"
           "  -h, --help              this help\n"
+          "  --version               the version and module ABI\n"
+          "\n"
           "Other --OPTIONS belong to the modules that declare them. The default module, umnet,\n"
-          "gives the program its own network view:\n"
-          "  (no option)             own stack, NAT to the host's network (slirp://), DNS\n"
-          "  --net URL|none          the view's link: vde:///sw, vxvde://, tap://NAME, cmd://...\n"
-          "  --ip A/LEN --gw A --dns A --dhcp --slaac --mac M --mtu N --pcap FILE\n"
-          "  --stack NAME=URL[,ip=A/L,gw=A,dhcp,slaac,dns=A,...]  more stacks ('NAME=host':\n"
-          "                          the real network); `threadnet stack NAME -- CMD` uses one\n"
-          "  --publish V:H           a server on the view's port V, reached at the host's\n"
-          "                          127.0.0.1:H\n"
-          "'-m relay' instead relays every socket to the host network (--publish V:H too).\n"
+          "gives the program its own network view of named stacks; the options below\n"
+          "describe the stack 'default' (with none of them: the embedded default, its own\n"
+          "stack with NAT to the host's network through slirp://, 10.0.2.15/24, gateway\n"
+          "10.0.2.2 = the host's loopback, DNS 10.0.2.3, SLAAC):\n"
+          "  --net URL               the view's link (URL forms below)\n"
+          "  --ip ADDR/LEN           a static address (repeatable, IPv4 and IPv6)\n"
+          "  --gw ADDR               a default route (one per family)\n"
+          "  --dns ADDR              a name server (repeatable); queries to the host's name\n"
+          "                          servers go to these\n"
+          "  --dhcp                  DHCPv4\n"
+          "  --slaac                 IPv6 stateless autoconfiguration (RFC 4862)\n"
+          "  --iid stable|eui64      SLAAC interface ids: RFC 7217 stable-privacy (default)\n"
+          "                          or modified EUI-64 from the MAC\n"
+          "  --tempaddr              also RFC 8981 temporary addresses (preferred as source)\n"
+          "  --mac MAC               the interface's MAC (default: random, locally administered)\n"
+          "  --mtu N                 the interface's MTU (68..65535)\n"
+          "  --pcap FILE             record the stack's frames (alone: the embedded default)\n"
+          "  --stack NAME=URL[,KEY[=VALUE]...]\n"
+          "                          one more stack, keys ip= gw= dns= dhcp slaac iid=\n"
+          "                          tempaddr mac= mtu= pcap=; `threadnet stack NAME -- CMD`\n"
+          "                          runs CMD on it (msocket(3) for programs that use several)\n"
+          "  --publish V:H           TCP: a server on the view's port V is reached at the\n"
+          "                          host's 127.0.0.1:H and [::1]:H (both are bound, or the\n"
+          "                          run stops with an error before the program starts)\n"
+          "URL forms (--net, --stack):\n"
+          "  none                    loopback only\n"
+          "  host                    the host's own network (served by the supervisor)\n"
+          "  mem://NAME              an in-memory switch shared by the view's stacks on NAME\n"
+          "  tap:NAME, tun:NAME      a kernel tap/tun device (needs CAP_NET_ADMIN)\n"
+          "  /PATH                   a vde_switch control directory (vde_switch -s PATH)\n"
+          "  SCHEME://...            a libvdeplug plugin:",
+          kDefaultModule);
+  size_t col = 50;
+  for (auto &sc : vdeplug_schemes()) {
+    if (col + sc.size() + 4 > 88) {
+      fprintf(f, "\n                         ");
+      col = 25;
+    }
+    fprintf(f, " %s://", sc.c_str());
+    col += sc.size() + 4;
+  }
+  fprintf(f,
+          "\n"
+          "                          e.g. vde:///tmp/sw, switch:///tmp/sw, vxvde://239.1.2.3,\n"
+          "                          slirp://, cmd://\"ssh host vde_plug\", ptp:///tmp/p\n"
+          "'-m relay' instead relays every TCP/UDP/ping socket to the host's network;\n"
+          "--publish V:H there binds the program's port V as H on the host's loopback.\n"
           "Module directories: $THREADNET_MODULE_PATH, then the build tree / install prefix.\n"
           "threadnet stack, inside a view of the umnet module (--net/--stack): runs COMMAND\n"
-          "with the view's stack NAME as its default network (see msocket(3)).\n",
-          kDefaultModule);
+          "with the view's stack NAME as its default network (see msocket(3)).\n");
 }
+
 
 int version() {
   printf("threadnet 0.1.0 (module ABI %u)\n", TN_MODULE_ABI_VERSION);
@@ -121,11 +192,13 @@ bool load_by_name(const std::string &name, tn::LoadedModule *out, bool quiet_mis
   return true;
 }
 
-int cmd_modules() {
-  // Every threadnet-*.so / libthreadnet_*.so in the module directories (and their NAME/
-  // subdirectories), first hit per name wins, as for --module NAME.
+// Every threadnet-*.so / libthreadnet_*.so in the module directories (and their NAME/
+// subdirectories), first hit per name wins, as for --module NAME: fn(name, path, module
+// or nullptr, load error).
+void visit_modules(
+    const std::function<void(const std::string &, const std::string &, const tn_module *,
+                             const std::string &)> &fn) {
   std::set<std::string> seen;
-  int found = 0;
   auto consider = [&](const std::string &dir) {
     DIR *d = opendir(dir.c_str());
     if (!d) return;
@@ -145,13 +218,8 @@ int cmd_modules() {
       std::string err, path = dir + "/" + n;
       char real[PATH_MAX];
       if (realpath(path.c_str(), real)) path = real;
-      if (tn::load_module(path, &m, &err)) {
-        printf("%-10s %s  (%s)\n", m.mod->name, m.mod->summary ? m.mod->summary : "",
-               path.c_str());
-        ++found;
-      } else {
-        printf("%-10s error: %s\n", name.c_str(), err.c_str());
-      }
+      bool ok = tn::load_module(path, &m, &err);
+      fn(name, path, ok ? m.mod : nullptr, err);
     }
   };
   for (auto &d : tn::module_dirs()) {
@@ -165,7 +233,32 @@ int cmd_modules() {
     std::sort(subs.begin(), subs.end());
     for (auto &s : subs) consider(s);
   }
+}
+
+int cmd_modules() {
+  int found = 0;
+  visit_modules([&](const std::string &name, const std::string &path, const tn_module *m,
+                    const std::string &err) {
+    if (m) {
+      printf("%-10s %s  (%s)\n", m->name, m->summary ? m->summary : "", path.c_str());
+      ++found;
+    } else {
+      printf("%-10s error: %s\n", name.c_str(), err.c_str());
+    }
+  });
   if (!found) printf("no modules found\n");
+  return 0;
+}
+
+// `threadnet options`: one option per line, "--NAME" or "--NAME=" (takes a value), the
+// launcher's then each module's found ("MODULE --NAME").
+int cmd_options() {
+  for (const char *const *o = kLauncherOptions; *o; ++o) printf("launcher --%s\n", *o);
+  visit_modules([](const std::string &name, const std::string &, const tn_module *m,
+                   const std::string &) {
+    if (!m || !has_options_field(m)) return;
+    for (const char *const *o = m->options; *o; ++o) printf("%s --%s\n", name.c_str(), *o);
+  });
   return 0;
 }
 
@@ -408,6 +501,7 @@ int main(int argc, char **argv) {
   if (cmd == "--version" || cmd == "version") return version();
   if (cmd == "run") return cmd_run(argc - 2, argv + 2);
   if (cmd == "modules") return cmd_modules();
+  if (cmd == "options") return cmd_options();
   if (cmd == "stack") return cmd_stack(argc - 2, argv + 2);
   fprintf(stderr, "threadnet: unknown command '%s' (try: threadnet run --help)\n", cmd.c_str());
   return 2;

@@ -488,10 +488,10 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
       // The program starts once the view has its lease / a usable global address.
       if (h_->size >= offsetof(tn_host, open_gate) + sizeof(void *) && !spec.slirp_plan) {
         if (spec.dhcp)
-          n->gate_dhcp = h_->start_gate(h_->hv, ("a DHCPv4 lease on stack " + spec.name).c_str());
+          n->gate_dhcp = h_->start_gate(h_->hv, ("DHCPv4 lease on stack " + spec.name).c_str());
         if (spec.slaac)
           n->gate_slaac = h_->start_gate(
-              h_->hv, ("a global IPv6 address (SLAAC) on stack " + spec.name).c_str());
+              h_->hv, ("global IPv6 address (SLAAC) on stack " + spec.name).c_str());
       }
     }
   }

@@ -17,3 +17,10 @@ if(TARGET threadnet AND TARGET threadnet_msocket_static)
   set_tests_properties(threadnet_stack.in_view PROPERTIES LABELS integration TIMEOUT 300
     SKIP_RETURN_CODE 77)
 endif()
+
+# --help, the option tables and the parser agree (see the script).
+if(TARGET threadnet)
+  add_test(NAME launcher_help COMMAND ${CMAKE_CURRENT_LIST_DIR}/launcher_help_test.sh)
+  set_tests_properties(launcher_help PROPERTIES LABELS unit TIMEOUT 120
+    ENVIRONMENT "TN=$<TARGET_FILE:threadnet>")
+endif()

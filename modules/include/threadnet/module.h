@@ -205,8 +205,9 @@ struct tn_host {
    * DHCP lease arrived. The supervisor runs its event loop (the module's links, timers
    * and fibers work) until every gate is open or the launcher's --wait-net SECONDS
    * (default 10; 0: no wait) have passed; then it starts the program anyway and one line
-   * names what is missing. `what` says what is awaited ("a DHCPv4 lease on stack
-   * default"). Returns a gate id > 0, or -EBUSY after init. */
+   * names what is missing ("threadnet: no WHAT after N s (--wait-net); ..."). `what`
+   * says what is awaited ("DHCPv4 lease on stack default"). Returns a gate id > 0, or
+   * -EBUSY after init. */
   long (*start_gate)(void *hv, const char *what);
   /* Open a gate (any time, idempotent; an unknown id is ignored). */
   void (*open_gate)(void *hv, long id);
