@@ -39,6 +39,7 @@
 #include <unordered_map>
 
 #include "config.h"
+#include "libstack/links.h"
 #include "host_net.h"
 #include "msocket.h"
 #include "msocket_ctl.h"
@@ -269,7 +270,14 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
     return nullptr;
   }
   bool any_host = false;
-  for (auto &s : cfg.stacks) any_host |= s.kind == StackSpec::Kind::Host;
+  std::vector<int> link_calls;
+  for (auto &s : cfg.stacks) {
+    any_host |= s.kind == StackSpec::Kind::Host;
+    if (s.kind == StackSpec::Kind::Link)
+      for (int nr : libstack::link_runtime_syscalls(s.url)) link_calls.push_back(nr);
+  }
+  link_calls.push_back(-1);
+  host->allow_syscalls(host->hv, link_calls.data());
   if (any_host) host->allow_ioctls(host->hv, tn::hostnet::kIoctls);
   // A view whose default network is the host's shows the host's /proc/net, as natively.
   if (cfg.stacks.front().kind == StackSpec::Kind::Host) host->share_host_procnet(host->hv);

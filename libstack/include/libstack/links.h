@@ -256,6 +256,12 @@ struct LinkOptions {
 //                   vxvde://, udp://, cmd://, slirp://, ...)
 //   /path           a vde_switch control directory (libvdeplug's default vde:// plugin)
 // Returns nullptr with a message in *error on parse or open failure.
+// System calls (x86_64 numbers) that a link of this URL may make after it is open, beyond
+// reading, writing and polling its fds: for a process that sandboxes itself (the
+// threadnet supervisor). The vdeplug4 switch://, hub:// and ptp:// plugins remove their
+// socket files and directory when they close.
+std::vector<int> link_runtime_syscalls(std::string_view url);
+
 // *sys_errno (optional) gets the errno of a failed open (0 for a bad URL), so a caller
 // can give a hint ("no switch at PATH: start one") rather than parse the text.
 std::unique_ptr<Link> make_link(std::string_view url, const LinkOptions& opts,

@@ -21,6 +21,8 @@ extern "C" {
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <sys/syscall.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -29,6 +31,13 @@ extern "C" {
 extern "C" void libstack_asan_dlopen_anchor();  // asan_dlopen.cpp: keep it linked
 
 namespace libstack {
+
+std::vector<int> link_runtime_syscalls(std::string_view url) {
+  for (std::string_view scheme : {"switch://", "hub://", "ptp://"})
+    if (url.starts_with(scheme)) return {SYS_unlink, SYS_unlinkat, SYS_rmdir};
+  return {};
+}
+
 
 std::unique_ptr<VdeLink> VdeLink::open(std::string_view url, size_t mtu, std::string* error,
                                        std::string_view descr) {
