@@ -533,6 +533,7 @@ class TcpFar final : public StackFarBase, public PublishTarget {
     *len = from_endpoint(l, domain_, out);
     return 0;
   }
+  bool kernel_socket() const override { return host_ != nullptr; }
   int setopt(int level, int name, const void *val, socklen_t len) override {
     if (host_) return host_->setopt(level, name, val, len);
     int rc = set_here(level, name, val, len);
