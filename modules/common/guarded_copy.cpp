@@ -28,11 +28,31 @@ GuardedBuf::~GuardedBuf() {
   if (base_) munmap(base_, size_ + kPage);
 }
 
+long copy_prefix(const tn_host *h, const tn_call *c, uint64_t addr, size_t n, char *dst) {
+  if (n == 0) return 0;
+  int rc = h->read_mem(h->hv, c, addr, dst, n);
+  if (rc == 0) return long(n);
+  if (rc == -ENOENT) return rc;
+  size_t got = 0;
+  while (got < n) {
+    uint64_t a = addr + got;
+    if (a < addr) break;  // wrapped past the top of the address space
+    size_t chunk = kPage - size_t(a & (kPage - 1));
+    if (chunk > n - got) chunk = n - got;
+    rc = h->read_mem(h->hv, c, a, dst + got, chunk);
+    if (rc == -ENOENT) return rc;
+    if (rc < 0) break;
+    got += chunk;
+  }
+  return long(got);
+}
+
 long copy_to_guard(const tn_host *h, const tn_call *c, uint64_t addr, size_t n, GuardedBuf &g,
                    char **at) {
   if (n > g.size()) n = g.size();
   *at = g.end();
   if (n == 0) return 0;
+  // Straight to its place when it is all readable (the common case: one read).
   char *dst = g.end() - n;
   int rc = h->read_mem(h->hv, c, addr, dst, n);
   if (rc == 0) {
@@ -40,22 +60,11 @@ long copy_to_guard(const tn_host *h, const tn_call *c, uint64_t addr, size_t n, 
     return long(n);
   }
   if (rc == -ENOENT) return rc;
-  // Some page is unreadable: copy page by page up to the first that is not, into the start
-  // of the buffer, then move the prefix against the guard.
-  size_t got = 0;
-  while (got < n) {
-    uint64_t a = addr + got;
-    if (a < addr) break;  // wrapped past the top of the address space
-    size_t chunk = kPage - size_t(a & (kPage - 1));
-    if (chunk > n - got) chunk = n - got;
-    rc = h->read_mem(h->hv, c, a, g.begin() + got, chunk);
-    if (rc == -ENOENT) return rc;
-    if (rc < 0) break;
-    got += chunk;
-  }
-  if (got) memmove(g.end() - got, g.begin(), got);
+  long got = copy_prefix(h, c, addr, n, g.begin());
+  if (got < 0) return got;
+  if (got) memmove(g.end() - got, g.begin(), size_t(got));
   *at = g.end() - got;
-  return long(got);
+  return got;
 }
 
 }  // namespace tn::vsock

@@ -33,6 +33,10 @@ class GuardedBuf {
   size_t size_ = 0;
 };
 
+// Copies [addr, addr + n) of the tracee to dst, or its readable prefix (page by page once a
+// page is not readable): the bytes copied, or -ENOENT when the call went away.
+long copy_prefix(const tn_host *h, const tn_call *c, uint64_t addr, size_t n, char *dst);
+
 // Copies [addr, addr + n) of the tracee (n <= g.size()), or its readable prefix when some
 // page of it is not readable, so that the copy ends at g.end(); *at is where it starts.
 // Returns the bytes copied (n, or fewer: the next byte faulted in the tracee), or -ENOENT

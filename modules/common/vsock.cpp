@@ -86,7 +86,21 @@ constexpr size_t kScratch = 256 * 1024;
 constexpr size_t kPumpBudget = 8u << 20;  // bytes per direction per event before yielding
 constexpr size_t kMaxDgram = 65536;
 constexpr uint64_t kSweepNs = 500'000'000ull;
-constexpr size_t kMaxIov = 1024;
+constexpr size_t kMaxCtl = 256 * 1024;
+
+// net.core.optmem_max: sendmsg control data beyond it is ENOBUFS.
+size_t read_optmem_max() {
+  size_t v = 20480;  // Linux's default before 6.9
+  if (FILE *f = fopen("/proc/sys/net/core/optmem_max", "re")) {
+    unsigned long x = 0;
+    if (fscanf(f, "%lu", &x) == 1 && x > 0) v = x;
+    fclose(f);
+  }
+  return v;
+}
+constexpr size_t kMaxIov = 1024;                   // UIO_MAXIOV
+constexpr size_t kMaxRw = 0x7ffff000;              // MAX_RW_COUNT: bytes per call at most
+constexpr uint64_t kUserTop = 0x7ffffffff000ull;    // x86_64 user space ends here (4 levels)
 
 enum class St { Fresh, Connecting, Connected, Listening, Failed };
 
@@ -177,6 +191,9 @@ struct Engine::Impl {
   bool fast_host = false;  // tn_host has write_memv, close_watched and TN_INJECT_REPLY
   // Socket option values on their way to a far socket (see guarded_copy.h).
   GuardedBuf optbuf{sockopt::kMaxValue};
+  GuardedBuf dgrambuf{kMaxDgram};  // datagram payloads
+  GuardedBuf ctlbuf{kMaxCtl};      // control data of sendmsg
+  size_t optmem_max = read_optmem_max();  // Linux's limit on control data (ENOBUFS past it)
 
   Impl(const tn_host *host, TraceeFds &f) : h(host), hv(host->hv), fds(f) {
     scratch.resize(kScratch);
@@ -802,6 +819,10 @@ struct Engine::Impl {
       reply(c, 0, EFAULT);
       return;
     }
+    if (len < sizeof(sa_family_t)) {  // inet_stream_connect/inet_dgram_connect, first thing
+      reply(c, 0, EINVAL);
+      return;
+    }
     v.prov->map_dest(&ss, len);
     if (v.udp) {
       int rc = far_connect(v, ss, len);
@@ -1035,17 +1056,20 @@ struct Engine::Impl {
     if (c->args[1]) {
       sockaddr_storage shown = peer;
       lv.prov->map_name(&shown, plen, true, lv.tag);
-      int ulen = 0;
-      if (h->read_mem(hv, c, c->args[2], &ulen, sizeof ulen) < 0 || ulen < 0) {
-        push_back_pending(lv, std::move(nfd), peer, plen);
-        reply(c, 0, ulen < 0 ? EINVAL : EFAULT);
-        return;
-      }
-      size_t n = std::min<size_t>(size_t(ulen), plen);
-      int outlen = int(plen);
-      if (write2(c, c->args[1], &shown, n, c->args[2], &outlen, sizeof outlen) < 0) {
-        push_back_pending(lv, std::move(nfd), peer, plen);
-        reply(c, 0, EFAULT);
+      // The program's own bad address arguments lose the connection, as in the kernel
+      // (it is accepted, then dropped when the address cannot be written).
+      int e = put_addr(c, c->args[1], c->args[2], shown, plen);
+      if (e) {
+        if (e == TN_ECANCELED) {  // the call went away: keep it for the next accept
+          push_back_pending(lv, std::move(nfd), peer, plen);
+          set_marker(lv);
+          return;
+        }
+        {
+          FarCall fc(this);
+          nfd.reset();
+        }
+        reply(c, 0, e);
         return;
       }
     }
@@ -1138,12 +1162,12 @@ struct Engine::Impl {
       }
     }
   }
-  // One datagram for the tracee: data scattered into `iov` (tracee addresses), source
-  // address into name_addr (name_cap bytes at most). Returns the recv result (>= 0) or
-  // -errno; -TN_ECANCELED when the call went away. *from_len / *mflags describe it.
-  long recv_one(const tn_call *c, VSock &v, int d, const std::vector<iovec> &iov,
-                uint64_t name_addr, socklen_t name_cap, int flags, bool nonblock, uint64_t dl,
-                socklen_t *from_len, int *mflags) {
+  // One datagram for the tracee: data scattered into `iov` (tracee addresses). Returns the
+  // recv result (>= 0) or -errno; -TN_ECANCELED when the call went away. *from / *from_len
+  // / *mflags describe it. A datagram whose copy faults is consumed, as in the kernel.
+  long recv_one(const tn_call *c, VSock &v, int d, const std::vector<iovec> &iov, int flags,
+                bool nonblock, uint64_t dl, sockaddr_storage *from, socklen_t *from_len,
+                int *mflags) {
     size_t want = 0;
     for (auto &x : iov) want += x.iov_len;
     std::vector<char> buf(std::min(want, kMaxDgram));
@@ -1170,34 +1194,95 @@ struct Engine::Impl {
       // away must not take the datagram meant for the next one.
       if (!h->call_valid(hv, c)) return -TN_ECANCELED;
     }
-    sockaddr_storage from = v.in_addr;
+    *from = v.in_addr;
     *from_len = v.inflight ? v.in_len : 0;
-    if (!(flags & MSG_PEEK)) v.inflight = false;
+    bool consumed = !(flags & MSG_PEEK);
+    if (consumed) v.inflight = false;
     size_t got = std::min(size_t(n), buf.size());
     size_t off = 0;
+    long rc = long(n);
     for (auto &x : iov) {
       if (off >= got) break;
       size_t k = std::min(x.iov_len, got - off);
-      if (k && h->write_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), buf.data() + off, k) < 0)
-        return -EFAULT;
+      if (k && h->write_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), buf.data() + off, k) < 0) {
+        rc = -EFAULT;
+        break;
+      }
       off += k;
     }
-    size_t k = std::min<size_t>(name_cap, *from_len);
-    if (name_addr && k && h->write_mem(hv, c, name_addr, &from, k) < 0) return -EFAULT;
-    if (!(flags & MSG_PEEK)) udp_push(v);  // the next datagram (and its address) in
-    return long(n);
+    if (consumed) udp_push(v);  // the next datagram (and its address) in
+    return rc;
   }
-  bool read_iov(const tn_call *c, const msghdr &mh, std::vector<iovec> *iov) {
-    if (mh.msg_iovlen > kMaxIov) return false;
+  // The kernel's import of a msghdr's iovec array: EMSGSIZE past UIO_MAXIOV, EFAULT for an
+  // unreadable array or a range outside user space, EINVAL for a negative length; lengths
+  // are cut to MAX_RW_COUNT in all. 0 or errno.
+  int read_iov(const tn_call *c, const msghdr &mh, std::vector<iovec> *iov) {
+    if (mh.msg_iovlen > kMaxIov) return EMSGSIZE;
     iov->resize(mh.msg_iovlen);
-    return iov->empty() || h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_iov)), iov->data(),
-                                       iov->size() * sizeof(iovec)) == 0;
+    if (!iov->empty()) {
+      int rc = h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_iov)), iov->data(),
+                           iov->size() * sizeof(iovec));
+      if (rc < 0) return rc == -ENOENT ? TN_ECANCELED : EFAULT;
+    }
+    for (auto &x : *iov)
+      if (ssize_t(x.iov_len) < 0) return EINVAL;
+    size_t total = 0;
+    for (auto &x : *iov) {
+      uint64_t base = uint64_t(uintptr_t(x.iov_base));
+      if (x.iov_len > kUserTop || base > kUserTop - x.iov_len) return EFAULT;
+      if (x.iov_len > kMaxRw - total) x.iov_len = kMaxRw - total;
+      total += x.iov_len;
+    }
+    return 0;
+  }
+  // The kernel's move_addr_to_user for an address and its length argument: the length read
+  // (EFAULT), cut to the address's, negative: EINVAL; then the address and its real length.
+  int put_addr(const tn_call *c, uint64_t addr, uint64_t lenp, const sockaddr_storage &ss,
+               socklen_t klen) {
+    int ulen = 0;
+    if (int rc = h->read_mem(hv, c, lenp, &ulen, sizeof ulen); rc < 0)
+      return rc == -ENOENT ? TN_ECANCELED : EFAULT;
+    if (ulen > int(klen)) ulen = int(klen);
+    if (ulen < 0) return EINVAL;
+    int outlen = int(klen);
+    return write2(c, addr, &ss, size_t(ulen), lenp, &outlen, sizeof outlen) < 0 ? EFAULT : 0;
+  }
+  // After a datagram: msg_namelen, msg_flags and msg_controllen (no ancillary data) of the
+  // program's msghdr at `at`, the address first.
+  int put_msg(const tn_call *c, uint64_t at, const msghdr &mh, const sockaddr_storage &from,
+              socklen_t from_len, int mflags) {
+    socklen_t k = mh.msg_name ? std::min<socklen_t>(mh.msg_namelen, from_len) : 0;
+    if (k && h->write_mem(hv, c, uint64_t(uintptr_t(mh.msg_name)), &from, k) < 0) return EFAULT;
+    socklen_t nl = mh.msg_name ? from_len : 0;
+    size_t cl = 0;
+    int fl = mflags;
+    tn_memv w[3] = {{at + offsetof(msghdr, msg_namelen), &nl, sizeof nl},
+                    {at + offsetof(msghdr, msg_controllen), &cl, sizeof cl},
+                    {at + offsetof(msghdr, msg_flags), &fl, sizeof fl}};
+    if (fast_host) return h->write_memv(hv, c, w, 3) < 0 ? EFAULT : 0;
+    for (auto &x : w)
+      if (h->write_mem(hv, c, x.addr, x.buf, x.len) < 0) return EFAULT;
+    return 0;
+  }
+  // recvmmsg's timeout: read (EFAULT) and checked (EINVAL) like the kernel, then not used.
+  int check_timeout(const tn_call *c, uint64_t at) {
+    if (!at) return 0;
+    timespec ts{};
+    if (int rc = h->read_mem(hv, c, at, &ts, sizeof ts); rc < 0)
+      return rc == -ENOENT ? TN_ECANCELED : EFAULT;
+    return ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1'000'000'000L ? EINVAL : 0;
   }
   // recvfrom/recvmsg/recvmmsg with an address on a virtual UDP socket.
   void do_udp_recv(const tn_call *c, VPtr vp, int kind /* 0 from, 1 msg, 2 mmsg */) {
     VSock &v = *vp;
     int fd = int(c->args[0]);
     int flags = int(kind == 0 ? c->args[3] : c->args[kind == 1 ? 2 : 3]);
+    if (kind == 2) {
+      if (int e = check_timeout(c, c->args[4])) {
+        if (e != TN_ECANCELED) reply(c, 0, e);
+        return;
+      }
+    }
     int d = dup_of(c, fd);
     if (d < 0) {
       reply(c, 0, -d);
@@ -1209,37 +1294,31 @@ struct Engine::Impl {
       close(d);
       if (err != TN_ECANCELED) reply(c, val, err);
     };
+    sockaddr_storage from{};
     socklen_t from_len = 0;
     int mflags = 0;
     if (kind == 0) {
-      std::vector<iovec> iov{{reinterpret_cast<void *>(uintptr_t(c->args[1])), size_t(c->args[2])}};
-      int l = 0;
-      if (h->read_mem(hv, c, c->args[5], &l, sizeof l) < 0) return finish(0, EFAULT);
-      if (l < 0) return finish(0, EINVAL);
-      long n = recv_one(c, v, d, iov, c->args[4], socklen_t(l), flags, nonblock, dl, &from_len,
-                        &mflags);
+      std::vector<iovec> iov{{reinterpret_cast<void *>(uintptr_t(c->args[1])),
+                              std::min<size_t>(size_t(c->args[2]), kMaxRw)}};
+      long n = recv_one(c, v, d, iov, flags, nonblock, dl, &from, &from_len, &mflags);
       if (n < 0) return finish(0, int(-n));
-      int outl = int(from_len);
-      if (h->write_mem(hv, c, c->args[5], &outl, sizeof outl) < 0) return finish(0, EFAULT);
+      if (int e = put_addr(c, c->args[4], c->args[5], from, from_len)) return finish(0, e);
       return finish(n, 0);
     }
     if (kind == 1) {
       msghdr mh{};
       std::vector<iovec> iov;
       if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return finish(0, EFAULT);
-      if (!read_iov(c, mh, &iov)) return finish(0, mh.msg_iovlen > kMaxIov ? EMSGSIZE : EFAULT);
-      long n = recv_one(c, v, d, iov, uint64_t(uintptr_t(mh.msg_name)), mh.msg_namelen, flags,
-                        nonblock, dl, &from_len, &mflags);
+      if (mh.msg_name && int(mh.msg_namelen) < 0) return finish(0, EINVAL);
+      if (int e = read_iov(c, mh, &iov)) return finish(0, e);
+      long n = recv_one(c, v, d, iov, flags, nonblock, dl, &from, &from_len, &mflags);
       if (n < 0) return finish(0, int(-n));
-      mh.msg_namelen = mh.msg_name ? from_len : 0;
-      mh.msg_controllen = 0;
-      mh.msg_flags = mflags;
-      if (h->write_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) return finish(0, EFAULT);
+      if (int e = put_msg(c, c->args[1], mh, from, from_len, mflags)) return finish(0, e);
       return finish(n, 0);
     }
     // recvmmsg: like the kernel, block for every message unless MSG_WAITFORONE (then only
-    // for the first); an error after some messages returns the count. (The timeout
-    // argument is not honoured.)
+    // for the first); an error after some messages returns the count. (The timeout is not
+    // honoured.)
     size_t vlen = std::min<size_t>(size_t(c->args[2]), kMaxIov);
     std::vector<mmsghdr> mm(vlen);
     if (vlen && h->read_mem(hv, c, c->args[1], mm.data(), vlen * sizeof(mmsghdr)) < 0)
@@ -1248,26 +1327,144 @@ struct Engine::Impl {
     for (; done < vlen; ++done) {
       msghdr &mh = mm[done].msg_hdr;
       std::vector<iovec> iov;
-      if (!read_iov(c, mh, &iov)) {
-        if (done) break;
-        return finish(0, EFAULT);
+      int e = mh.msg_name && int(mh.msg_namelen) < 0 ? EINVAL : read_iov(c, mh, &iov);
+      if (e) {
+        if (done || e == TN_ECANCELED) break;
+        return finish(0, e);
       }
       bool nb = nonblock || (done > 0 && (flags & MSG_WAITFORONE));
-      long n = recv_one(c, v, d, iov, uint64_t(uintptr_t(mh.msg_name)), mh.msg_namelen,
-                        flags & ~MSG_WAITFORONE, nb, dl, &from_len, &mflags);
+      long n = recv_one(c, v, d, iov, flags & ~MSG_WAITFORONE, nb, dl, &from, &from_len,
+                        &mflags);
       if (n == -TN_ECANCELED) return finish(0, TN_ECANCELED);
       if (n < 0) {
         if (done) break;
         return finish(0, int(-n));
       }
-      mh.msg_namelen = mh.msg_name ? from_len : 0;
-      mh.msg_controllen = 0;
-      mh.msg_flags = mflags;
-      mm[done].msg_len = unsigned(n);
       uint64_t at = c->args[1] + done * sizeof(mmsghdr);
-      if (h->write_mem(hv, c, at, &mm[done], sizeof(mmsghdr)) < 0) return finish(0, EFAULT);
+      if ((e = put_msg(c, at, mh, from, from_len, mflags))) return finish(0, e);
+      unsigned ml = unsigned(n);
+      if (h->write_mem(hv, c, at + offsetof(mmsghdr, msg_len), &ml, sizeof ml) < 0)
+        return finish(0, EFAULT);
     }
     finish(int64_t(done), 0);
+  }
+
+  // ---- a message from the program on its way out ---------------------------------------
+  // The kernel's order: the address (EINVAL, EFAULT), the iovec array, the control data
+  // (ENOBUFS, EFAULT), then the protocol's checks (EMSGSIZE, ...) and the data (EFAULT).
+  // A datagram for a kernel far side keeps the program's lengths with its readable bytes
+  // against a guard page (guarded_copy.h), so the host kernel checks and faults as the
+  // program's own would; other far sides get only fully readable messages.
+  struct OutMsg {
+    std::vector<char> name;
+    bool named = false;  // an address was given (sendto: even of length 0)
+    char *data = nullptr;
+    size_t len = 0, avail = 0;  // the program's length, readable bytes at `data`
+    char *ctl = nullptr;
+    size_t ctllen = 0, ctlavail = 0;
+    std::vector<char> stream;  // TCP: the bytes themselves
+    std::unique_ptr<GuardedBuf> own_data, own_ctl;  // private copies while a send waits
+  };
+  // Address argument like move_addr_to_kernel: 0 or errno.
+  int read_name(const tn_call *c, uint64_t addr, int len, std::vector<char> *out) {
+    if (len < 0 || size_t(len) > sizeof(sockaddr_storage)) return EINVAL;
+    out->resize(size_t(len));
+    if (len) {
+      int rc = h->read_mem(hv, c, addr, out->data(), out->size());
+      if (rc < 0) return rc == -ENOENT ? TN_ECANCELED : EFAULT;
+    }
+    return 0;
+  }
+  // The data of `iov` for a datagram: readable prefix against the guard of dgrambuf.
+  int gather_dgram(const tn_call *c, const std::vector<iovec> &iov, OutMsg *m) {
+    size_t total = 0;
+    for (auto &x : iov) total += x.iov_len;
+    size_t cap = std::min(total, dgrambuf.size());
+    size_t off = 0;
+    for (auto &x : iov) {
+      if (off >= cap) break;
+      size_t k = std::min(x.iov_len, cap - off);
+      long got = copy_prefix(h, c, uint64_t(uintptr_t(x.iov_base)), k, dgrambuf.begin() + off);
+      if (got < 0) return TN_ECANCELED;
+      off += size_t(got);
+      if (size_t(got) < k) break;
+    }
+    if (off) memmove(dgrambuf.end() - off, dgrambuf.begin(), off);
+    m->data = dgrambuf.end() - off;
+    m->len = total;
+    m->avail = off;
+    return 0;
+  }
+  int gather_stream(const tn_call *c, const std::vector<iovec> &iov, OutMsg *m) {
+    size_t total = 0;
+    for (auto &x : iov) total += x.iov_len;
+    total = std::min(total, kScratch);
+    m->stream.resize(total);
+    size_t off = 0;
+    for (auto &x : iov) {
+      size_t k = std::min(x.iov_len, total - off);
+      if (k && h->read_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), m->stream.data() + off, k) < 0)
+        return EFAULT;
+      off += k;
+    }
+    m->data = m->stream.data();
+    m->len = m->avail = total;
+    return 0;
+  }
+  // Control data: more than INT_MAX is ENOBUFS; a kernel far side gets the readable
+  // prefix against ctlbuf's guard, others all of it or EFAULT (ENOBUFS past optmem_max).
+  int gather_ctl(const tn_call *c, const msghdr &mh, bool kernel, OutMsg *m) {
+    m->ctllen = mh.msg_controllen;
+    if (!m->ctllen) return 0;
+    if (m->ctllen > size_t(INT32_MAX)) return ENOBUFS;
+    if (!kernel && m->ctllen > optmem_max) return ENOBUFS;
+    long got = copy_to_guard(h, c, uint64_t(uintptr_t(mh.msg_control)),
+                             std::min(m->ctllen, ctlbuf.size()), ctlbuf, &m->ctl);
+    if (got < 0) return TN_ECANCELED;
+    m->ctlavail = size_t(got);
+    if (!kernel && m->ctlavail < m->ctllen) return EFAULT;
+    return 0;
+  }
+  // sendmsg's msghdr (already read) or sendto's arguments into *m: 0 or errno.
+  int prepare(const tn_call *c, VSock &v, const msghdr *mh, OutMsg *m) {
+    bool kernel = v.far && v.far->kernel_socket();
+    std::vector<iovec> iov;
+    if (mh) {
+      int nl = mh->msg_name ? int(mh->msg_namelen) : 0;
+      if (nl < 0) return EINVAL;
+      nl = std::min<int>(nl, sizeof(sockaddr_storage));
+      if (nl) {
+        if (int e = read_name(c, uint64_t(uintptr_t(mh->msg_name)), nl, &m->name)) return e;
+        m->named = true;
+      }
+      if (int e = read_iov(c, *mh, &iov)) return e;
+      if (int e = gather_ctl(c, *mh, kernel, m)) return e;
+    } else {
+      if (int e = read_name(c, c->args[4], int(c->args[5]), &m->name)) return e;
+      m->named = true;
+      iov.push_back({reinterpret_cast<void *>(uintptr_t(c->args[1])),
+                     std::min<size_t>(size_t(c->args[2]), kMaxRw)});
+    }
+    if (!v.udp) return gather_stream(c, iov, m);
+    if (int e = gather_dgram(c, iov, m)) return e;
+    if (!kernel && m->avail < m->len) {
+      // The protocol refuses an oversized datagram before it copies anything.
+      size_t max = v.domain == AF_INET ? 65535 - 20 - 8 : 65535 - 8;
+      return m->len > max ? EMSGSIZE : EFAULT;
+    }
+    return 0;
+  }
+  // Moves a prepared datagram's bytes out of the shared buffers (before the handler waits).
+  void own(OutMsg &m) {
+    auto keep = [](const char *p, size_t avail, std::unique_ptr<GuardedBuf> *g) -> char * {
+      *g = std::make_unique<GuardedBuf>(avail);
+      if (!(*g)->ok()) return nullptr;
+      char *at = (*g)->end() - avail;
+      memcpy(at, p, avail);
+      return at;
+    };
+    if (m.data && m.data != m.stream.data()) m.data = keep(m.data, m.avail, &m.own_data);
+    if (m.ctl) m.ctl = keep(m.ctl, m.ctlavail, &m.own_ctl);
   }
   // sendmmsg with addresses on a virtual UDP socket: each message from the host socket.
   void do_udp_sendmmsg(const tn_call *c, VSock &v) {
@@ -1281,10 +1478,10 @@ struct Engine::Impl {
     size_t done = 0;
     int err = 0;
     for (; done < vlen; ++done) {
-      std::vector<char> data, name, ctl;
-      err = gather(c, mm[done].msg_hdr, &data, &name, &ctl, false);
+      OutMsg m;
+      err = prepare(c, v, &mm[done].msg_hdr, &m);
       if (err) break;
-      ssize_t n = far_sendmsg(v, data, name, ctl, flags);
+      ssize_t n = far_sendmsg(v, m, flags);
       if (n < 0) {
         err = int(-n);
         break;
@@ -1296,62 +1493,37 @@ struct Engine::Impl {
         break;
       }
     }
+    if (err == TN_ECANCELED) return;
     if (done) reply(c, int64_t(done), 0);
     else reply(c, 0, err ? err : 0);
   }
-  // One datagram from the far socket, to `name` (mapped by the provider) if not empty.
-  ssize_t far_sendmsg(VSock &v, const std::vector<char> &data, const std::vector<char> &name,
-                      const std::vector<char> &ctl, int flags) {
+  // One datagram from the far socket, to its name (mapped by the provider) if it has one.
+  ssize_t far_sendmsg(VSock &v, const OutMsg &m, int flags) {
     sockaddr_storage to{};
     socklen_t tolen = 0;
-    if (!name.empty()) {
-      tolen = socklen_t(std::min(name.size(), sizeof to));
-      memcpy(&to, name.data(), tolen);
+    if (m.named) {
+      tolen = socklen_t(std::min(m.name.size(), sizeof to));
+      memcpy(&to, m.name.data(), tolen);
       v.prov->map_dest(&to, tolen);
     }
     FarCall fc(this);
     if (!v.far) return -EBADF;
-    return v.far->sendmsg(data.data(), data.size(), tolen ? &to : nullptr, tolen,
-                          ctl.empty() ? nullptr : ctl.data(), ctl.size(),
+    if (!m.data && m.avail) return -ENOMEM;
+    return v.far->sendmsg(m.data, m.len, m.named ? &to : nullptr, tolen,
+                          m.ctllen ? m.ctl : nullptr, m.ctllen,
                           flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL));
-  }
-  // Copies a tracee msghdr's data, name and control into supervisor buffers; 0 or errno.
-  int gather(const tn_call *c, const msghdr &mh, std::vector<char> *data, std::vector<char> *name,
-             std::vector<char> *ctl, bool stream) {
-    std::vector<iovec> iov;
-    if (!read_iov(c, mh, &iov)) return mh.msg_iovlen > kMaxIov ? EMSGSIZE : EFAULT;
-    size_t total = 0;
-    for (auto &x : iov) total += x.iov_len;
-    size_t cap = stream ? kScratch : kMaxDgram + 1;
-    if (total > cap) total = cap;
-    data->resize(total);
-    size_t off = 0;
-    for (auto &x : iov) {
-      size_t k = std::min(x.iov_len, total - off);
-      if (k && h->read_mem(hv, c, uint64_t(uintptr_t(x.iov_base)), data->data() + off, k) < 0)
-        return EFAULT;
-      off += k;
-    }
-    if (mh.msg_name && mh.msg_namelen) {
-      if (mh.msg_namelen > sizeof(sockaddr_storage)) return EINVAL;
-      name->resize(mh.msg_namelen);
-      if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_name)), name->data(), name->size()) < 0)
-        return EFAULT;
-    }
-    if (mh.msg_control && mh.msg_controllen) {
-      if (mh.msg_controllen > 65536) return ENOBUFS;
-      ctl->resize(mh.msg_controllen);
-      if (h->read_mem(hv, c, uint64_t(uintptr_t(mh.msg_control)), ctl->data(), ctl->size()) < 0)
-        return EFAULT;
-    }
-    return 0;
   }
   // sendto/sendmsg with an address (UDP), or on TCP (the address is ignored there).
   void do_send(const tn_call *c, VPtr vp, bool is_msg) {
     VSock &v = *vp;
     int fd = int(c->args[0]);
-    std::vector<char> data, name, ctl;
+    OutMsg m;
     int flags;
+    if (!dgrambuf.ok() || !ctlbuf.ok()) {
+      reply(c, 0, ENOMEM);
+      return;
+    }
+    int e;
     if (is_msg) {
       msghdr mh{};
       if (h->read_mem(hv, c, c->args[1], &mh, sizeof mh) < 0) {
@@ -1359,29 +1531,14 @@ struct Engine::Impl {
         return;
       }
       flags = int(c->args[2]);
-      if (int e = gather(c, mh, &data, &name, &ctl, !v.udp)) {
-        reply(c, 0, e);
-        return;
-      }
+      e = prepare(c, v, &mh, &m);
     } else {
-      size_t len = size_t(c->args[2]);
       flags = int(c->args[3]);
-      socklen_t alen = socklen_t(c->args[5]);
-      if (len > kScratch) len = v.udp ? kMaxDgram + 1 : kScratch;
-      data.resize(len);
-      if (len && h->read_mem(hv, c, c->args[1], data.data(), len) < 0) {
-        reply(c, 0, EFAULT);
-        return;
-      }
-      if (alen > sizeof(sockaddr_storage)) {
-        reply(c, 0, EINVAL);
-        return;
-      }
-      name.resize(alen);
-      if (alen && h->read_mem(hv, c, c->args[4], name.data(), alen) < 0) {
-        reply(c, 0, EFAULT);
-        return;
-      }
+      e = prepare(c, v, nullptr, &m);
+    }
+    if (e) {
+      if (e != TN_ECANCELED) reply(c, 0, e);
+      return;
     }
     int d = dup_of(c, fd);
     if (d < 0) {
@@ -1398,10 +1555,9 @@ struct Engine::Impl {
     for (;;) {
       ssize_t n;
       if (v.udp) {
-        n = far_sendmsg(v, data, name, ctl, flags);
+        n = far_sendmsg(v, m, flags);
       } else {
-        n = ::send(d, data.data(), data.size(),
-                   (flags & ~MSG_FASTOPEN) | MSG_DONTWAIT | MSG_NOSIGNAL);
+        n = ::send(d, m.data, m.len, (flags & ~MSG_FASTOPEN) | MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0) n = -errno;
       }
       if (n >= 0) {
@@ -1409,12 +1565,13 @@ struct Engine::Impl {
         reply(c, n, 0);
         return;
       }
-      int e = int(-n);
+      e = int(-n);
       if (e != EAGAIN || nonblock) {
         close(d);
         reply(c, 0, e);
         return;
       }
+      if (v.udp) own(m);  // other handlers use the shared buffers while this one waits
       int rc = v.udp ? park_on(v, c, dl) : h->wait_fd(hv, c, d, EPOLLOUT, dl);
       if (rc == -TN_ECANCELED) {
         close(d);
@@ -1812,6 +1969,10 @@ struct Engine::Impl {
       case SYS_setsockopt: do_setsockopt(c, *v); break;
       case SYS_getsockopt: do_getsockopt(c, *v); break;
       case SYS_shutdown:
+        if (int(c->args[1]) < SHUT_RD || int(c->args[1]) > SHUT_RDWR) {
+          reply(c, 0, EINVAL);  // before anything else, as inet_shutdown does
+          break;
+        }
         v->shut = true;
         if (!v->udp && v->st == St::Connected) {
           h->reply_continue(hv, c);  // the pair carries it (queued data first, then FIN)
@@ -2024,6 +2185,9 @@ class HostFar final : public Far {
   }
   ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
                   const void *ctl, size_t ctllen, int flags) override {
+    if (to && tolen == 0 && !ctl)  // sendto with an address of length 0 (EINVAL for UDP)
+      return sret(::sendto(fd_, buf, n, flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+                           reinterpret_cast<const sockaddr *>(to), 0));
     iovec one{const_cast<void *>(buf), n};
     msghdr m{};
     m.msg_iov = &one;

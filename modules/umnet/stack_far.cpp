@@ -48,7 +48,13 @@ using libstack::Ipv4Addr;
 using libstack::Ipv6Addr;
 using tn::vsock::Far;
 
+constexpr socklen_t kSin6LenRfc2133 = 24;  // sockaddr_in6 without sin6_scope_id
+
 int to_endpoint(const sockaddr_storage &ss, socklen_t len, int domain, Endpoint *out) {
+  // Linux checks the length the socket's family needs before the address's family (an
+  // AF_INET6 socket takes the 24 bytes of RFC 2133, without sin6_scope_id).
+  if (domain == AF_INET && len < sizeof(sockaddr_in)) return EINVAL;
+  if (domain == AF_INET6 && len < kSin6LenRfc2133) return EINVAL;
   if (ss.ss_family == AF_INET) {
     if (len < sizeof(sockaddr_in)) return EINVAL;
     if (domain != AF_INET) return EAFNOSUPPORT;
@@ -60,7 +66,7 @@ int to_endpoint(const sockaddr_storage &ss, socklen_t len, int domain, Endpoint 
     return 0;
   }
   if (ss.ss_family == AF_INET6) {
-    if (len < sizeof(sockaddr_in6)) return EINVAL;
+    if (len < kSin6LenRfc2133) return EINVAL;
     if (domain != AF_INET6) return EAFNOSUPPORT;
     const auto &a = reinterpret_cast<const sockaddr_in6 &>(ss);
     Ipv6Addr v6;
@@ -800,6 +806,9 @@ class DgramFar : public StackFarBase {
   ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
                   const void *, size_t, int) override {
     std::optional<Endpoint> dst;
+    // An address shorter than the family's is EINVAL before anything else (udp_sendmsg).
+    if (to && tolen < (domain_ == AF_INET ? sizeof(sockaddr_in) : kSin6LenRfc2133))
+      return -EINVAL;
     if (to && to->ss_family != AF_UNSPEC) {
       Endpoint ep;
       if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
