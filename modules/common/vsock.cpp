@@ -1425,6 +1425,19 @@ struct Engine::Impl {
     if (!kernel && m->ctlavail < m->ctllen) return EFAULT;
     return 0;
   }
+  // The framing of control data as the kernel walks it (for far sides that do not parse
+  // it themselves): every header must fit and have a length between its own and the end.
+  static bool cmsgs_ok(const OutMsg &m) {
+    size_t off = 0;
+    while (m.ctllen - off >= sizeof(cmsghdr)) {
+      cmsghdr h;
+      memcpy(&h, m.ctl + off, sizeof h);
+      if (h.cmsg_len < sizeof(cmsghdr) || h.cmsg_len > m.ctllen - off) return false;
+      off += CMSG_ALIGN(h.cmsg_len);
+      if (off >= m.ctllen) break;
+    }
+    return true;
+  }
   // sendmsg's msghdr (already read) or sendto's arguments into *m: 0 or errno.
   int prepare(const tn_call *c, VSock &v, const msghdr *mh, OutMsg *m) {
     bool kernel = v.far && v.far->kernel_socket();
@@ -1439,6 +1452,7 @@ struct Engine::Impl {
       }
       if (int e = read_iov(c, *mh, &iov)) return e;
       if (int e = gather_ctl(c, *mh, kernel, m)) return e;
+      if (!kernel && !cmsgs_ok(*m)) return EINVAL;
     } else {
       if (int e = read_name(c, c->args[4], int(c->args[5]), &m->name)) return e;
       m->named = true;
@@ -1675,22 +1689,19 @@ struct Engine::Impl {
     return h->read_mem(hv, c, addr, tmp, std::min(n, sizeof tmp));
   }
   // Linux's int read before the option itself at SOL_SOCKET/TCP/UDP (and IPv6 for a
-  // non-NULL value of 4 bytes or more): 0, or the errno it gives.
-  int int_first(const tn_call *c, int level, int name, uint64_t uval, int len) {
+  // non-NULL value of 4 bytes or more): 0, or the errno it gives. `got` is how much of the
+  // value is known to be readable (-1: not known yet, asked here).
+  int int_first(const tn_call *c, int level, int name, uint64_t uval, int len, long got = -1) {
     bool generic = sockopt::reads_int_first(level) &&
                    !(level == SOL_SOCKET && name == SO_BINDTODEVICE) &&
                    !(level == IPPROTO_TCP &&
                      (name == TCP_CONGESTION || name == TCP_ULP || name == TCP_FASTOPEN_KEY));
-    if (generic) {
-      if (len < int(sizeof(int))) return EINVAL;
-      int rc = readable(c, uval, sizeof(int));
-      return rc == -ENOENT ? TN_ECANCELED : rc < 0 ? EFAULT : 0;
-    }
-    if (level == IPPROTO_IPV6 && uval && len >= int(sizeof(int))) {
-      int rc = readable(c, uval, sizeof(int));
-      return rc == -ENOENT ? TN_ECANCELED : rc < 0 ? EFAULT : 0;
-    }
-    return 0;
+    bool v6 = level == IPPROTO_IPV6 && uval && len >= int(sizeof(int));
+    if (generic && len < int(sizeof(int))) return EINVAL;
+    if (!generic && !v6) return 0;
+    if (got >= 0) return got >= long(sizeof(int)) ? 0 : EFAULT;
+    int rc = readable(c, uval, sizeof(int));
+    return rc == -ENOENT ? TN_ECANCELED : rc < 0 ? EFAULT : 0;
   }
   int far_setopt(VSock &v, int level, int name, const void *val, socklen_t len) {
     FarCall fc(this);
@@ -1773,12 +1784,28 @@ struct Engine::Impl {
       // The program's length, its readable bytes, then the guard: the host kernel checks
       // and faults exactly as the program's own kernel would.
       rc = far_setopt(v, level, name, uval ? at : nullptr, socklen_t(len));
-    } else if (uint32_t(len) < sp->min) {
-      return answer(EINVAL);
-    } else if (size_t(got) < want) {
-      int e = int_first(c, level, name, uval, len);
-      return answer(e ? e : EFAULT);
     } else {
+      // A far side that is not a kernel socket gets only readable values: the kernel's
+      // length checks and faults are decided here, in the kernel's order.
+      if (int e = int_first(c, level, name, uval, len, got)) return answer(e);
+      if (uint32_t(len) < sp->min) return answer(EINVAL);
+      int small = 0;
+      if (!uval && level == IPPROTO_IPV6 && sp->cap == sizeof(int)) {
+        at = reinterpret_cast<char *>(&small);  // Linux takes a NULL IPv6 int as 0
+        got = long(want);
+      } else if (level == IPPROTO_IP && sp->cap == sizeof(int) && sp->min == 0 &&
+                 len < int(sizeof(int))) {
+        // IP options take 0, 1 or 4 bytes: a shorter value is its first byte (or 0).
+        if (len >= 1 && got < 1) return answer(EFAULT);
+        small = len >= 1 ? static_cast<unsigned char>(*at) : 0;
+        at = reinterpret_cast<char *>(&small);
+        want = sizeof small;
+        got = long(want);
+      } else if (size_t(got) < want && level == IPPROTO_TCP && name == TCP_CONGESTION &&
+                 memchr(at, 0, size_t(got))) {
+        want = size_t(got);  // a name: Linux stops at its NUL
+      }
+      if (size_t(got) < want) return answer(EFAULT);
       rc = far_setopt(v, level, name, want ? at : nullptr, socklen_t(want));
     }
     int e = rc < 0 ? -rc : 0;
@@ -1813,8 +1840,9 @@ struct Engine::Impl {
     const sockopt::Spec *sp = sockopt::find(level, name);
     sockopt::Get kind = sp ? sp->get : sockopt::Get::No;
     bool kernel = v.far && v.far->kernel_socket();
-    // A kernel far side checks the length itself (as the program's kernel would).
-    if (ulen < 0 && !kernel) return answer(EINVAL);
+    // A kernel far side checks the length itself (as the program's kernel would); for
+    // others: negative is EINVAL, except at the IPv6 level, which takes it as unsigned.
+    if (ulen < 0 && !kernel && level != IPPROTO_IPV6) return answer(EINVAL);
     if (kind == sockopt::Get::No) return answer(ulen < 0 ? EINVAL : ENOPROTOOPT);
     if (kind == sockopt::Get::Refuse) return answer(ulen < 0 ? EINVAL : sp->get_err);
     char *buf = optbuf.begin();
