@@ -43,8 +43,14 @@
 //    with an address are trapped and answered from a transient duplicate of the tracee end;
 //    sendto/sendmsg with an address are sent from the far socket.
 // Socket options are applied to the far socket and answered from it (SO_ERROR from the
-// recorded connect result; receive/send timeouts also on the tracee end). The Provider may
-// rewrite destinations, bound addresses and reported names (published ports, DNS).
+// recorded connect result; receive/send timeouts also on the tracee end), through the table
+// of sockopt_table.h: values copied once, pointer and fd values translated from the
+// tracee, options that would act with the supervisor's privilege refused. A value (and a
+// datagram, and control data) for a kernel far side is placed against a PROT_NONE page
+// with the program's own length (guarded_copy.h), so the host kernel's length checks and
+// faults are the program's; other far sides get only readable values, checked here in the
+// kernel's order. The Provider may rewrite destinations, bound addresses and reported
+// names (published ports, DNS).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/filter.h>
