@@ -430,7 +430,7 @@ ssize_t Engine::Impl::far_sendmsg(VSock &v, const OutMsg &m, int flags) {
   socklen_t tolen = 0;
   if (m.named) {
     tolen = socklen_t(std::min(m.name.size(), sizeof to));
-    memcpy(&to, m.name.data(), tolen);
+    if (tolen) memcpy(&to, m.name.data(), tolen);  // (an address of length 0 has no data)
     v.prov->map_dest(&to, tolen);
   }
   FarCall fc(this);

@@ -929,7 +929,7 @@ class UdpFar final : public DgramFar<libstack::UdpSocket> {
           return 0;
         case SO_BINDTODEVICE: {
           char ifn[IFNAMSIZ + 1] = {};
-          std::memcpy(ifn, val, std::min<size_t>(len, IFNAMSIZ));
+          if (val && len) std::memcpy(ifn, val, std::min<size_t>(len, IFNAMSIZ));
           if (!ifn[0]) return s_->bind_to_device(0);
           for (auto &i : st_.interfaces())
             if (i.name == ifn) return s_->bind_to_device(i.id);
