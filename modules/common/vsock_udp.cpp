@@ -286,16 +286,18 @@ int Engine::Impl::gather_dgram(const tn_call *c, const std::vector<iovec> &iov, 
   size_t total = 0;
   for (auto &x : iov) total += x.iov_len;
   size_t cap = std::min(total, dgrambuf.size());
+  // Read in place, ending at the guard; only a fault moves the readable prefix up to it.
+  char *base = dgrambuf.end() - cap;
   size_t off = 0;
   for (auto &x : iov) {
     if (off >= cap) break;
     size_t k = std::min(x.iov_len, cap - off);
-    long got = copy_prefix(h, c, uint64_t(uintptr_t(x.iov_base)), k, dgrambuf.begin() + off);
+    long got = copy_prefix(h, c, uint64_t(uintptr_t(x.iov_base)), k, base + off);
     if (got < 0) return TN_ECANCELED;
     off += size_t(got);
     if (size_t(got) < k) break;
   }
-  if (off) memmove(dgrambuf.end() - off, dgrambuf.begin(), off);
+  if (off < cap && off) memmove(dgrambuf.end() - off, base, off);
   m->data = dgrambuf.end() - off;
   m->len = total;
   m->avail = off;
