@@ -7,7 +7,7 @@
  * Line prefixes say what must match where:
  *   (none)    every run must answer as the kernel does natively;
  *   filter.   a socket filter that works: the same under relay (a host socket); a view's
- *             libstack sockets have no BPF and refuse valid filters (ENOPROTOOPT);
+ *             libstack sockets have no BPF and refuse valid filters (EOPNOTSUPP);
  *   policy.   options threadnet refuses on purpose (docs/relay.md): natively a root test
  *             run may set them; the script checks threadnet's answer itself;
  *   ifreq.    interface ioctls that name an interface: a view has its own interfaces;
@@ -22,6 +22,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -36,6 +37,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -497,6 +499,35 @@ static void filter_drop(int fam) {
   close(s);
 }
 
+/* The same with an eBPF socket filter: SO_ATTACH_BPF names the program's own fd, which the
+ * supervisor must look up in the program's fd table. (bpf() is not trapped: where the run
+ * may not load programs, every run prints the same refusal.) */
+static void bpf_drop(int fam) {
+  struct bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},  /* r0 = 0: drop */
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  union bpf_attr at;
+  memset(&at, 0, sizeof at);
+  at.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+  at.insns = (uint64_t)(uintptr_t)insns;
+  at.insn_cnt = 2;
+  at.license = (uint64_t)(uintptr_t) "GPL";
+  int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &at, sizeof at);
+  line("filter.drop_bpf.load", "%s", en(prog));
+  if (prog < 0) return;
+  int port, rport;
+  int r = udp_bound(fam, &rport);
+  int s = udp_bound(fam, &port);
+  line("filter.drop_bpf.attach", "%s", en(setsockopt(r, SOL_SOCKET, SO_ATTACH_BPF, &prog, 4)));
+  struct sockaddr_storage a = loop_addr(fam, rport);
+  sendto(s, "dropped", 7, 0, (struct sockaddr *)&a, alen(fam));
+  line("filter.drop_bpf.arrived", "%s", wait_in(r, 300) ? "yes" : "no");
+  close(prog);
+  close(r);
+  close(s);
+}
+
 /* ---- data calls ------------------------------------------------------------------------ */
 
 static struct msghdr mh(void *name, socklen_t namelen, struct iovec *iov, size_t iovlen,
@@ -830,6 +861,7 @@ int main(void) {
         sec_udp_send(fam);
         sec_udp_recv(fam);
         filter_drop(fam);
+        bpf_drop(fam);
       }
       close(c);
       close(l);

@@ -38,6 +38,9 @@ compare relay '\.policy\.'
 policy relay
 grep -qx 'udp4.filter.drop.arrived: no' relay.txt || fail "relay: a drop-all filter let datagrams through"
 grep -qx 'udp6.filter.drop.arrived: no' relay.txt || fail "relay: a drop-all filter let datagrams through (v6)"
+if grep -qx 'udp4.filter.drop_bpf.load: OK' native.txt; then  # (compared above as well)
+  grep -qx 'udp4.filter.drop_bpf.arrived: no' relay.txt || fail "relay: SO_ATTACH_BPF did not take effect"
+fi
 if [ -n "${UMNET_MOD:-}" ]; then
   run none "$TN" run -m "$UMNET_MOD" --net none --
   compare none '\.(policy|filter|ifreq|dualstack)\.'
