@@ -47,8 +47,17 @@ class Far {
                           const void *ctl, size_t ctllen, int flags) = 0;
   virtual int shutdown(int how) = 0;
   virtual int name(bool peer, sockaddr_storage *out, socklen_t *len) = 0;
+  // Socket options. The engine has checked the option against its table
+  // (sockopt_table.h) and translated pointers and fds into the supervisor's. For a far side
+  // that is a kernel socket (kernel_socket()), `len` is the program's own length and the
+  // bytes past the program's readable value are an inaccessible page, so the kernel's own
+  // length checks and faults apply; `val` may be NULL when the program passed NULL. For
+  // other far sides, `val` holds `len` readable bytes (at most what Linux reads for the
+  // option), and getopt's *len is at most the buffer's size.
   virtual int setopt(int level, int name, const void *val, socklen_t len) = 0;
   virtual int getopt(int level, int name, void *val, socklen_t *len) = 0;
+  // Is this far side a host kernel socket (its options are the kernel's own)?
+  virtual bool kernel_socket() const { return false; }
   // A pollable fd (for the flush at the end of a run), or -1.
   virtual int poll_fd() const { return -1; }
 };

@@ -147,7 +147,7 @@ class PublishedFar final : public Far {
     int v = 0;
     if (mapped_v6(level) || (level == SOL_SOCKET && name == SO_DOMAIN)) {
       if (level == SOL_SOCKET) v = domain_;
-      if (!val || *len < sizeof(int)) return -EINVAL;
+      if (!val || int(*len) < int(sizeof(int))) return -EINVAL;
       std::memcpy(val, &v, sizeof v);
       *len = sizeof v;
       return 0;
@@ -155,6 +155,7 @@ class PublishedFar final : public Far {
     return h_->getopt(level, name, val, len);
   }
   int poll_fd() const override { return h_->poll_fd(); }
+  bool kernel_socket() const override { return h_->kernel_socket(); }
 
  private:
   // An AF_INET6 socket of the program on an IPv4 host connection (a dual-stack listener

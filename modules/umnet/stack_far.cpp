@@ -48,7 +48,13 @@ using libstack::Ipv4Addr;
 using libstack::Ipv6Addr;
 using tn::vsock::Far;
 
+constexpr socklen_t kSin6LenRfc2133 = 24;  // sockaddr_in6 without sin6_scope_id
+
 int to_endpoint(const sockaddr_storage &ss, socklen_t len, int domain, Endpoint *out) {
+  // Linux checks the length the socket's family needs before the address's family (an
+  // AF_INET6 socket takes the 24 bytes of RFC 2133, without sin6_scope_id).
+  if (domain == AF_INET && len < sizeof(sockaddr_in)) return EINVAL;
+  if (domain == AF_INET6 && len < kSin6LenRfc2133) return EINVAL;
   if (ss.ss_family == AF_INET) {
     if (len < sizeof(sockaddr_in)) return EINVAL;
     if (domain != AF_INET) return EAFNOSUPPORT;
@@ -60,7 +66,7 @@ int to_endpoint(const sockaddr_storage &ss, socklen_t len, int domain, Endpoint 
     return 0;
   }
   if (ss.ss_family == AF_INET6) {
-    if (len < sizeof(sockaddr_in6)) return EINVAL;
+    if (len < kSin6LenRfc2133) return EINVAL;
     if (domain != AF_INET6) return EAFNOSUPPORT;
     const auto &a = reinterpret_cast<const sockaddr_in6 &>(ss);
     Ipv6Addr v6;
@@ -287,6 +293,14 @@ class StackFarBase : public Far {
       put_int(val, len, ttl_ > 0 ? ttl_ : d);
       return true;
     }
+    if (level == SOL_SOCKET && name == SO_LOCK_FILTER) {
+      put_int(val, len, opts_.get_int_or(SOL_SOCKET, SO_LOCK_FILTER, 0));
+      return true;
+    }
+    if (level == SOL_SOCKET && name == SO_GET_FILTER) {
+      *len = 0;  // no socket filter (its length counts instructions)
+      return true;
+    }
     if (opts_.get(level, name, val, len)) return true;
     if (remembered(level, name)) {
       put_int(val, len, 0);
@@ -300,9 +314,34 @@ class StackFarBase : public Far {
     if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY) {
       int v;
       if (domain_ != AF_INET6) *rc = -ENOPROTOOPT;
-      else if (get_int(val, len, &v)) *rc = -EINVAL;
+      else if (get_int(val, len, &v) || bound()) *rc = -EINVAL;  // Linux: not once bound
       else v6only_ = v != 0;
       return true;
+    }
+    if (level == SOL_SOCKET) {
+      switch (name) {
+        // libstack runs no BPF: there is never a filter to detach, and attaching one is
+        // an operation these sockets do not support (the engine has already checked the
+        // program's arguments as Linux does).
+        case SO_ATTACH_FILTER: case SO_ATTACH_BPF: case SO_ATTACH_REUSEPORT_CBPF:
+        case SO_ATTACH_REUSEPORT_EBPF:
+          *rc = -EOPNOTSUPP;
+          return true;
+        case SO_DETACH_FILTER: case SO_DETACH_REUSEPORT_BPF:
+          *rc = opts_.get_int_or(SOL_SOCKET, SO_LOCK_FILTER, 0) ? -EPERM : -ENOENT;
+          return true;
+        case SO_LOCK_FILTER: {
+          int v;
+          if (get_int(val, len, &v)) {
+            *rc = -EINVAL;
+          } else if (!v && opts_.get_int_or(SOL_SOCKET, SO_LOCK_FILTER, 0)) {
+            *rc = -EPERM;  // a lock cannot be undone
+          } else {
+            opts_.set(level, name, val, sizeof v);
+          }
+          return true;
+        }
+      }
     }
     if ((level == IPPROTO_IP && name == IP_TTL) ||
         (level == IPPROTO_IPV6 && name == IPV6_UNICAST_HOPS)) {
@@ -322,6 +361,8 @@ class StackFarBase : public Far {
     return false;
   }
   virtual void apply_ttl(int) {}
+  // Has the socket a local port (bound, or given one by connect/listen)?
+  virtual bool bound() const { return false; }
   // Linux's answer for an option level this socket's protocol does not have.
   int foreign_level(int level) const {
     if (level == SOL_SOCKET || level == IPPROTO_IP || level == IPPROTO_IPV6 ||
@@ -532,6 +573,10 @@ class TcpFar final : public StackFarBase, public PublishTarget {
     if (!s_.valid()) l = bound_;
     *len = from_endpoint(l, domain_, out);
     return 0;
+  }
+  bool kernel_socket() const override { return host_ != nullptr; }
+  bool bound() const override {
+    return bound_.port != 0 || listening_ || connecting_ || s_.state() != libstack::TcpState::Closed;
   }
   int setopt(int level, int name, const void *val, socklen_t len) override {
     if (host_) return host_->setopt(level, name, val, len);
@@ -769,10 +814,20 @@ class DgramFar : public StackFarBase {
       if (to.ss_family == AF_UNSPEC) return s_->disconnect();
     }
     Endpoint ep;
-    if (int e = to_endpoint(to, len, domain_, &ep)) return -e;
+    if (int e = endpoint_of(to, len, &ep)) return -e;
     unspecified_is_loopback(&ep);
     return s_->connect(ep);
   }
+  // A destination: an AF_INET6 socket also takes an AF_INET address (Linux connects and
+  // sends it as IPv4, unless IPV6_V6ONLY).
+  int endpoint_of(const sockaddr_storage &to, socklen_t len, Endpoint *ep) const {
+    if (domain_ == AF_INET6 && to.ss_family == AF_INET) {
+      if (v6only_) return EAFNOSUPPORT;
+      return to_endpoint(to, len, AF_INET, ep);
+    }
+    return to_endpoint(to, len, domain_, ep);
+  }
+  bool bound() const override { return s_->local_endpoint().port != 0; }
   int bind(const sockaddr_storage &a, socklen_t len) override {
     Endpoint ep;
     if (int e = to_endpoint(a, len, domain_, &ep)) return -e;
@@ -797,13 +852,30 @@ class DgramFar : public StackFarBase {
     return r;
   }
   ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
-                  const void *, size_t, int) override {
+                  const void *, size_t, int flags) override {
+    if ((flags & MSG_OOB) && domain_ == AF_INET) return -EOPNOTSUPP;  // (UDPv6 ignores it)
     std::optional<Endpoint> dst;
-    if (to && to->ss_family != AF_UNSPEC) {
+    if (to) {
+      // udp_sendmsg / udpv6_sendmsg: the length for the family first; an AF_INET6 socket
+      // sends an AF_INET address as IPv4 (not with IPV6_V6ONLY) and refuses other families.
       Endpoint ep;
-      if (int e = to_endpoint(*to, tolen, domain_, &ep)) return -e;
-      unspecified_is_loopback(&ep);
-      dst = ep;
+      int fam = to->ss_family, e = 0;
+      if (domain_ == AF_INET6) {
+        if (tolen < sizeof(sa_family_t)) return -EINVAL;
+        if (fam == AF_INET && v6only_) return -ENETUNREACH;
+        if (fam == AF_INET) e = to_endpoint(*to, tolen, AF_INET, &ep);
+        else if (fam == AF_INET6) e = to_endpoint(*to, tolen, AF_INET6, &ep);
+        else if (fam != AF_UNSPEC) return -EINVAL;
+      } else {
+        if (tolen < sizeof(sockaddr_in)) return -EINVAL;
+        if (fam != AF_INET && fam != AF_UNSPEC) return -EAFNOSUPPORT;
+        if (fam == AF_INET) e = to_endpoint(*to, tolen, AF_INET, &ep);
+      }
+      if (e) return -e;
+      if (fam != AF_UNSPEC) {
+        unspecified_is_loopback(&ep);
+        dst = ep;
+      }
     }
     return s_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), dst);
   }
@@ -852,9 +924,12 @@ class UdpFar final : public DgramFar<libstack::UdpSocket> {
           if (name == SO_RCVBUF) s_->set_rcvbuf(size_t(v)), rcvbuf_ = v;
           else sndbuf_ = v;
           return 0;
+        case SO_LINGER:  // kept: a datagram socket has nothing to linger for
+          opts_.set(level, name, val, std::min<socklen_t>(len, sizeof(linger)));
+          return 0;
         case SO_BINDTODEVICE: {
           char ifn[IFNAMSIZ + 1] = {};
-          std::memcpy(ifn, val, std::min<size_t>(len, IFNAMSIZ));
+          if (val && len) std::memcpy(ifn, val, std::min<size_t>(len, IFNAMSIZ));
           if (!ifn[0]) return s_->bind_to_device(0);
           for (auto &i : st_.interfaces())
             if (i.name == ifn) return s_->bind_to_device(i.id);
@@ -928,6 +1003,12 @@ class UdpFar final : public DgramFar<libstack::UdpSocket> {
         case SO_BROADCAST: return put_int(val, len, broadcast_);
         case SO_RCVBUF: return put_int(val, len, rcvbuf_ ? rcvbuf_ : int(st_.tuning().udp_rcvbuf));
         case SO_SNDBUF: return put_int(val, len, sndbuf_ ? sndbuf_ : int(st_.tuning().udp_sndbuf));
+        case SO_LINGER:
+          if (!opts_.get(level, name, val, len)) {
+            linger off{};
+            put_bytes(val, len, &off, sizeof off);
+          }
+          return 0;
       }
     }
     if (common_get(level, name, val, len, &rc)) return rc;
@@ -977,7 +1058,7 @@ std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, i
     return nullptr;
   }
   int t = type & 0xf;
-  if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+  if (type & ~(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) || protocol < 0 || protocol >= IPPROTO_MAX) {
     *err = EINVAL;
     return nullptr;
   }

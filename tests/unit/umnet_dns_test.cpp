@@ -108,7 +108,11 @@ TEST(Endpoint, FamiliesAndMappedAddresses) {
   auto a = v4("10.1.2.3", 99, &l);
   EXPECT_EQ(umnet::to_endpoint(a, l, AF_INET, &ep), 0);
   EXPECT_EQ(ep.to_string(), "10.1.2.3:99");
-  EXPECT_EQ(umnet::to_endpoint(a, l, AF_INET6, &ep), EAFNOSUPPORT);
+  // An AF_INET6 socket checks its own family's length first (Linux: EINVAL below the 24
+  // bytes of RFC 2133), then the address's family.
+  EXPECT_EQ(umnet::to_endpoint(a, l, AF_INET6, &ep), EINVAL);
+  EXPECT_EQ(umnet::to_endpoint(a, sizeof(sockaddr_in6), AF_INET6, &ep), EAFNOSUPPORT);
+  EXPECT_EQ(umnet::to_endpoint(a, 0, AF_INET, &ep), EINVAL);
   EXPECT_EQ(umnet::to_endpoint(a, 8, AF_INET, &ep), EINVAL);
   auto m = v6("::ffff:10.1.2.3", 7, &l);
   ASSERT_EQ(umnet::to_endpoint(m, l, AF_INET6, &ep), 0);
