@@ -105,6 +105,11 @@ void IfIoctls::handle(const tn_call *c) {
     if (h_->read_mem(h_->hv, c, arg, &ifc, sizeof ifc) < 0) return reply(EFAULT);
     ifconf mine{};
     std::vector<char> b;
+    if (ifc.buf && ifc.len <= 0) {  // no room: no entry, length 0 (as the kernel answers)
+      ifc.len = 0;
+      if (h_->write_mem(h_->hv, c, arg, &ifc.len, sizeof ifc.len) < 0) return reply(EFAULT);
+      return reply(0);
+    }
     if (ifc.buf) {
       b.resize(size_t(std::clamp<int32_t>(ifc.len, 0, int32_t(kMaxIfconf))));
       mine.ifc_len = int(b.size());
