@@ -142,13 +142,11 @@ bool is_port53(const sockaddr_storage &ss, socklen_t len) {
     return reinterpret_cast<const sockaddr_in6 &>(ss).sin6_port == htons(53);
   return false;
 }
-// A server usable from a socket of `domain` (an AF_INET6 socket reaches IPv4 servers
-// through v4-mapped addresses), preferring `family`.
-std::optional<IpAddr> pick(const std::vector<IpAddr> &servers, int domain, IpAddr::Family want) {
+// A server of the family `want` (a libstack socket reaches only its own family; the
+// other family goes through DnsRedirect::other_family).
+std::optional<IpAddr> pick(const std::vector<IpAddr> &servers, IpAddr::Family want) {
   for (auto &s : servers)
     if (s.family == want) return s;
-  if (domain == AF_INET6)
-    for (auto &s : servers) return s;
   return std::nullopt;
 }
 }  // namespace
@@ -159,7 +157,7 @@ void DnsRedirect::map_dest(sockaddr_storage *ss, socklen_t len, int domain) cons
   if (to_endpoint(*ss, len, domain, &ep)) return;
   if (std::find(host_.begin(), host_.end(), ep.addr) == host_.end()) return;
   auto views = view_();
-  auto v = pick(views, domain, ep.addr.family);
+  auto v = pick(views, ep.addr.family);
   if (!v || *v == ep.addr) return;
   ep.addr = *v;
   from_endpoint(ep, domain, ss);
@@ -174,10 +172,18 @@ void DnsRedirect::map_source(sockaddr_storage *ss, socklen_t len, int domain) co
   if (std::find(host_.begin(), host_.end(), ep.addr) != host_.end()) return;
   // The server asked is (most likely) of the socket's own family: glibc uses an AF_INET6
   // socket only for an IPv6 name server.
-  auto h = pick(host_, domain, domain == AF_INET ? IpAddr::Family::V4 : IpAddr::Family::V6);
+  auto h = pick(host_, domain == AF_INET ? IpAddr::Family::V4 : IpAddr::Family::V6);
   if (!h) return;
   ep.addr = *h;
   from_endpoint(ep, domain, ss);
+}
+
+std::optional<IpAddr> DnsRedirect::other_family(const Endpoint &dest) const {
+  if (dest.port != 53 || std::find(host_.begin(), host_.end(), dest.addr) == host_.end())
+    return std::nullopt;
+  auto views = view_();
+  if (pick(views, dest.addr.family)) return std::nullopt;  // map_dest's case
+  return pick(views, dest.addr.is_v4() ? IpAddr::Family::V6 : IpAddr::Family::V4);
 }
 
 // ---- options common to every far socket ---------------------------------------------------
@@ -886,16 +892,79 @@ class DgramFar : public StackFarBase {
 };
 
 // ---- UDP -----------------------------------------------------------------------------------
+// DNS across families: a query to one of the host's name servers (of the socket's own
+// family) that only a view server of the other family can answer is sent from a
+// companion socket of that family; its answers are read as if they came from the
+// server the program addressed. A connect() to such a server is kept here (the socket
+// itself only gets a local port), so send()/recv() on the connected socket work too.
 class UdpFar final : public DgramFar<libstack::UdpSocket> {
  public:
-  UdpFar(libstack::Stack &st, int domain, int protocol)
-      : DgramFar(st, domain, protocol, st.udp_socket(fam(domain))) {}
+  UdpFar(libstack::Stack &st, int domain, int protocol, const DnsRedirect *dns)
+      : DgramFar(st, domain, protocol, st.udp_socket(fam(domain))), dns_(dns) {}
+  ~UdpFar() override {
+    if (x_) x_->set_callback(nullptr);
+  }
+  int start(std::function<void(uint32_t)> cb) override {
+    cb_ = cb;
+    return DgramFar::start(std::move(cb));
+  }
+  int connect(const sockaddr_storage &to, socklen_t len) override {
+    Endpoint ep;
+    auto srv = cross(to, len, &ep);
+    if (!srv) {
+      x_connected_ = false;
+      return DgramFar::connect(to, len);
+    }
+    if (!bound()) {
+      Endpoint any{domain_ == AF_INET ? IpAddr(Ipv4Addr{}) : IpAddr(Ipv6Addr{}), 0};
+      if (int rc = s_->bind(any); rc < 0) return rc;
+    }
+    x_connected_ = true;
+    x_shown_ = ep;
+    x_server_ = Endpoint{*srv, 53};
+    return companion() ? 0 : -ENOMEM;
+  }
+  ssize_t send(const void *buf, size_t n) override {
+    if (!x_connected_) return DgramFar::send(buf, n);
+    return x_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), x_server_);
+  }
+  ssize_t sendmsg(const void *buf, size_t n, const sockaddr_storage *to, socklen_t tolen,
+                  const void *ctl, size_t ctllen, int flags) override {
+    Endpoint ep;
+    auto srv = to ? cross(*to, tolen, &ep) : std::nullopt;
+    if (!srv && !(x_connected_ && !to)) return DgramFar::sendmsg(buf, n, to, tolen, ctl, ctllen, flags);
+    if (srv) {
+      x_shown_ = ep;
+      x_server_ = Endpoint{*srv, 53};
+    }
+    if (!companion()) return -ENOMEM;
+    return x_->sendto(std::span<const uint8_t>(static_cast<const uint8_t *>(buf), n), x_server_);
+  }
+  ssize_t recv(void *buf, size_t n) override {
+    sockaddr_storage from;
+    socklen_t fl;
+    return recvfrom(buf, n, &from, &fl);
+  }
+  ssize_t recvfrom(void *buf, size_t n, sockaddr_storage *from, socklen_t *flen) override {
+    ssize_t r = DgramFar::recvfrom(buf, n, from, flen);
+    if (r != -EAGAIN || !x_) return r;
+    Endpoint ep;
+    r = x_->recvfrom(std::span<uint8_t>(static_cast<uint8_t *>(buf), n), &ep);
+    if (r < 0) return r;
+    if (!(ep == x_server_)) return -EAGAIN;  // not the server's: dropped, as a connected socket would
+    *flen = from_endpoint(x_shown_, domain_, from);
+    return r;
+  }
   int shutdown(int how) override {
     if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
-    return s_->peer_endpoint() ? 0 : -ENOTCONN;
+    return s_->peer_endpoint() || x_connected_ ? 0 : -ENOTCONN;
   }
   int name(bool peer, sockaddr_storage *out, socklen_t *len) override {
     if (peer) {
+      if (x_connected_) {
+        *len = from_endpoint(x_shown_, domain_, out);
+        return 0;
+      }
       auto p = s_->peer_endpoint();
       if (!p) return -ENOTCONN;
       *len = from_endpoint(*p, domain_, out);
@@ -1016,6 +1085,24 @@ class UdpFar final : public DgramFar<libstack::UdpSocket> {
   }
 
  private:
+  // The view's server for a query to a host name server that only the other family can
+  // answer (and *ep the address the program used), or nothing.
+  std::optional<IpAddr> cross(const sockaddr_storage &to, socklen_t len, Endpoint *ep) const {
+    if (!dns_ || to.ss_family != domain_ || endpoint_of(to, len, ep)) return std::nullopt;
+    return dns_->other_family(*ep);
+  }
+  bool companion() {
+    if (x_) return true;
+    x_ = st_.udp_socket(x_server_.addr.is_v4() ? IpAddr::Family::V4 : IpAddr::Family::V6);
+    if (!x_) return false;
+    if (cb_) x_->set_callback([cb = cb_](uint32_t ev) { cb(ev); });
+    return true;
+  }
+  const DnsRedirect *dns_;
+  std::function<void(uint32_t)> cb_;
+  std::unique_ptr<libstack::UdpSocket> x_;  // companion of the other family (DNS only)
+  Endpoint x_server_{}, x_shown_{};
+  bool x_connected_ = false;
   bool reuseaddr_ = false, reuseport_ = false, broadcast_ = false;
   int rcvbuf_ = 0, sndbuf_ = 0;
 };
@@ -1071,7 +1158,7 @@ std::unique_ptr<Far> StackProvider::create(int domain, int type, int protocol, i
     return std::make_unique<TcpFar>(st_, domain, protocol, std::move(s), linger_, this, splice_);
   }
   if (t == SOCK_DGRAM && (protocol == 0 || protocol == IPPROTO_UDP))
-    return std::make_unique<UdpFar>(st_, domain, protocol);
+    return std::make_unique<UdpFar>(st_, domain, protocol, dns_);
   if (t == SOCK_DGRAM && ((domain == AF_INET && protocol == IPPROTO_ICMP) ||
                           (domain == AF_INET6 && protocol == IPPROTO_ICMPV6)))
     return std::make_unique<PingFar>(st_, domain, protocol);

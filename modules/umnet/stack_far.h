@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -32,6 +33,10 @@ class DnsRedirect {
   static std::vector<libstack::IpAddr> parse_resolv_conf(const std::string &text);
   void map_dest(sockaddr_storage *ss, socklen_t len, int domain) const;
   void map_source(sockaddr_storage *ss, socklen_t len, int domain) const;
+  // A query to one of the host's name servers that no view server of its family can
+  // take (an IPv4-only resolv.conf, an IPv6-only --dns): the view's server of the other
+  // family, which the socket reaches through a companion socket of that family.
+  std::optional<libstack::IpAddr> other_family(const libstack::Endpoint &dest) const;
 
  private:
   std::vector<libstack::IpAddr> host_;

@@ -1,13 +1,19 @@
 # A tiny authoritative DNS responder for tests: every A query is answered with the
 # address given on the command line, AAAA queries with no records. Listens on UDP 53
-# (inside a view: no privilege needed) and touches READY_FILE once bound.
+# (inside a view: no privilege needed; on BIND, default 0.0.0.0, "::" for IPv6 only) and
+# touches READY_FILE once bound.
 import socket
 import struct
 import sys
 
 addr, ready = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind(("0.0.0.0", 53))
+bind = sys.argv[3] if len(sys.argv) > 3 else "0.0.0.0"
+if ":" in bind:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((bind, 53))
 open(ready, "w").write("ready\n")
 while True:
     q, peer = s.recvfrom(512)
