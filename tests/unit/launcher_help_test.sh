@@ -3,7 +3,8 @@
 # and the shipped modules (umnet, relay) take (`threadnet options`, from their tables) is
 # named in `threadnet run --help`; every --option --help names is one of them; the parser
 # accepts each (its error, if any, is about the value, never "unknown option"); every
-# libvdeplug plugin installed (a URL scheme) is listed.
+# libvdeplug plugin installed (a URL scheme) is listed; the man page threadnet(1) names
+# every option too.
 set -uo pipefail
 : "${TN:?threadnet launcher}"
 FAILS=0
@@ -17,6 +18,11 @@ for o in $OPTS; do
   if [ "$o" != "$name" ]; then args=("$name" 1); else args=("$name"); fi
   err=$(timeout 20 "$TN" run "${args[@]}" -- true 2>&1 >/dev/null)
   grep -q "unknown option" <<<"$err" && bad "$name is in the tables but the parser says: $err"
+done
+MAN=$(dirname "$0")/../../docs/man/threadnet.1
+for o in $OPTS; do
+  name=${o%=}
+  grep -qF -- "$(sed 's/-/\\-/g' <<<"$name")" "$MAN" || bad "$name is not in docs/man/threadnet.1"
 done
 for h in $(grep -oE -- "--[a-z][a-z0-9-]*" <<<"$HELP" | sort -u); do
   grep -qxE -- "$h=?" <<<"$OPTS" || bad "--help names $h, which no table has"
