@@ -114,7 +114,7 @@ const uint32_t kBaseIoctls[] = {
 #ifdef TN_SANITIZER_BUILD
 // LeakSanitizer's StopTheWorld at exit (a clone that ptraces the threads, with
 // PR_SET_DUMPABLE raised for it), symbolizer processes for reports.
-const int kSanitizer[] = {SYS_clone, SYS_clone3, SYS_ptrace, SYS_prctl, SYS_execve,
+const int kSanitizer[] = {SYS_clone, SYS_clone3, SYS_ptrace, SYS_prctl, SYS_execve, SYS_getdents,
                           SYS_vfork, SYS_fork, SYS_kill, SYS_tgkill, SYS_getpgid,
                           SYS_getrusage, SYS_mincore, SYS_setitimer, SYS_pipe,
                           SYS_open, SYS_openat, SYS_unlink, SYS_mkdir, SYS_times,
