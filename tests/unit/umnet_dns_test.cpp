@@ -84,14 +84,26 @@ TEST_F(Redirect, OtherPortsAndOtherServersAreLeftAlone) {
   EXPECT_EQ(str(src), "198.51.100.1:53");
 }
 
-TEST_F(Redirect, Ipv6SocketReachesIpv4ViewServerThroughMappedAddress) {
+// A view server of the other family only: map_dest leaves the address (a libstack socket
+// reaches only its own family), other_family names the server the query goes to through a
+// companion socket (stack_far.cpp's UdpFar), both ways.
+TEST_F(Redirect, OtherFamilyServerThroughACompanionSocket) {
   socklen_t l;
   auto d = v6("2001:db8::53", 53, &l);
   dns.map_dest(&d, l, AF_INET6);
-  EXPECT_EQ(str(d), "[::ffff:10.0.2.3]:53");
-  auto src = v6("::ffff:10.0.2.3", 53, &l);
-  dns.map_source(&src, l, AF_INET6);
-  EXPECT_EQ(str(src), "[2001:db8::53]:53");
+  EXPECT_EQ(str(d), "[2001:db8::53]:53");
+  libstack::Endpoint to{*IpAddr::parse("2001:db8::53"), 53};
+  auto srv = dns.other_family(to);
+  ASSERT_TRUE(srv);
+  EXPECT_EQ(srv->to_string(), "10.0.2.3");
+  // Not for other ports, other addresses, or when the family has a view server.
+  EXPECT_FALSE(dns.other_family({*IpAddr::parse("2001:db8::53"), 5353}));
+  EXPECT_FALSE(dns.other_family({*IpAddr::parse("2001:db8::99"), 53}));
+  EXPECT_FALSE(dns.other_family({*IpAddr::parse("192.0.2.53"), 53}));
+  view = {*IpAddr::parse("fd00::53")};
+  srv = dns.other_family({*IpAddr::parse("192.0.2.53"), 53});
+  ASSERT_TRUE(srv);
+  EXPECT_EQ(srv->to_string(), "fd00::53");
 }
 
 TEST_F(Redirect, NoViewServerMeansNoRedirect) {
