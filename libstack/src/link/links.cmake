@@ -14,4 +14,4 @@ target_link_libraries(libstack_links PUBLIC vdeplug::vdeplug Threads::Threads li
 target_sources(libstack_links PRIVATE
   ${_ls}/wire/dhcp.cpp
   ${_ls}/config/dhcp_client.cpp)
-target_sources(libstack_links PRIVATE ${_ls}/config/slaac.cpp)
+target_sources(libstack_links PRIVATE ${_ls}/config/slaac.cpp ${_ls}/config/slaac_temporary.cpp)
