@@ -5,7 +5,7 @@ set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libseccomp-dev libboost-context-dev libunwind-dev libgtest-dev libgmock-dev
-  libfmt-dev libcli11-dev libvdeplug-dev libvdeplug-slirp vde2)
+  libfmt-dev libcli11-dev libvdeplug-dev libvdeplug-slirp vde2 libsodium-dev)
 TEST_PKGS=(iproute2 curl python3 nginx-light iperf3 busybox-static dnsmasq-base wrk procps tcpdump iputils-ping
   chromium passt)
 

@@ -114,7 +114,7 @@ void usage(FILE *f) {
           "  --dhcp                  DHCPv4\n"
           "  --slaac                 IPv6 stateless autoconfiguration (RFC 4862)\n"
           "  --iid stable|eui64      SLAAC interface ids: RFC 7217 stable-privacy (default)\n"
-          "                          or modified EUI-64 from the MAC\n"
+          "                          or modified EUI-64 from the MAC (shows the MAC)\n"
           "  --tempaddr              also RFC 8981 temporary addresses (preferred as source)\n"
           "  --mac MAC               the interface's MAC (default: random, locally administered)\n"
           "  --mtu N                 the interface's MTU (68..65535)\n"

@@ -150,6 +150,19 @@ int StackImpl::add_address(uint32_t ifindex, const Cidr& c) {
   return 0;
 }
 
+int StackImpl::set_address_preference(uint32_t ifindex, const IpAddr& a, bool deprecated,
+                                      bool temporary) {
+  Interface* i = iface(ifindex);
+  if (!i) return -ENODEV;
+  for (auto& x : i->addrs)
+    if (x.cidr.addr == a) {
+      x.deprecated = deprecated;
+      x.temporary = temporary;
+      return 0;
+    }
+  return -EADDRNOTAVAIL;
+}
+
 int StackImpl::remove_address(uint32_t ifindex, const Cidr& c) {
   Interface* i = iface(ifindex);
   if (!i) return -ENODEV;
@@ -401,6 +414,10 @@ int Stack::set_link_up(uint32_t ifindex, bool up) {
 
 int Stack::add_address(uint32_t ifindex, const Cidr& c) { return impl_->add_address(ifindex, c); }
 int Stack::remove_address(uint32_t ifindex, const Cidr& c) { return impl_->remove_address(ifindex, c); }
+int Stack::set_address_preference(uint32_t ifindex, const IpAddr& a, bool deprecated,
+                                  bool temporary) {
+  return impl_->set_address_preference(ifindex, a, deprecated, temporary);
+}
 
 int Stack::add_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex, uint32_t metric) {
   RouteInfo r;
@@ -423,7 +440,8 @@ std::vector<InterfaceInfo> Stack::interfaces() const {
 std::vector<AddressInfo> Stack::addresses() const {
   std::vector<AddressInfo> v;
   for (auto& i : impl_->ifs)
-    for (auto& a : i->addrs) v.push_back({i->id, a.cidr, a.tentative, a.dad_failed});
+    for (auto& a : i->addrs)
+      v.push_back({i->id, a.cidr, a.tentative, a.dad_failed, a.deprecated, a.temporary});
   return v;
 }
 std::vector<RouteInfo> Stack::routes() const {

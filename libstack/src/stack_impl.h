@@ -22,6 +22,8 @@ struct IfAddr {
   Cidr cidr;
   bool tentative = false;
   bool dad_failed = false;
+  bool deprecated = false;  // preferred lifetime over: avoided as a source (RFC 6724 rule 3)
+  bool temporary = false;   // RFC 8981: preferred as a source (RFC 6724 rule 7)
   uint32_t dad_probes_left = 0;
   Instant dad_next = kNever;
 };
@@ -186,6 +188,7 @@ class StackImpl {
   int add_interface(Link* link, std::unique_ptr<Link> owned, MacAddr mac, size_t mtu, std::string name);
   int add_address(uint32_t ifindex, const Cidr& c);
   int remove_address(uint32_t ifindex, const Cidr& c);
+  int set_address_preference(uint32_t ifindex, const IpAddr& a, bool deprecated, bool temporary);
   void poll(Instant now);
   Instant next_deadline() const;
   void notify() { if (wakeup) wakeup(); }

@@ -2,7 +2,8 @@
 //
 // Theory of operation: the launcher hands the module its options as argv tokens
 // ("--net" "URL" ..., or "--net=URL"). One pass walks them: the options of the default
-// group (--net --ip --gw --dns --dhcp --slaac --mac --mtu --pcap) fill one StackSpec,
+// group (--net --ip --gw --dns --dhcp --slaac --iid --tempaddr --mac --mtu --pcap) fill one
+// StackSpec,
 // every --stack value is split (commas outside double quotes) into NAME=URL and key
 // settings that fill another through the same setter, and --publish is collected apart.
 // A second step checks each spec as a whole (settings that a host/none stack cannot take,
@@ -19,9 +20,9 @@
 
 namespace umnet {
 
-const char *const kViewOptions[] = {"net=", "ip=",  "gw=",    "dns=",     "dhcp",
-                                    "slaac", "mac=", "mtu=",  "pcap=",    "stack=",
-                                    "publish=", nullptr};
+const char *const kViewOptions[] = {"net=",  "ip=",      "gw=",  "dns=", "dhcp",
+                                    "slaac", "iid=",     "tempaddr",   "mac=", "mtu=",
+                                    "pcap=", "stack=",   "publish=",   nullptr};
 
 namespace {
 
@@ -37,9 +38,10 @@ struct Draft {
   StackSpec spec;
   bool is_default = false;  // the --net group (messages say "--ip X", not "ip=X")
   bool have_gw4 = false, have_gw6 = false, have_mac = false, have_mtu = false,
-       have_pcap = false;
+       have_pcap = false, have_iid = false;
   std::string first_setting;  // first address/link setting given ("ip", "mtu", ...)
   std::string first_not_pcap;  // the same, pcap aside (--pcap alone: the embedded default)
+  std::string slaac_setting;  // first SLAAC id setting given ("iid", "tempaddr")
 
   // How an option is named in messages: "--ip 10.0.0.1/24" or "--stack vpn: ip=10.0.0.1/24".
   std::string where(std::string_view key, std::string_view val = {}) const {
@@ -127,22 +129,39 @@ bool set_link(Draft *d, std::string_view raw, std::string *err) {
 bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_view val,
                    std::string *err) {
   StackSpec &s = d->spec;
-  const bool flag = key == "dhcp" || key == "slaac";
+  const bool flag = key == "dhcp" || key == "slaac" || key == "tempaddr";
   const bool valued = key == "ip" || key == "gw" || key == "dns" || key == "mac" ||
-                      key == "mtu" || key == "pcap";
+                      key == "mtu" || key == "pcap" || key == "iid";
   if (!flag && !valued) {
     return fail(err, "--stack " + s.name + ": unknown setting '" + std::string(key) +
-                         "' (ip, gw, dns, dhcp, slaac, mac, mtu, pcap)");
+                         "' (ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap)");
   }
   if (flag && has_val) return fail(err, d->where(key, val) + ": " + std::string(key) + " takes no value");
   if (valued && (!has_val || val.empty())) return fail(err, d->where(key) + ": needs a value");
-  if (d->first_setting.empty()) d->first_setting = std::string(key);
-  if (d->first_not_pcap.empty() && key != "pcap") d->first_not_pcap = std::string(key);
+  // iid/tempaddr shape SLAAC only: they neither need --net nor stop the slirp plan.
+  const bool slaac_shape = key == "iid" || key == "tempaddr";
+  if (slaac_shape) {
+    if (d->slaac_setting.empty()) d->slaac_setting = std::string(key);
+  } else {
+    if (d->first_setting.empty()) d->first_setting = std::string(key);
+    if (d->first_not_pcap.empty() && key != "pcap") d->first_not_pcap = std::string(key);
+  }
 
   if (key == "dhcp") {
     s.dhcp = true;
   } else if (key == "slaac") {
     s.slaac = true;
+  } else if (key == "tempaddr") {
+    s.tempaddr = true;
+  } else if (key == "iid") {
+    if (d->have_iid) return fail(err, d->where(key, val) + ": given twice");
+    if (val == "stable")
+      s.iid = StackSpec::Iid::Stable;
+    else if (val == "eui64")
+      s.iid = StackSpec::Iid::Eui64;
+    else
+      return fail(err, d->where(key, val) + ": not an interface id kind (stable or eui64)");
+    d->have_iid = true;
   } else if (key == "ip") {
     auto c = val.find('/') == std::string_view::npos ? std::nullopt : Cidr::parse(val);
     if (!c) return fail(err, d->where(key, val) + ": not an address/prefix (e.g. 10.0.0.2/24)");
@@ -199,6 +218,7 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
 bool finish(Draft *d, std::string *err) {
   StackSpec &s = d->spec;
   if (s.kind != StackSpec::Kind::Link) {
+    if (d->first_setting.empty()) d->first_setting = d->slaac_setting;
     if (!d->first_setting.empty()) {
       const char *what = s.kind == StackSpec::Kind::Host
                              ? "host (the host's own network is used as it is)"
@@ -218,6 +238,9 @@ bool finish(Draft *d, std::string *err) {
     s.slaac = true;
     s.slirp_plan = true;
   }
+  if (!d->slaac_setting.empty() && !s.slaac)
+    return fail(err, d->where(d->slaac_setting) + ": needs " + (d->is_default ? "--slaac" : "slaac") +
+                         " (it only shapes SLAAC addresses)");
   for (auto &g : s.gateways) {
     bool reachable = false, have_family = false;
     for (auto &c : s.addrs)
@@ -388,6 +411,9 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
     return fail(err, "--" + def.first_not_pcap + " needs --net (or use --stack NAME=URL,...)");
   if (!net_given && !def.spec.pcap.empty() && !stacks.empty())
     return fail(err, "--pcap " + def.spec.pcap + ": with --stack, give --net too or pcap= in --stack");
+  if (!net_given && !stacks.empty() && !def.slaac_setting.empty())
+    return fail(err, "--" + def.slaac_setting + ": no default stack to shape (use --stack NAME=URL,...," +
+                         def.slaac_setting + (def.slaac_setting == "iid" ? "=...)" : ")"));
   if (net_given) {
     if (!finish(&def, err)) return false;
     cfg.stacks.push_back(std::move(def.spec));

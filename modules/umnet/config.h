@@ -1,9 +1,10 @@
 // umnet view configuration: what the launcher options of the umnet module mean.
 //
 //   threadnet run [--net URL|none|host] [--ip ADDR/LEN]... [--gw ADDR]... [--dhcp] [--slaac]
+//                 [--iid stable|eui64] [--tempaddr]
 //                 [--dns ADDR]... [--mac MAC] [--mtu N] [--pcap FILE]
-//                 [--stack NAME=URL[,ip=A/L][,gw=A][,dhcp][,slaac][,dns=A][,mac=M][,mtu=N]
-//                                  [,pcap=F]]...
+//                 [--stack NAME=URL[,ip=A/L][,gw=A][,dhcp][,slaac][,iid=stable|eui64]
+//                                  [,tempaddr][,dns=A][,mac=M][,mtu=N][,pcap=F]]...
 //                 [--publish VIEWPORT:HOSTPORT]... -- PROGRAM
 //
 // The first group (--net ... --pcap) describes the stack named "default". A view holds
@@ -11,7 +12,12 @@
 // option whatsoever (--publish and --pcap alone do not count) it is the embedded default:
 // slirp:// (user-mode NAT to the host's network) with 10.0.2.15/24, gateway 10.0.2.2,
 // DNS 10.0.2.3 and SLAAC. The other options of the group need --net: `--ip X` alone is
-// the error "--ip needs --net (or use --stack NAME=URL,...)" (no silent slirp).
+// the error "--ip needs --net (or use --stack NAME=URL,...)" (no silent slirp), except
+// --iid and --tempaddr, which only shape the SLAAC addresses of the default stack (the
+// embedded one too). SLAAC interface ids are RFC 7217 stable-privacy ids (`iid=stable`,
+// the default, keyed with the per-user secret of stable_secret.h) or modified EUI-64
+// (`iid=eui64`, which shows the MAC in every address); `tempaddr` adds RFC 8981 temporary
+// addresses, preferred for new connections. Both need slaac (error otherwise).
 // Any slirp:// link (--net or --stack) given without ip/gw/dns/dhcp/slaac gets those same
 // slirp settings, so `--net slirp:// --pcap F` is the embedded default plus a capture.
 // URL mem://NAME (no switch process): every stack of the view whose URL is mem://NAME
@@ -52,6 +58,8 @@ struct StackSpec {
   std::vector<libstack::IpAddr> dns;       // configured name servers
   bool dhcp = false;
   bool slaac = false;
+  enum class Iid : uint8_t { Stable, Eui64 } iid = Iid::Stable;  // SLAAC interface ids
+  bool tempaddr = false;                   // RFC 8981 temporary addresses (with slaac)
   std::optional<libstack::MacAddr> mac;    // none: a random locally administered MAC
   size_t mtu = 0;                          // 0: the link's own
   std::string pcap;                        // record the stack's frames into this file
@@ -71,7 +79,7 @@ struct ViewConfig {
 };
 
 // The module's launcher options, NULL-terminated, in tn_module.options form
-// ({"net=", "ip=", ..., "dhcp", "slaac", ..., NULL}).
+// ({"net=", "ip=", ..., "dhcp", "slaac", "iid=", "tempaddr", ..., NULL}).
 extern const char *const kViewOptions[];
 
 // Parses the umnet module argv (as the launcher passes it: "--net" "URL" "--dhcp" ...,

@@ -9,7 +9,12 @@
 // calls; coalesced into one zero-delay timer) and at its next deadline (one timer per
 // stack, re-armed after every poll). After a poll the engine runs the socket callbacks the
 // stack produced (Engine::run_posted). Time is CLOCK_MONOTONIC from the hypervisor, passed
-// in as libstack::Instant; randomness is a SplitMix64 per stack seeded by getrandom().
+// in as libstack::Instant. Randomness is a libstack::CryptoRandom per stack (ChaCha20 keyed
+// from getrandom()): the stack draws its TCP secrets from it, the view its random MAC, so a
+// MAC seen on the wire tells nothing about ISNs, cookies or ports (docs/secrets.md). SLAAC
+// uses RFC 7217 stable-privacy ids keyed from the user's secret (stable_secret.cpp) with
+// Net_Iface = "STACK/eth0", so the same network gives the same address on every run;
+// EUI-64 ids only with iid=eui64, RFC 8981 temporary addresses with tempaddr.
 //
 // --publish VIEWPORT:HOSTPORT (Publisher; TCP): the supervisor listens on the host's
 // 127.0.0.1:HOSTPORT and [::1]:HOSTPORT (both, or an error before the program starts);
@@ -26,19 +31,21 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <fstream>
 #include <sstream>
 
+#include "libstack/crypto.h"
 #include "libstack/links.h"
+#include "stable_secret.h"
 
 namespace umnet {
 
@@ -47,20 +54,6 @@ using libstack::Instant;
 using libstack::IpAddr;
 
 namespace {
-
-uint64_t seed() {
-  uint64_t s = 0;
-  if (getrandom(&s, sizeof s, 0) != sizeof s) s = uint64_t(getpid()) * 0x9e3779b97f4a7c15ull;
-  return s;
-}
-
-libstack::MacAddr random_mac(libstack::Random &r) {
-  libstack::MacAddr m;
-  uint64_t v = r.next_u64();
-  for (int i = 0; i < 6; ++i) m.b[size_t(i)] = uint8_t(v >> (8 * i));
-  m.b[0] = uint8_t((m.b[0] & 0xfe) | 0x02);  // unicast, locally administered
-  return m;
-}
 
 // How a stack's options are named in messages: the default group's own option, or the
 // --stack key ("--net vde:///sw" / "--stack vpn=vde:///sw", "--pcap F" / "--stack vpn:
@@ -354,6 +347,19 @@ View::View(const tn_host *h, tn::vsock::Engine &engine) : h_(h), engine_(engine)
 
 View::~View() { shutdown(); }
 
+const std::array<uint8_t, 16> &View::slaac_key() {
+  if (!slaac_key_) {
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    StableSecret s = load_stable_secret(stable_secret_path(xdg, home));
+    if (!s.persistent)
+      h_->warn(h_->hv, ("SLAAC stable addresses: " + s.problem +
+                        "; using a random secret for this run (the addresses change next run)")
+                           .c_str());
+    slaac_key_ = libstack::derive_key16(s.key, "threadnet view slaac rfc7217");
+  }
+  return *slaac_key_;
+}
+
 void View::shutdown() {
   publisher_.reset();
   for (auto &n : nodes_) {
@@ -404,7 +410,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     nodes_.push_back(std::move(n));
     return true;
   }
-  n->rng = std::make_unique<libstack::SplitMix64>(seed());
+  n->rng = libstack::CryptoRandom::from_os();
   n->stack = libstack::Stack::create({*n->rng});
   StackNode *raw = n.get();
   Instant t0{int64_t(now())};
@@ -450,7 +456,7 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
                         "1514 bytes; with --mtu " + std::to_string(spec.mtu) +
                         " bigger ones are lost (switch:// carries large frames)").c_str());
     n->link_fd = link->wait_fd();
-    libstack::MacAddr mac = spec.mac ? *spec.mac : random_mac(*n->rng);
+    libstack::MacAddr mac = spec.mac ? *spec.mac : libstack::random_local_mac(*n->rng);
     int ifx = n->stack->add_interface(std::move(link), mac, ifmtu, "eth0");
     if (ifx < 0) {
       *err = where_url(spec) + ": cannot add its interface: " + strerror(-ifx);
@@ -483,6 +489,13 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
       ac.mac = mac;
       ac.dhcp4 = spec.dhcp;
       ac.slaac = spec.slaac;
+      if (spec.slaac) {
+        ac.slaac_iid = spec.iid == StackSpec::Iid::Eui64 ? libstack::SlaacIid::Eui64
+                                                         : libstack::SlaacIid::Stable;
+        if (ac.slaac_iid == libstack::SlaacIid::Stable) ac.slaac_secret = slaac_key();
+        ac.slaac_iface_id = spec.name + "/eth0";
+        ac.slaac_temporary = spec.tempaddr;
+      }
       n->autoconf = std::make_unique<libstack::Autoconf>(*n->stack, n->ifindex, ac, *n->rng);
       n->autoconf->start(t0);
       // The program starts once the view has its lease / a usable global address.

@@ -2,7 +2,9 @@
 // them on the supervisor's event loop (see view.cpp).
 #pragma once
 
+#include <array>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,6 +75,8 @@ class View {
   // MTU of slirp:// links given without mtu= (the vdeplug slirp plugin's frames).
   static constexpr size_t kSlirpMtu = 9000;
   bool add_stack(const StackSpec &spec, std::string *err);
+  // The RFC 7217 key of this view's SLAAC stacks, from the user's secret (loaded once).
+  const std::array<uint8_t, 16> &slaac_key();
   std::unique_ptr<libstack::Link> mem_link(const StackSpec &spec, std::string *err);
   void schedule_poll(StackNode &n);
   void check_ready(StackNode &n);
@@ -88,6 +92,7 @@ class View {
   std::map<std::string, std::shared_ptr<libstack::InProcessHub>> hubs_;  // mem://NAME
   std::vector<std::unique_ptr<StackNode>> nodes_;
   std::unique_ptr<Publisher> publisher_;
+  std::optional<std::array<uint8_t, 16>> slaac_key_;
 };
 
 }  // namespace umnet

@@ -20,8 +20,10 @@ foreach(s ${_ls_srcs})
   endif()
 endforeach()
 get_target_property(_tcp_srcs libstack_tcp SOURCES)  # absolute paths
-add_library(libstack_fuzzlib STATIC ${_ls_abs} ${_tcp_srcs})
+get_target_property(_crypto_srcs libstack_crypto SOURCES)  # absolute paths
+add_library(libstack_fuzzlib STATIC ${_ls_abs} ${_tcp_srcs} ${_crypto_srcs})
 target_include_directories(libstack_fuzzlib PUBLIC ${_ls_dir}/include ${_ls_dir}/src)
+target_link_libraries(libstack_fuzzlib PUBLIC PkgConfig::SODIUM)
 target_compile_options(libstack_fuzzlib PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
 
 function(libstack_fuzz name src)

@@ -5,9 +5,13 @@ if(THREADNET_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   add_executable(tcp_segment_fuzz
     ${CMAKE_CURRENT_LIST_DIR}/tcp_segment_fuzz.cpp
     ${_ls}/src/transport/tcp/tcp_engine.cpp
+    ${_ls}/src/transport/tcp/tcp_secrets.cpp
+    ${_ls}/src/transport/tcp/tcp_ratelimit.cpp
+    ${_ls}/src/crypto/crypto.cpp
     ${_ls}/src/wire/tcp.cpp
     ${_ls}/src/wire/checksum.cpp)
   target_include_directories(tcp_segment_fuzz PRIVATE ${_ls}/include ${_ls}/src)
+  target_link_libraries(tcp_segment_fuzz PRIVATE PkgConfig::SODIUM)
   target_compile_options(tcp_segment_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   target_link_options(tcp_segment_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)
   # Run on a copy of the seed corpus so new inputs never land in the source tree.

@@ -2,7 +2,10 @@
 // MTU, RDNSS/DNSSL, expiry and DAD retries, on a manual clock.
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
 #include "config/slaac.h"
+#include "libstack/crypto.h"
 
 using namespace libstack;
 using namespace std::chrono_literals;
@@ -40,14 +43,27 @@ SlaacConfig cfg(IidMode mode) {
   return c;
 }
 
-TEST(Slaac, SipHashReferenceVector) {
-  // SipHash-2-4 paper, appendix A: key 00..0f; message 00..0e gives a129ca6149be45e5.
-  std::array<uint8_t, 16> key;
-  for (int i = 0; i < 16; ++i) key[i] = uint8_t(i);
-  std::vector<uint8_t> msg(15);
-  for (int i = 0; i < 15; ++i) msg[i] = uint8_t(i);
-  EXPECT_EQ(siphash24(key, msg), 0xa129ca6149be45e5ull);
-  EXPECT_EQ(siphash24(key, {}), 0x726fdb47dd0e0e31ull);
+TEST(Slaac, StableIdIsSipHashOfPrefixIfaceAndCounter) {
+  // RFC 7217 F() = SipHash-2-4 (libsodium) over prefix | len(Net_Iface) | Net_Iface | counter;
+  // the id is the 64-bit output, most significant byte first.
+  SlaacState s(cfg(IidMode::StableRandom));
+  std::vector<uint8_t> in(kPrefix.b.begin(), kPrefix.b.begin() + 8);
+  in.insert(in.end(), {0, 4, 'e', 't', 'h', '0', 0});
+  uint8_t key[16], out[8];
+  for (int i = 0; i < 16; ++i) key[i] = uint8_t(i * 3 + 1);
+  crypto_shorthash(out, in.data(), in.size(), key);
+  std::array<uint8_t, 8> want;
+  for (int i = 0; i < 8; ++i) want[size_t(i)] = out[7 - i];
+  EXPECT_EQ(s.interface_id(kPrefix, 0), want);
+}
+
+TEST(Slaac, StableIdsDependOnTheInterfaceNameNotTheMac) {
+  auto c = cfg(IidMode::StableRandom);
+  SlaacState a(c);
+  c.mac.b[5] ^= 0x55;  // views draw a new MAC every run: the address must not follow it
+  EXPECT_EQ(SlaacState(c).interface_id(kPrefix, 0), a.interface_id(kPrefix, 0));
+  c.interface_name = "vpn/eth0";
+  EXPECT_NE(SlaacState(c).interface_id(kPrefix, 0), a.interface_id(kPrefix, 0));
 }
 
 TEST(Slaac, Eui64AddressFromMac) {
@@ -210,6 +226,137 @@ TEST(Slaac, DadFailureRegeneratesStableIdUpToLimit) {
   SlaacState e(cfg(IidMode::Eui64));
   auto ce = e.on_router_advert(ra(), 0s);
   EXPECT_TRUE(e.dad_failed(ce.added[0].address, 0s).added.empty()) << "EUI-64 cannot retry";
+}
+
+// ---------------------------------------------------------------- RFC 8981 temporaries
+
+SlaacConfig temp_cfg(Random& r) {
+  SlaacConfig c = cfg(IidMode::StableRandom);
+  c.temporary = true;
+  c.rng = &r;
+  return c;
+}
+
+std::vector<SlaacAddress> temporaries(const SlaacState& s) {
+  std::vector<SlaacAddress> v;
+  for (auto& a : s.addresses())
+    if (a.temporary) v.push_back(a);
+  return v;
+}
+
+CryptoRandom test_rng(uint8_t k) {
+  std::array<uint8_t, 32> key{};
+  key.fill(k);
+  return CryptoRandom(key);
+}
+
+TEST(SlaacTemporary, OffByDefault) {
+  SlaacState s(cfg(IidMode::StableRandom));
+  EXPECT_EQ(s.on_router_advert(ra(), 0s).added.size(), 1u);
+  EXPECT_TRUE(temporaries(s).empty());
+}
+
+TEST(SlaacTemporary, CreatedBesideTheStableAddressWithRandomIdAndBoundedLifetimes) {
+  auto r = test_rng(1);
+  SlaacState s(temp_cfg(r));
+  auto ch = s.on_router_advert(ra(86400 * 7, 86400 * 3), 10s);  // a week / three days
+  ASSERT_EQ(ch.added.size(), 2u);
+  auto t = temporaries(s);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_TRUE(std::equal(kPrefix.b.begin(), kPrefix.b.begin() + 8, t[0].address.b.begin()));
+  EXPECT_NE(t[0].address, ch.added[0].address);
+  EXPECT_EQ(t[0].valid_until, Instant(10s + 48h)) << "TEMP_VALID_LIFETIME";
+  EXPECT_LE(t[0].preferred_until, Instant(10s + 24h)) << "TEMP_PREFERRED_LIFETIME";
+  EXPECT_GT(t[0].preferred_until, Instant(10s + 24h * 6 / 10)) << "DESYNC_FACTOR <= 0.4 * preferred";
+  // Another state with another generator: another id (random, not derived from the prefix).
+  auto r2 = test_rng(2);
+  SlaacState s2(temp_cfg(r2));
+  s2.on_router_advert(ra(86400 * 7, 86400 * 3), 10s);
+  EXPECT_NE(temporaries(s2)[0].address, t[0].address);
+}
+
+TEST(SlaacTemporary, LifetimesNeverExceedTheRouterAdvertisement) {
+  auto r = test_rng(3);
+  SlaacState s(temp_cfg(r));
+  s.on_router_advert(ra(3600, 1800), 0s);
+  auto t = temporaries(s);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].valid_until, Instant(3600s));
+  EXPECT_EQ(t[0].preferred_until, Instant(1800s));
+  // The RA refreshes later: the temporary follows, never past its own maximum.
+  auto ch = s.on_router_advert(ra(86400 * 7, 86400 * 7), 1000s);
+  t = temporaries(s);
+  ASSERT_EQ(t.size(), 1u);
+  EXPECT_EQ(t[0].valid_until, Instant(48h));
+  EXPECT_EQ(t[0].preferred_until, Instant(24h) - t[0].desync);
+  EXPECT_FALSE(ch.updated.empty());
+  // A prefix preferred for less than REGEN_ADVANCE gets no temporary at all.
+  auto r2 = test_rng(4);
+  SlaacState s2(temp_cfg(r2));
+  s2.on_router_advert(ra(3600, 4), 0s);
+  EXPECT_TRUE(temporaries(s2).empty());
+  EXPECT_EQ(s2.temp_skipped(), 1u);
+}
+
+TEST(SlaacTemporary, RegeneratedBeforeDeprecationOldOneDeprecatedThenRemoved) {
+  auto r = test_rng(5);
+  SlaacConfig c = temp_cfg(r);
+  SlaacState s(c);
+  RouterAdvert adv = ra(kNdInfiniteLifetime, kNdInfiniteLifetime);
+  adv.router_lifetime = 0;  // only address events below
+  adv.rdnss.clear();
+  adv.dnssl.clear();
+  s.on_router_advert(adv, 0s);
+  auto first = temporaries(s).at(0);
+  Instant regen = first.preferred_until - c.regen_advance;
+  EXPECT_EQ(s.next_event(), regen);
+  auto ch = s.expire(regen);
+  ASSERT_EQ(ch.added.size(), 1u) << "the successor, REGEN_ADVANCE before deprecation";
+  EXPECT_TRUE(ch.added[0].temporary);
+  EXPECT_NE(ch.added[0].address, first.address);
+  EXPECT_TRUE(ch.deprecated.empty());
+  auto c2 = s.expire(first.preferred_until);
+  ASSERT_EQ(c2.deprecated.size(), 1u);
+  EXPECT_EQ(c2.deprecated[0].address, first.address);
+  auto c3 = s.expire(first.valid_until);
+  ASSERT_EQ(c3.removed.size(), 1u);
+  EXPECT_EQ(c3.removed[0].address, first.address);
+  // Over a week the number alive at once stays bounded and the stable address stays.
+  for (Instant t = first.valid_until; t < Instant(24h * 7);) {
+    Instant nx = s.next_event();
+    ASSERT_NE(nx, kNever);
+    t = std::max(t, nx);
+    s.expire(t);
+    EXPECT_LE(temporaries(s).size(), c.max_temp_per_prefix);
+    size_t preferred = 0;
+    for (auto& a : temporaries(s)) preferred += !a.deprecated(t);
+    EXPECT_GE(preferred, 1u) << "a preferred temporary at all times";
+  }
+  EXPECT_EQ(s.addresses().size() - temporaries(s).size(), 1u);
+}
+
+TEST(SlaacTemporary, DadFailureGivesANewRandomIdUpToTheRetryLimit) {
+  auto r = test_rng(6);
+  SlaacState s(temp_cfg(r));
+  s.on_router_advert(ra(), 0s);
+  auto t = temporaries(s).at(0);
+  for (int i = 1; i <= 3; ++i) {
+    auto d = s.dad_failed(t.address, 1s);
+    ASSERT_EQ(d.added.size(), 1u) << i;
+    EXPECT_TRUE(d.added[0].temporary);
+    EXPECT_NE(d.added[0].address, t.address);
+    t = d.added[0];
+  }
+  EXPECT_TRUE(s.dad_failed(t.address, 1s).added.empty()) << "TEMP_IDGEN_RETRIES";
+  EXPECT_TRUE(temporaries(s).empty());
+  EXPECT_EQ(s.addresses().size(), 1u) << "the stable address is kept";
+}
+
+TEST(SlaacTemporary, NoneWithoutARandom) {
+  SlaacConfig c = cfg(IidMode::StableRandom);
+  c.temporary = true;
+  SlaacState s(c);
+  EXPECT_EQ(s.on_router_advert(ra(), 0s).added.size(), 1u);
 }
 
 }  // namespace

@@ -892,3 +892,36 @@ TEST(Offload, ForwardedFromTrustedLinkGetsRealChecksum) {
 
 }  // namespace
 }  // namespace libstack::test
+
+namespace libstack::test {
+namespace {
+
+// RFC 6724 rules 3 and 7 as SLAAC uses them: a deprecated address is not chosen for new
+// traffic while another is usable, a temporary one (RFC 8981) is chosen first.
+TEST(Stack, SourceSelectionAvoidsDeprecatedAndPrefersTemporary) {
+  Pair p;
+  IpAddr dst = ip("2001:db8::2");
+  ASSERT_EQ(p.a->add_address(p.ia, cidr("2001:db8::100/64")), 0);
+  ASSERT_EQ(p.a->add_address(p.ia, cidr("2001:db8::7:0/64")), 0);
+  p.settle();
+  EXPECT_EQ(p.a->source_for(dst), ip("2001:db8::1")) << "longest match first";
+  ASSERT_EQ(p.a->set_address_preference(p.ia, ip("2001:db8::1"), true, false), 0);
+  EXPECT_EQ(p.a->source_for(dst), ip("2001:db8::100")) << "rule 3: not the deprecated one";
+  ASSERT_EQ(p.a->set_address_preference(p.ia, ip("2001:db8::7:0"), false, true), 0);
+  EXPECT_EQ(p.a->source_for(dst), ip("2001:db8::7:0")) << "rule 7: the temporary one";
+  ASSERT_EQ(p.a->set_address_preference(p.ia, ip("2001:db8::7:0"), true, true), 0);
+  EXPECT_EQ(p.a->source_for(dst), ip("2001:db8::100")) << "a deprecated temporary neither";
+  ASSERT_EQ(p.a->set_address_preference(p.ia, ip("2001:db8::100"), true, false), 0);
+  EXPECT_EQ(p.a->source_for(dst), ip("2001:db8::7:0")) << "all deprecated: rule 7 decides";
+  bool seen = false;
+  for (auto& a : p.a->addresses())
+    if (a.cidr.addr == ip("2001:db8::7:0")) seen = a.deprecated && a.temporary;
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(p.a->set_address_preference(p.ia, ip("2001:db8::9"), true, false), -EADDRNOTAVAIL);
+  EXPECT_EQ(p.a->set_address_preference(99, ip("2001:db8::1"), true, false), -ENODEV);
+  // A deprecated address still serves traffic addressed to it.
+  EXPECT_TRUE(p.a->is_local_address(ip("2001:db8::1")));
+}
+
+}  // namespace
+}  // namespace libstack::test

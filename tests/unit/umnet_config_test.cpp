@@ -210,10 +210,10 @@ TEST(Config, GatewayReachability) {
 TEST(Config, ViewOptionsTable) {
   std::vector<std::string> opts;
   for (const char *const *o = umnet::kViewOptions; *o; ++o) opts.push_back(*o);
-  for (const char *want : {"net=", "ip=", "gw=", "dns=", "dhcp", "slaac", "mac=", "mtu=", "pcap=",
-                           "stack=", "publish="})
+  for (const char *want : {"net=", "ip=", "gw=", "dns=", "dhcp", "slaac", "iid=", "tempaddr",
+                           "mac=", "mtu=", "pcap=", "stack=", "publish="})
     EXPECT_NE(std::find(opts.begin(), opts.end(), want), opts.end()) << want;
-  EXPECT_EQ(opts.size(), 11u);
+  EXPECT_EQ(opts.size(), 13u);
   // Every option of the table is one the parser knows (no "unknown option").
   for (auto &o : opts) {
     bool val = o.back() == '=';
@@ -223,6 +223,62 @@ TEST(Config, ViewOptionsTable) {
     auto r = parse(args);
     EXPECT_EQ(r.err.find("unknown option"), std::string::npos) << o << ": " << r.err;
   }
+}
+
+TEST(Config, SlaacIdsStableByDefaultEui64AndTemporaryWhenAsked) {
+  auto r = parse({});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_EQ(r.cfg.stacks[0].iid, StackSpec::Iid::Stable);
+  EXPECT_FALSE(r.cfg.stacks[0].tempaddr);
+  // On the embedded default (no --net needed): the slirp plan stays.
+  r = parse({"--iid", "eui64", "--tempaddr"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 1u);
+  expect_slirp_plan(r.cfg.stacks[0]);
+  EXPECT_EQ(r.cfg.stacks[0].iid, StackSpec::Iid::Eui64);
+  EXPECT_TRUE(r.cfg.stacks[0].tempaddr);
+  r = parse({"--net", "vde:///s", "--slaac", "--iid=stable", "--tempaddr"});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_EQ(r.cfg.stacks[0].iid, StackSpec::Iid::Stable);
+  EXPECT_TRUE(r.cfg.stacks[0].tempaddr);
+  r = parse({"--stack", "a=vde:///s,slaac,iid=eui64,tempaddr", "--stack", "b=vde:///s,slaac"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 2u);
+  EXPECT_EQ(r.cfg.stacks[0].iid, StackSpec::Iid::Eui64);
+  EXPECT_TRUE(r.cfg.stacks[0].tempaddr);
+  EXPECT_EQ(r.cfg.stacks[1].iid, StackSpec::Iid::Stable);
+  EXPECT_FALSE(r.cfg.stacks[1].tempaddr);
+}
+
+TEST(Config, SlaacIdOptionErrorsAreExact) {
+  auto err = [](const std::vector<std::string> &a) {
+    auto r = parse(a);
+    EXPECT_FALSE(r.ok);
+    return r.err;
+  };
+  EXPECT_EQ(err({"--iid", "random"}), "--iid random: not an interface id kind (stable or eui64)");
+  EXPECT_EQ(err({"--iid", "eui64", "--iid", "stable"}), "--iid stable: given twice");
+  EXPECT_EQ(err({"--iid"}), "--iid needs a value");
+  EXPECT_EQ(err({"--tempaddr=1"}), "--tempaddr takes no value");
+  EXPECT_EQ(err({"--net", "vde:///s", "--tempaddr"}),
+            "--tempaddr: needs --slaac (it only shapes SLAAC addresses)");
+  EXPECT_EQ(err({"--net", "none", "--iid", "eui64"}),
+            "--iid: not with --net none (a stack with only its loopback interface)");
+  EXPECT_EQ(err({"--stack", "a=slirp://", "--tempaddr"}),
+            "--tempaddr: no default stack to shape (use --stack NAME=URL,...,tempaddr)");
+  EXPECT_EQ(err({"--stack", "a=slirp://", "--iid", "eui64"}),
+            "--iid: no default stack to shape (use --stack NAME=URL,...,iid=...)");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,iid=eui64"}),
+            "--stack a: iid: needs slaac (it only shapes SLAAC addresses)");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,slaac,iid=mac"}),
+            "--stack a: iid=mac: not an interface id kind (stable or eui64)");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,slaac,iid"}), "--stack a: iid: needs a value");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,slaac,tempaddr=yes"}),
+            "--stack a: tempaddr=yes: tempaddr takes no value");
+  EXPECT_EQ(err({"--stack", "a=host,tempaddr"}),
+            "--stack a: tempaddr: not with host (the host's own network is used as it is)");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,bogus"}),
+            "--stack a: unknown setting 'bogus' (ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap)");
 }
 
 struct Bad {

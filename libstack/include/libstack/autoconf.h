@@ -20,18 +20,30 @@
 
 namespace libstack {
 
+// How SLAAC forms interface ids.
+enum class SlaacIid : uint8_t {
+  Stable,  // RFC 7217 stable-privacy ids (the default)
+  Eui64,   // modified EUI-64 of the MAC (exposes the MAC in every address)
+};
+
 struct AutoconfConfig {
   MacAddr mac;
   bool dhcp4 = true;
   bool slaac = true;
   std::string hostname;                    // DHCP option 12 when non-empty
-  std::array<uint8_t, 16> slaac_secret{};  // RFC 7217 key; all zero = modified EUI-64 ids
+  SlaacIid slaac_iid = SlaacIid::Stable;
+  // RFC 7217 secret key: keep it per host so that the same network gives the same address
+  // on every run. All zero: a key drawn from the Random (stable only for this Autoconf).
+  std::array<uint8_t, 16> slaac_secret{};
+  std::string slaac_iface_id;              // RFC 7217 Net_Iface; empty: the interface name
+  bool slaac_temporary = false;            // RFC 8981 temporary addresses as well
   uint32_t default_route_metric = 0;       // for the DHCP default route
 };
 
 struct AutoconfStats {
   uint64_t dhcp_configured = 0, dhcp_deconfigured = 0;
   uint64_t slaac_added = 0, slaac_removed = 0, ra_received = 0, ra_malformed = 0;
+  uint64_t slaac_temporary_added = 0;      // of slaac_added, RFC 8981 temporary addresses
 };
 
 class AutoconfImpl;

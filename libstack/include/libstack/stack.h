@@ -99,6 +99,8 @@ struct AddressInfo {
   Cidr cidr;
   bool tentative = false;   // IPv6 DAD in progress: not usable yet
   bool dad_failed = false;  // IPv6 DAD found a duplicate: never usable
+  bool deprecated = false;  // preferred lifetime over (SLAAC): not chosen for new traffic
+  bool temporary = false;   // RFC 8981 temporary address: preferred for new traffic
 };
 
 struct RouteInfo {
@@ -139,6 +141,11 @@ class Stack {
   // go through duplicate address detection first.
   int add_address(uint32_t ifindex, const Cidr& cidr);
   int remove_address(uint32_t ifindex, const Cidr& cidr);
+  // Source-selection hints (RFC 6724), set by SLAAC: a deprecated address (RFC 4862 5.5.4)
+  // is picked for new traffic only when no other address of its family and scope is
+  // usable (existing connections keep it); a temporary one (RFC 8981) is preferred over
+  // the others. 0 or -ENODEV / -EADDRNOTAVAIL.
+  int set_address_preference(uint32_t ifindex, const IpAddr& addr, bool deprecated, bool temporary);
   // gateway unspecified = on-link. ifindex 0 = the interface of the gateway's subnet.
   int add_route(const Cidr& dest, const IpAddr& gateway, uint32_t ifindex = 0, uint32_t metric = 0);
   int remove_route(const Cidr& dest, const IpAddr& gateway, uint32_t ifindex = 0);

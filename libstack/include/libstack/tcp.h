@@ -82,7 +82,12 @@ struct TcpTuning {
   bool timestamps = true;       // RFC 7323
   bool window_scaling = true;   // RFC 7323
   size_t ooo_max_ranges = 32;   // out-of-order queue bound (disjoint ranges kept)
-  uint32_t challenge_ack_limit = 1000;  // per second per engine, RFC 5961 §7
+  // RFC 5961 §7: challenge ACKs per second per engine; each second's budget is drawn
+  // uniformly from [limit/2, limit/2 + limit) (Linux since CVE-2016-5696). 0 = none.
+  uint32_t challenge_ack_limit = 1000;
+  // Per connection: at most one answer (challenge ACK, ACK to an out-of-window or PAWS-failed
+  // segment without data/FIN) per this interval (Linux tcp_invalid_ratelimit). 0 = off.
+  Duration invalid_ratelimit = std::chrono::milliseconds(500);
   uint16_t ephemeral_low = 49152;
   uint16_t ephemeral_high = 65535;
 };
@@ -131,7 +136,10 @@ struct TcpCounters {
   uint64_t drop_time_wait = 0;          // anything but a retransmitted FIN in TIME_WAIT
   // other events
   uint64_t rst_sent = 0, rst_received = 0;
-  uint64_t challenge_acks_sent = 0, challenge_acks_suppressed = 0;
+  uint64_t challenge_acks_sent = 0;
+  uint64_t challenge_acks_suppressed = 0;    // not sent: engine budget or per connection
+  uint64_t challenge_acks_conn_limited = 0;  // of those, by the per-connection limit
+  uint64_t oow_acks_suppressed = 0;  // out-of-window/PAWS ACK not sent (per-connection limit)
   uint64_t active_opens = 0, passive_opens = 0;
   uint64_t syn_evicted = 0;             // half-open connection evicted by a newer SYN
   uint64_t syn_cookies_sent = 0, syn_cookies_accepted = 0;

@@ -11,14 +11,18 @@
 //  * SLAAC: the stack's router-advert hook copies each RA (bounded queue) and poll()
 //    parses it (bounds-checked, options 1/3/5/25/31) into a RouterAdvert for SlaacState.
 //    Added addresses go to Stack::add_address (the stack runs DAD; a failed DAD is
-//    reported back to SLAAC), removed ones are removed. The stack installs the default
-//    route from the RA itself. RDNSS servers are kept by SlaacState.
+//    reported back to SLAAC), removed ones are removed; deprecation and RFC 8981 temporary
+//    addresses become the stack's source-selection hints (set_address_preference). Ids are
+//    RFC 7217 stable ones unless EUI-64 is asked for; without a configured secret one is
+//    drawn from the injected Random. The stack installs the default route from the RA
+//    itself. RDNSS servers are kept by SlaacState.
 #include "libstack/autoconf.h"
 
 #include <algorithm>
 #include <deque>
 
 #include "config/slaac.h"
+#include "crypto/prf.h"
 #include "libstack/udp.h"
 
 namespace libstack {
@@ -111,12 +115,15 @@ class AutoconfImpl {
     if (cfg_.slaac) {
       SlaacConfig sc;
       sc.mac = cfg_.mac;
-      bool zero = std::all_of(cfg_.slaac_secret.begin(), cfg_.slaac_secret.end(),
-                              [](uint8_t b) { return b == 0; });
-      sc.mode = zero ? IidMode::Eui64 : IidMode::StableRandom;
+      sc.mode = cfg_.slaac_iid == SlaacIid::Eui64 ? IidMode::Eui64 : IidMode::StableRandom;
       sc.secret = cfg_.slaac_secret;
+      bool zero = std::all_of(sc.secret.begin(), sc.secret.end(), [](uint8_t b) { return b == 0; });
+      if (zero && sc.mode == IidMode::StableRandom) sc.secret = crypto::SipKey::draw(rng_).bytes();
       for (auto& i : st_.interfaces())
         if (i.id == ifx_) sc.interface_name = i.name, sc.link_mtu = i.mtu;
+      if (!cfg_.slaac_iface_id.empty()) sc.interface_name = cfg_.slaac_iface_id;
+      sc.temporary = cfg_.slaac_temporary;
+      sc.rng = &rng_;
       slaac_ = std::make_unique<SlaacState>(sc);
       st_.set_router_advert_hook(
           [this](uint32_t ifx, const Ipv6Addr& rtr, std::span<const uint8_t> ra) {
@@ -156,7 +163,7 @@ class AutoconfImpl {
           ++stats_.ra_malformed;
           continue;
         }
-        apply(slaac_->on_router_advert(*ra, now));
+        apply(slaac_->on_router_advert(*ra, now), now);
       }
       // Addresses still in DAD: done (usable), or failed -> tell SLAAC (it may offer
       // another id). Only scanned while some are pending, so idle polls stay cheap.
@@ -175,9 +182,9 @@ class AutoconfImpl {
             }
           return true;  // gone (removed or expired)
         });
-        for (auto& f : failed) apply(slaac_->dad_failed(f, now));
+        for (auto& f : failed) apply(slaac_->dad_failed(f, now), now);
       }
-      if (slaac_->next_event() <= now) apply(slaac_->expire(now));
+      if (slaac_->next_event() <= now) apply(slaac_->expire(now), now);
     }
   }
 
@@ -228,13 +235,18 @@ class AutoconfImpl {
     configured_.reset();
     ++stats_.dhcp_deconfigured;
   }
-  void apply(const SlaacChanges& c) {
+  void apply(const SlaacChanges& c, Instant now) {
     for (auto& a : c.added) {
       if (st_.add_address(ifx_, Cidr{IpAddr(a.address), a.prefix_len}) == 0) {
         ++stats_.slaac_added;
+        if (a.temporary) ++stats_.slaac_temporary_added;
+        st_.set_address_preference(ifx_, IpAddr(a.address), a.deprecated(now), a.temporary);
         pending_dad_.push_back(a.address);
       }
     }
+    for (auto* v : {&c.updated, &c.deprecated})
+      for (auto& a : *v)
+        st_.set_address_preference(ifx_, IpAddr(a.address), a.deprecated(now), a.temporary);
     for (auto& a : c.removed) {
       if (st_.remove_address(ifx_, Cidr{IpAddr(a.address), a.prefix_len}) == 0) ++stats_.slaac_removed;
     }

@@ -3,8 +3,11 @@
 // Theory of operation: for each Prefix Information option with the A flag, a /64 that is
 // not link-local and whose preferred lifetime does not exceed the valid one (RFC 4862
 // 5.5.3), an address = prefix + interface id is formed: modified EUI-64 of the MAC, or the
-// RFC 7217 stable id SipHash-2-4(secret; prefix | interface name | MAC | DAD counter),
-// skipping the reserved ids of RFC 5453. A prefix seen again refreshes the preferred
+// RFC 7217 stable id SipHash-2-4(secret; prefix | Net_Iface | DAD counter) (libsodium,
+// crypto/prf.h), skipping the reserved ids of RFC 5453. The MAC is not an input: a view's
+// MAC is random per run, and the id must stay the same for the same network and secret.
+// With `temporary` on, each such prefix also gets RFC 8981 temporary addresses
+// (slaac_temporary.cpp). A prefix seen again refreshes the preferred
 // lifetime and the valid lifetime under the "two hours" rule (5.5.3 e), so a forged RA can
 // not shorten a lease below two hours. Router lifetime, on-link prefixes (L flag), MTU and
 // RDNSS/DNSSL (RFC 8106) are kept with their own expiry. Lifetime 0xffffffff is infinite.
@@ -14,6 +17,8 @@
 
 #include <algorithm>
 #include <cstring>
+
+#include "crypto/prf.h"
 
 namespace libstack {
 
@@ -26,15 +31,9 @@ Instant deadline(Instant now, uint32_t seconds) {
   return now + std::chrono::seconds(seconds);
 }
 
-uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+}  // namespace
 
-uint64_t load_le64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-bool reserved_iid(const std::array<uint8_t, 8>& id) {
+bool reserved_interface_id(const std::array<uint8_t, 8>& id) {
   // RFC 5453: all zeros (subnet-router anycast), fdff:ffff:ffff:ff80..ffff, 0200:5efe::/32.
   static constexpr uint8_t zero[8] = {};
   if (std::memcmp(id.data(), zero, 8) == 0) return true;
@@ -44,6 +43,8 @@ bool reserved_iid(const std::array<uint8_t, 8>& id) {
   if (id[0] == 0x02 && id[1] == 0x00 && id[2] == 0x5e && id[3] == 0xfe) return true;
   return false;
 }
+
+namespace {
 
 bool same_prefix64(const Ipv6Addr& a, const Ipv6Addr& b) {
   return std::memcmp(a.b.data(), b.b.data(), 8) == 0;
@@ -60,35 +61,6 @@ Ipv6Addr mask_prefix(const Ipv6Addr& a, uint8_t len) {
 
 }  // namespace
 
-uint64_t siphash24(const std::array<uint8_t, 16>& key, std::span<const uint8_t> data) {
-  uint64_t k0 = load_le64(key.data()), k1 = load_le64(key.data() + 8);
-  uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
-  uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
-  auto round = [&] {
-    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
-    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
-    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
-    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
-  };
-  size_t n = data.size(), full = n / 8 * 8;
-  for (size_t i = 0; i < full; i += 8) {
-    uint64_t m = load_le64(data.data() + i);
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  }
-  uint64_t last = uint64_t(n & 0xff) << 56;
-  for (size_t i = 0; i < n - full; ++i) last |= uint64_t(data[full + i]) << (8 * i);
-  v3 ^= last;
-  round();
-  round();
-  v0 ^= last;
-  v2 ^= 0xff;
-  for (int i = 0; i < 4; ++i) round();
-  return v0 ^ v1 ^ v2 ^ v3;
-}
-
 std::array<uint8_t, 8> eui64_interface_id(const MacAddr& m) {
   return {static_cast<uint8_t>(m.b[0] ^ 0x02), m.b[1], m.b[2], 0xff, 0xfe, m.b[3], m.b[4], m.b[5]};
 }
@@ -98,15 +70,19 @@ SlaacState::SlaacState(SlaacConfig cfg) : cfg_(std::move(cfg)) {}
 std::array<uint8_t, 8> SlaacState::interface_id(const Ipv6Addr& prefix,
                                                 uint8_t dad_counter) const {
   if (cfg_.mode == IidMode::Eui64) return eui64_interface_id(cfg_.mac);
+  // Prefix (64 bits) | length of Net_Iface (2 bytes) | Net_Iface | DAD counter [| salt].
   std::vector<uint8_t> in(prefix.b.begin(), prefix.b.begin() + 8);
+  size_t n = cfg_.interface_name.size();
+  in.push_back(uint8_t(n >> 8));
+  in.push_back(uint8_t(n));
   in.insert(in.end(), cfg_.interface_name.begin(), cfg_.interface_name.end());
-  in.insert(in.end(), cfg_.mac.b.begin(), cfg_.mac.b.end());
   in.push_back(dad_counter);
+  crypto::SipKey key(cfg_.secret);
   std::array<uint8_t, 8> id{};
   for (uint8_t salt = 0; salt < 16; ++salt) {  // bounded: reserved ids are very rare
-    uint64_t h = siphash24(cfg_.secret, in);
+    uint64_t h = key.hash(in);
     for (int i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(h >> (56 - 8 * i));
-    if (!reserved_iid(id)) break;
+    if (!reserved_interface_id(id)) break;
     in.push_back(salt);
   }
   return id;
@@ -176,8 +152,9 @@ SlaacChanges SlaacState::on_router_advert(const RouterAdvert& ra, Instant now) {
     // Autoconfiguration (RFC 4862 5.5.3).
     if (!p.autonomous || p.preferred_lifetime > p.valid_lifetime) continue;
     if (p.prefix_len != 64) continue;  // our interface ids are 64 bits
-    auto ait = std::find_if(addrs_.begin(), addrs_.end(),
-                            [&](const SlaacAddress& a) { return same_prefix64(a.address, net); });
+    auto ait = std::find_if(addrs_.begin(), addrs_.end(), [&](const SlaacAddress& a) {
+      return !a.temporary && same_prefix64(a.address, net);
+    });
     if (ait == addrs_.end()) {
       if (p.valid_lifetime == 0) continue;
       SlaacAddress a;
@@ -189,6 +166,7 @@ SlaacChanges SlaacState::on_router_advert(const RouterAdvert& ra, Instant now) {
       a.valid_until = deadline(now, p.valid_lifetime);
       addrs_.push_back(a);
       ch.added.push_back(a);
+      if (cfg_.temporary) add_temporary(a, now, 0, &ch);
       continue;
     }
     SlaacAddress before = *ait;
@@ -206,6 +184,7 @@ SlaacChanges SlaacState::on_router_advert(const RouterAdvert& ra, Instant now) {
     if (ait->preferred_until > ait->valid_until) ait->preferred_until = ait->valid_until;
     if (ait->preferred_until != before.preferred_until || ait->valid_until != before.valid_until)
       ch.updated.push_back(*ait);
+    if (cfg_.temporary) refresh_temporaries(SlaacAddress(*ait), now, &ch);
   }
 
   // RDNSS / DNSSL (RFC 8106 5.1, 5.2).
@@ -242,6 +221,7 @@ SlaacChanges SlaacState::on_router_advert(const RouterAdvert& ra, Instant now) {
 
 SlaacChanges SlaacState::expire(Instant now) {
   SlaacChanges ch;
+  if (cfg_.temporary) regenerate_temporaries(now, &ch);  // before their deprecation
   for (auto it = addrs_.begin(); it != addrs_.end();) {
     if (it->valid_until <= now) {
       ch.removed.push_back(*it);
@@ -279,13 +259,13 @@ Instant SlaacState::next_event() const {
     t = std::min(t, a.valid_until);
     if (a.preferred_until != Instant::min()) t = std::min(t, a.preferred_until);
   }
+  if (cfg_.temporary) t = std::min(t, next_temporary_event());
   for (auto* v : {&routers_, &dns_, &prefixes_})
     for (auto& x : *v) t = std::min(t, x.expires);
   return std::min(t, domains_expire_);
 }
 
 SlaacChanges SlaacState::dad_failed(const Ipv6Addr& addr, Instant now) {
-  (void)now;
   SlaacChanges ch;
   auto it = std::find_if(addrs_.begin(), addrs_.end(),
                          [&](const SlaacAddress& a) { return a.address == addr; });
@@ -293,6 +273,13 @@ SlaacChanges SlaacState::dad_failed(const Ipv6Addr& addr, Instant now) {
   SlaacAddress old = *it;
   addrs_.erase(it);
   ch.removed.push_back(old);
+  if (old.temporary) {
+    // RFC 8981 3.4: a new random id, up to TEMP_IDGEN_RETRIES times.
+    const SlaacAddress* pub = public_for(old.address);
+    if (pub && old.dad_counter < cfg_.temp_idgen_retries)
+      add_temporary(SlaacAddress(*pub), now, uint8_t(old.dad_counter + 1), &ch);
+    return ch;
+  }
   if (cfg_.mode != IidMode::StableRandom || old.dad_counter >= cfg_.max_dad_retries) return ch;
   SlaacAddress a = old;
   a.dad_counter = static_cast<uint8_t>(old.dad_counter + 1);

@@ -1,5 +1,6 @@
 // SLAAC helper (RFC 4862 stateless autoconfiguration, RFC 7217 stable interface ids,
-// RFC 8106 RDNSS/DNSSL, RFC 4861 router/MTU/prefix bookkeeping). Pure logic: the NDP code
+// RFC 8981 temporary addresses, RFC 8106 RDNSS/DNSSL, RFC 4861 router/MTU/prefix
+// bookkeeping). Pure logic: the NDP code
 // parses a Router Advertisement into `RouterAdvert` and feeds it here; this computes the
 // addresses to configure and every lifetime, as Instants from the `now` passed in.
 #pragma once
@@ -56,16 +57,29 @@ struct RouterAdvert {
 
 enum class IidMode : uint8_t {
   Eui64,         // modified EUI-64 from the MAC (RFC 4291 appendix A)
-  StableRandom,  // RFC 7217: PRF(prefix, interface, MAC, DAD counter, secret)
+  StableRandom,  // RFC 7217: SipHash-2-4(secret; prefix, Net_Iface, DAD counter)
 };
 
 struct SlaacConfig {
   MacAddr mac;
   IidMode mode = IidMode::StableRandom;
   std::array<uint8_t, 16> secret{};  // RFC 7217 secret key (keep per host, not per boot)
-  std::string interface_name;        // part of the RFC 7217 input ("Net_Iface")
+  // RFC 7217 Net_Iface: a name that stays the same across restarts (not the MAC, which a
+  // view draws anew each run).
+  std::string interface_name;
   size_t link_mtu = 1500;            // an RA MTU above this is ignored
   int max_dad_retries = 3;           // RFC 7217 IDGEN_RETRIES
+
+  // RFC 8981 temporary addresses (slaac_temporary.cpp): one per prefix beside the stable
+  // one, random ids from `rng` (required when on), regenerated before they deprecate.
+  bool temporary = false;
+  Random* rng = nullptr;
+  Duration temp_valid_lifetime = std::chrono::hours(48);      // TEMP_VALID_LIFETIME
+  Duration temp_preferred_lifetime = std::chrono::hours(24);  // TEMP_PREFERRED_LIFETIME
+  // REGEN_ADVANCE = 2 + TEMP_IDGEN_RETRIES * DupAddrDetectTransmits * RetransTimer (1 s).
+  Duration regen_advance = std::chrono::seconds(5);
+  int temp_idgen_retries = 3;        // TEMP_IDGEN_RETRIES
+  size_t max_temp_per_prefix = 4;    // temporaries of one prefix alive at once (bound)
 };
 
 struct SlaacAddress {
@@ -74,6 +88,12 @@ struct SlaacAddress {
   Instant preferred_until = kNever;
   Instant valid_until = kNever;
   uint8_t dad_counter = 0;
+  // RFC 8981: a temporary address, when it was made, its DESYNC_FACTOR, and whether its
+  // successor was made already (REGEN_ADVANCE before it deprecates).
+  bool temporary = false;
+  Instant created{0};
+  Duration desync{0};
+  bool regenerated = false;
   bool deprecated(Instant now) const { return now >= preferred_until; }
 };
 
@@ -110,7 +130,8 @@ class SlaacState {
   // The next instant at which expire() has something to do, or kNever.
   Instant next_event() const;
   // Duplicate Address Detection failed for `addr`: remove it and, in StableRandom mode,
-  // return a replacement made with the next DAD counter (up to max_dad_retries).
+  // return a replacement made with the next DAD counter (up to max_dad_retries); a
+  // temporary address is replaced by a new random one (up to temp_idgen_retries).
   SlaacChanges dad_failed(const Ipv6Addr& addr, Instant now);
 
   // fe80::/64 + interface id (for prefix fe80::, DAD counter 0).
@@ -118,7 +139,10 @@ class SlaacState {
   // The interface id for `prefix` (first 64 bits used) and a DAD counter.
   std::array<uint8_t, 8> interface_id(const Ipv6Addr& prefix, uint8_t dad_counter) const;
 
-  const std::vector<SlaacAddress>& addresses() const { return addrs_; }
+  const std::vector<SlaacAddress>& addresses() const { return addrs_; }  // stable + temporary
+  // Temporary addresses not made because max_temp_per_prefix were alive, or because the
+  // prefix's preferred lifetime was too short (<= REGEN_ADVANCE) for one.
+  uint64_t temp_skipped() const { return temp_skipped_; }
   const std::vector<SlaacTimed>& default_routers() const { return routers_; }
   const std::vector<SlaacTimed>& dns_servers() const { return dns_; }
   const std::vector<SlaacTimed>& on_link_prefixes() const { return prefixes_; }
@@ -132,11 +156,19 @@ class SlaacState {
   std::vector<std::string> domains_;
   Instant domains_expire_ = kNever;
   std::optional<uint32_t> mtu_;
+  uint64_t temp_skipped_ = 0;
+
+  // RFC 8981 (slaac_temporary.cpp).
+  void add_temporary(const SlaacAddress& pub, Instant now, uint8_t dad_counter, SlaacChanges* ch);
+  void refresh_temporaries(const SlaacAddress& pub, Instant now, SlaacChanges* ch);
+  void regenerate_temporaries(Instant now, SlaacChanges* ch);
+  Instant next_temporary_event() const;
+  const SlaacAddress* public_for(const Ipv6Addr& prefix) const;
 };
 
 // Modified EUI-64 interface id of a MAC (universal/local bit inverted, ff:fe inserted).
 std::array<uint8_t, 8> eui64_interface_id(const MacAddr& mac);
-// SipHash-2-4 (the PRF used for RFC 7217 ids).
-uint64_t siphash24(const std::array<uint8_t, 16>& key, std::span<const uint8_t> data);
+// RFC 5453 reserved interface ids (never formed).
+bool reserved_interface_id(const std::array<uint8_t, 8>& id);
 
 }  // namespace libstack

@@ -52,8 +52,11 @@ IpAddr StackImpl::select_source(const IpAddr& dst, uint32_t oif) const {
   auto consider = [&](const Interface& i) {
     for (auto& a : i.addrs) {
       if (a.cidr.addr.family != dst.family || a.tentative || a.dad_failed) continue;
+      // RFC 6724 in order: scope (rule 2), not deprecated (3), temporary (7), prefix (8).
       size_t score = 1 + common_prefix(a.cidr.addr, dst);
-      if (dst.is_v6() && a.cidr.addr.v6().is_link_local() == want_ll) score += 1000;
+      if (dst.is_v6() && a.cidr.addr.v6().is_link_local() == want_ll) score += 4000;
+      if (!a.deprecated) score += 2000;
+      if (a.temporary) score += 1000;
       if (!best || score > best_score) { best = &a; best_score = score; }
     }
   };

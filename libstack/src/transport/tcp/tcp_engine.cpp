@@ -182,6 +182,7 @@ struct Tcb {
   bool ts_recent_valid = false;
   uint32_t ts_recent = 0, last_ack_sent = 0, ts_offset = 0;
   size_t unacked_bytes = 0;
+  Instant last_oow_ack = kNever;  // last answer to an unacceptable segment (tcp_ratelimit.h)
 
   // timers
   TimerField rtx_at{this}, delack_at{this}, keep_at{this}, tw_at{this};
@@ -265,15 +266,14 @@ size_t TcpEngine::ConnKeyHash::operator()(const ConnKey& k) const {
   return size_t(h ^ (h >> 29));
 }
 
-TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning) : host_(host), tun_(tuning) {
+TcpEngine::TcpEngine(TcpHost& host, TcpTuning tuning)
+    : host_(host), tun_(tuning), secrets_(host.random()) {
   if (tun_.ephemeral_low == 0) tun_.ephemeral_low = 1;
   if (tun_.ephemeral_high < tun_.ephemeral_low) tun_.ephemeral_high = tun_.ephemeral_low;
   if (tun_.send_buffer < 1024) tun_.send_buffer = 1024;
   if (tun_.recv_buffer < 1024) tun_.recv_buffer = 1024;
   if (tun_.mss < 64) tun_.mss = 64;
   scratch_.resize(65536 + 128 + host_.headroom());
-  cookie_secret_ = host_.random().next_u64();
-  cookie_ts_offset_ = host_.random().next_u32();
   ephemeral_next_ = host_.random().next_u32();
 }
 
@@ -410,18 +410,13 @@ void TcpEngine::set_state(Tcb* t, TcpState s) {
 // RFC 6528: ISN = M + F(4-tuple, secret), M a clock ticking every 4 us, so a new
 // incarnation of a 4-tuple starts above the old one's sequence numbers (what lets a peer
 // in TIME-WAIT accept it at once, RFC 6191); timestamps likewise start from a per-tuple
-// offset plus the clock. F is the keyed SplitMix64 mix of the SYN cookies (its own domain).
-uint32_t TcpEngine::tuple_secret(const Tcb* t, uint32_t salt) const {
-  return cookie_hash(t->remote.addr, t->local.addr, t->remote.port, t->local.port, 0x6528u,
-                     0x40000000u + salt);
-}
-
+// offset plus the clock. F is the keyed PRF of tcp_secrets.cpp.
 uint32_t TcpEngine::isn_offset(const Endpoint& local, const Endpoint& remote) const {
-  return cookie_hash(remote.addr, local.addr, remote.port, local.port, 0x6528u, 0x40000000u);
+  return secrets_.isn_offset(local, remote);
 }
 
 uint32_t TcpEngine::initial_seq(const Tcb* t, Instant now) const {
-  return uint32_t(uint64_t(now.count()) / 4000u) + tuple_secret(t, 0);
+  return uint32_t(uint64_t(now.count()) / 4000u) + secrets_.isn_offset(t->local, t->remote);
 }
 
 uint32_t TcpEngine::ts_now(Tcb* t, Instant now) const {
@@ -931,22 +926,6 @@ namespace {
 constexpr uint16_t kCookieMss[8] = {536, 1220, 1400, 1440, 1460, 4036, 8948, 65483};
 }  // namespace
 
-uint32_t TcpEngine::cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport,
-                                uint16_t dport, uint32_t peer_isn, uint32_t count) const {
-  // Keyed mix of the 4-tuple, the peer's ISN and the time slot (SplitMix64 rounds).
-  auto mix = [](uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  };
-  uint64_t h = mix(cookie_secret_ ^ (uint64_t(sport) << 16 | dport) ^ (uint64_t(peer_isn) << 32));
-  uint64_t w[4];
-  std::memcpy(w, src.b.data(), 16);
-  std::memcpy(w + 2, dst.b.data(), 16);
-  for (uint64_t x : w) h = mix(h ^ x);
-  return uint32_t(mix(h ^ count));
-}
-
 // SYN cookie (RFC 4987 §3.6): ISS = hash(24 bits) | time slot (5 bits) | MSS index (3).
 // With timestamps, the low 6 bits of our TSval carry window scale (4 bits; 15 = none)
 // and SACK-permitted (1 bit), so those options survive without state.
@@ -957,7 +936,7 @@ void TcpEngine::send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
   for (uint32_t i = 0; i < 8; ++i)
     if (kCookieMss[i] <= peer_mss) mi = i;
   uint32_t count = uint32_t(uint64_t(now.count()) / 64000000000ull);
-  uint32_t iss = (cookie_hash(src, dst, in.src_port, in.dst_port, in.seq, count) << 8) |
+  uint32_t iss = (secrets_.cookie(src, dst, in.src_port, in.dst_port, in.seq, count) << 8) |
                  (count & 0x1f) << 3 | mi;
   wire::TcpHeader h;
   h.src_port = in.dst_port;
@@ -979,7 +958,7 @@ void TcpEngine::send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
   if (use_ts) {
     uint32_t bits = (wscale ? std::min<uint32_t>(in.opt.wscale, 14) : 15) | (sack ? 0x10 : 0);
     h.opt.has_timestamps = true;
-    h.opt.ts_val = ((uint32_t(uint64_t(now.count()) / 1000000u) + cookie_ts_offset_) & ~0x3fu) | bits;
+    h.opt.ts_val = ((uint32_t(uint64_t(now.count()) / 1000000u) + secrets_.cookie_ts_offset()) & ~0x3fu) | bits;
     h.opt.ts_ecr = in.opt.ts_val;
     h.opt.sack_permitted = sack;
     if (wscale) { h.opt.has_wscale = true; h.opt.wscale = ws; }
@@ -997,7 +976,7 @@ bool TcpEngine::accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
   for (uint32_t back = 0; back < 2 && !ok; ++back) {  // this slot or the previous one
     uint32_t c = count - back;
     if (((iss >> 3) & 0x1f) != (c & 0x1f)) continue;
-    ok = (cookie_hash(src, dst, h.src_port, h.dst_port, peer_isn, c) & 0xffffff) == iss >> 8;
+    ok = secrets_.cookie(src, dst, h.src_port, h.dst_port, peer_isn, c) == iss >> 8;
   }
   if (!ok) return false;
   if (l->accept_q.size() >= l->backlog) {
@@ -1020,7 +999,7 @@ bool TcpEngine::accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst,
     if ((bits & 0xf) != 15) { syn.opt.has_wscale = true; syn.opt.wscale = uint8_t(bits & 0xf); }
     syn.opt.sack_permitted = (bits & 0x10) != 0;
     // Our cookie TSval was (clock & ~63) | bits < clock + 64: keep later TSvals above it.
-    c->ts_offset = cookie_ts_offset_ + 64;
+    c->ts_offset = secrets_.cookie_ts_offset() + 64;
   } else {
     c->rcv_wscale = 0;
   }
@@ -1099,7 +1078,7 @@ void TcpEngine::input_listen(Tcb* l, const IpAddr& src, const IpAddr& dst,
   c->irs = h.seq;
   c->rcv_nxt = h.seq + 1;
   c->iss = initial_seq(c, now);
-  c->ts_offset = tuple_secret(c, 1);
+  c->ts_offset = secrets_.ts_offset(c->local, c->remote);
   c->snd_una = c->iss;
   c->snd_nxt = c->iss;
   c->snd_max = c->iss;
@@ -1181,17 +1160,28 @@ void TcpEngine::input_syn_sent(Tcb* t, const wire::TcpHeader& h, std::span<const
 }
 
 void TcpEngine::challenge_ack(Tcb* t, Instant now) {
-  // RFC 5961 §7: a per-engine rate limit on challenge ACKs.
-  if (now - challenge_window_ >= 1s) {
-    challenge_window_ = now;
-    challenge_count_ = 0;
+  // RFC 5961 §7 (tcp_ratelimit.cpp): per connection, then the engine's random budget.
+  if (conn_rate_limited(&t->last_oow_ack, now, tun_.invalid_ratelimit)) {
+    ctr_.challenge_acks_suppressed++;
+    ctr_.challenge_acks_conn_limited++;
+    return;
   }
-  if (challenge_count_ >= tun_.challenge_ack_limit) {
+  if (!challenge_budget_.take(now, tun_.challenge_ack_limit, host_.random())) {
     ctr_.challenge_acks_suppressed++;
     return;
   }
-  ++challenge_count_;
   ctr_.challenge_acks_sent++;
+  send_ack(t, now);
+}
+
+void TcpEngine::oow_ack(Tcb* t, uint8_t flags, size_t seg_len, Instant now) {
+  // Segments that occupy sequence space (data, FIN) are always answered; others at most
+  // once per invalid_ratelimit per connection (tcp_ratelimit.cpp).
+  bool exempt = seg_len > 0 && !(flags & tf::SYN);
+  if (!exempt && conn_rate_limited(&t->last_oow_ack, now, tun_.invalid_ratelimit)) {
+    ctr_.oow_acks_suppressed++;
+    return;
+  }
   send_ack(t, now);
 }
 
@@ -1211,7 +1201,7 @@ void TcpEngine::input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uin
   if (t->ts_ok && h.opt.has_timestamps && t->ts_recent_valid && !(fl & tf::RST) &&
       lt(h.opt.ts_val, t->ts_recent)) {
     ctr_.drop_paws++;
-    send_ack(t, now);
+    oow_ack(t, fl, seg_len, now);
     return;
   }
   // First: sequence number acceptability (RFC 9293 §3.10.7.4, table of four cases).
@@ -1239,7 +1229,7 @@ void TcpEngine::input_sync(Tcb* t, const wire::TcpHeader& h, std::span<const uin
     }
     ctr_.drop_out_of_window++;
     if (seg_len > 0 && payload.size() > 0) t->unacked_bytes = 0;
-    send_ack(t, now);
+    oow_ack(t, fl, seg_len, now);
     return;
   }
   // Second: RST (RFC 5961 §3.2: only an exact match resets, else a challenge ACK).
@@ -1998,8 +1988,7 @@ int TcpEngine::pick_ephemeral(Tcb* t, const Endpoint& remote) {
   // TIME-WAIT).
   uint32_t start;
   if (remote.port != 0) {
-    start = cookie_hash(remote.addr, t->local.addr, remote.port, 0, 0x6056u, 0x50000000u) +
-            ephemeral_next_++;
+    start = secrets_.port_offset(t->local.addr, remote) + ephemeral_next_++;
   } else {
     start = uint32_t(host_.random().below(range));  // bind(port 0): no destination yet
   }
@@ -2143,7 +2132,7 @@ int TcpEngine::op_connect(uint64_t id, const Endpoint& ep0) {
   t->remote = ep;
   prepare_conn(t, host_, tun_);
   t->iss = initial_seq(t, last_now_);
-  t->ts_offset = tuple_secret(t, 1);
+  t->ts_offset = secrets_.ts_offset(t->local, t->remote);
   t->snd_una = t->snd_nxt = t->snd_max = t->iss;
   t->rcv_adv = 0;
   t->retries = 0;

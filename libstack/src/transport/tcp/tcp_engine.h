@@ -11,6 +11,8 @@
 
 #include "libstack/tcp.h"
 #include "transport/tcp/tcp_host.h"
+#include "transport/tcp/tcp_ratelimit.h"
+#include "transport/tcp/tcp_secrets.h"
 #include "wire/tcp.h"
 
 namespace libstack::tcp {
@@ -149,15 +151,13 @@ class TcpEngine {
   void send_reset_for(const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                       size_t seg_len);
   void challenge_ack(Tcb* t, Instant now);
+  void oow_ack(Tcb* t, uint8_t flags, size_t seg_len, Instant now);  // out-of-window / PAWS
   Tcb* make_child(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h);
   void send_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                        Instant now);
   bool accept_syn_cookie(Tcb* l, const IpAddr& src, const IpAddr& dst, const wire::TcpHeader& h,
                          std::span<const uint8_t> payload, Instant now);
-  uint32_t tuple_secret(const Tcb* t, uint32_t salt) const;
   uint32_t initial_seq(const Tcb* t, Instant now) const;
-  uint32_t cookie_hash(const IpAddr& src, const IpAddr& dst, uint16_t sport, uint16_t dport,
-                       uint32_t peer_isn, uint32_t count) const;
   void update_rtt(Tcb* t, Duration r);
 
   // output path
@@ -200,6 +200,7 @@ class TcpEngine {
 
   TcpHost& host_;
   TcpTuning tun_;
+  TcpSecrets secrets_;  // ISN / timestamp / SYN cookie / port PRF (tcp_secrets.cpp)
   TcpCounters ctr_;
   std::vector<std::unique_ptr<Tcb>> all_;
   std::vector<Tcb*> dead_;
@@ -212,11 +213,8 @@ class TcpEngine {
   int depth_ = 0;          // API / input nesting (callbacks are flushed at depth 0)
   bool flushing_ = false;
   Instant last_now_{0};
-  Instant challenge_window_{0};
-  uint32_t challenge_count_ = 0;
-  uint64_t cookie_secret_ = 0;
+  ChallengeBudget challenge_budget_;  // RFC 5961 §7, re-drawn every second
   uint32_t ephemeral_next_ = 0;  // RFC 6056 algorithm 3 counter
-  uint32_t cookie_ts_offset_ = 0;
 
   // Timers: a min-heap of (deadline, connection id). Every connection with a timer set has
   // one entry at Tcb::heap_at <= its earliest timer; entries whose time no longer matches

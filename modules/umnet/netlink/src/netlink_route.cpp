@@ -264,6 +264,8 @@ std::vector<uint8_t> addr_msg(const AddressInfo& a, const InterfaceInfo* i, uint
   if (a.cidr.addr.is_v6()) {
     if (a.tentative) f |= IFA_F_TENTATIVE;
     if (a.dad_failed) f |= IFA_F_DADFAILED | IFA_F_TENTATIVE;
+    if (a.deprecated) f |= IFA_F_DEPRECATED;
+    if (a.temporary) f |= IFA_F_TEMPORARY;
   }
   ifaddrmsg ifa{};
   ifa.ifa_family = uint8_t(family_of(a.cidr.addr));
