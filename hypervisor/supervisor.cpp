@@ -271,6 +271,11 @@ int h_add_rule(void *hv, int nr, unsigned arg, uint64_t mask, uint64_t value) {
 int h_share_host_procnet(void *hv) { return Supervisor::S(hv)->share_host_procnet(); }
 long h_start_gate(void *hv, const char *what) { return Supervisor::S(hv)->start_gate(what); }
 void h_open_gate(void *hv, long id) { Supervisor::S(hv)->open_gate(id); }
+size_t h_find_module(void *, const char *name, char *buf, size_t cap) {
+  std::string p = name ? find_module(name, nullptr) : std::string();
+  if (cap) snprintf(buf, cap, "%s", p.c_str());
+  return p.size();
+}
 int h_allow_syscalls(void *hv, const int *nrs) { return Supervisor::S(hv)->allow_syscalls(nrs); }
 int h_allow_ioctls(void *hv, const unsigned long *reqs) {
   return Supervisor::S(hv)->allow_ioctls(reqs);
@@ -749,6 +754,7 @@ void Supervisor::fill_host() {
   host_.allow_ioctls = h_allow_ioctls;
   host_.start_gate = h_start_gate;
   host_.open_gate = h_open_gate;
+  host_.find_module = h_find_module;
 }
 
 bool Supervisor::init_modules() {

@@ -211,6 +211,13 @@ struct tn_host {
   long (*start_gate)(void *hv, const char *what);
   /* Open a gate (any time, idempotent; an unknown id is ignored). */
   void (*open_gate)(void *hv, long id);
+
+  /* -- plug-ins of modules (check `size` before use) ------------------------------- */
+  /* The path of the shared object the launcher would load for NAME (e.g. "netsukuku":
+   * threadnet-netsukuku.so in the module directories: $THREADNET_MODULE_PATH, the build
+   * tree, the install prefix), so a module finds its plug-ins (umnet's router for --mesh)
+   * where the user's modules are. Returns the length (0: not found, *buf = ""). */
+  size_t (*find_module)(void *hv, const char *name, char *buf, size_t cap);
 };
 
 /* Process events the hypervisor reports to every module (may be NULL). */
