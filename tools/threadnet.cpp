@@ -334,6 +334,23 @@ int cmd_run(int argc, char **argv) {
   };
   // Pass 2: everything.
   int i = 0;
+  // A launcher option with a value, as "--NAME V" or "--NAME=V": 1 and *v set, 0 when `a`
+  // is another option, 2 (said) when the value is missing.
+  auto valued = [&](const std::string &a, const char *name, const char *what, int &i,
+                    std::string *v) -> int {
+    std::string flag = std::string("--") + name;
+    if (a == flag) {
+      if (i + 1 >= argc) {
+        bad("option " + flag + " needs " + what);
+        return 2;
+      }
+      *v = argv[++i];
+      return 1;
+    }
+    if (a.rfind(flag + "=", 0) != 0) return 0;
+    *v = a.substr(flag.size() + 1);
+    return 1;
+  };
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") {
@@ -369,14 +386,9 @@ int cmd_run(int argc, char **argv) {
       opts.keep_caps = true;
       continue;
     }
-    if (a == "--keep-fd" || a.rfind("--keep-fd=", 0) == 0) {
-      std::string v;
-      if (a == "--keep-fd") {
-        if (i + 1 >= argc) return bad("option --keep-fd needs a file descriptor number");
-        v = argv[++i];
-      } else {
-        v = a.substr(10);
-      }
+    std::string v;
+    if (int r = valued(a, "keep-fd", "a file descriptor number", i, &v); r) {
+      if (r == 2) return 2;
       char *end = nullptr;
       long fd = strtol(v.c_str(), &end, 10);
       if (v.empty() || *end || fd < 3 || fd > INT_MAX)
@@ -388,14 +400,8 @@ int cmd_run(int argc, char **argv) {
       opts.use_namespaces = false;
       continue;
     }
-    if (a == "--wait-net" || a.rfind("--wait-net=", 0) == 0) {
-      std::string v;
-      if (a == "--wait-net") {
-        if (i + 1 >= argc) return bad("option --wait-net needs SECONDS");
-        v = argv[++i];
-      } else {
-        v = a.substr(11);
-      }
+    if (int r = valued(a, "wait-net", "SECONDS", i, &v); r) {
+      if (r == 2) return 2;
       char *end = nullptr;
       double sec = strtod(v.c_str(), &end);
       if (v.empty() || *end || !(sec >= 0 && sec <= 3600))

@@ -39,3 +39,22 @@ wait_file() {
   done
   fail "$1 did not appear"
 }
+
+# new_work TAG: for tests that own no lib.sh: WORK, a fresh directory /tmp/tn-TAG.XXXXXX
+# (mode 755, so other uids of a test can reach it), PIDS to kill at the end (TERM, then
+# KILL), and an EXIT trap that also runs the test's own `extra_cleanup` if it defines one.
+new_work() {
+  WORK=$(mktemp -d "/tmp/tn-$1.XXXXXX")
+  chmod 755 "$WORK"
+  PIDS=()
+  trap _work_cleanup EXIT
+}
+_work_cleanup() {
+  local p
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+  sleep 0.1
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
+  declare -F extra_cleanup >/dev/null && extra_cleanup
+  wait 2>/dev/null
+  rm -rf "$WORK"
+}

@@ -3,16 +3,8 @@
 # docs/errors.md). Each says what is wrong and what to do.
 set -uo pipefail
 : "${TN:?threadnet launcher}" "${RELAY_MOD:?relay module}"
-WORK=$(mktemp -d /tmp/tn-messages.XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/../common.sh"
+new_work messages
 FAILS=0
 # expect CODE "FIRST LINE" ARGS...: threadnet ARGS exits CODE and its stderr starts with
 # FIRST LINE (exactly, as a whole line).

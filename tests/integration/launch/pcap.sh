@@ -5,9 +5,8 @@
 set -uo pipefail
 : "${TN:?threadnet launcher}"
 command -v tcpdump >/dev/null || { echo "SKIP: tcpdump not installed"; exit 77; }
-WORK=$(mktemp -d /tmp/tn-pcap.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 . "$(dirname "$0")/../common.sh"
+new_work pcap
 FAILS=0
 bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 t0=$(date +%s)

@@ -8,19 +8,10 @@
 set -uo pipefail
 : "${TN:?threadnet launcher}" "${RELAY_MOD:?relay module}"
 UMNET_MOD=${UMNET_MOD:-umnet}
-WORK=$(mktemp -d /tmp/tn-signals.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-NS=""
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null; done
-  [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/../common.sh"
+new_work signals
+NS=""
+extra_cleanup() { [ -n "$NS" ] && ip netns del "$NS" 2>/dev/null; }
 FAILS=0
 bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 cat >"$WORK/handler.py" <<'PY'

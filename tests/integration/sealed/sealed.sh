@@ -12,17 +12,8 @@ set -uo pipefail
 : "${TN:?threadnet launcher}" "${ESCAPE:?escape program}"
 UMNET_MOD=${UMNET_MOD:-umnet}
 RELAY_MOD=${RELAY_MOD:-relay}
-WORK=$(mktemp -d /tmp/tn-sealed.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 . "$(dirname "$0")/../common.sh"
+new_work sealed
 
 P=$(free_port)
 ABSTRACT="tn-sealed-$$"

@@ -112,3 +112,37 @@ http {
 CONF
 }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# router_lan TAP N: a view's real LAN (realnet.sh, readynet.sh): namespace CL holds tap
+# TAP bridged (br0) to a veth whose peer is in namespace RT, the router: 10.N.0.1/24 and
+# fd00:N::1/64, dnsmasq serving DHCPv4 (10.N.0.50-150) and router advertisements (SLAAC
+# fd00:N::/64), a dual-stack python http server on port 80 serving $WORK/www. Sets CL, RT.
+router_lan() {
+  local tap=$1 n=$2
+  need_root
+  [ -x /usr/sbin/dnsmasq ] || skip "dnsmasq (package dnsmasq-base) not installed"
+  [ -w /dev/net/tun ] || skip "/dev/net/tun not available"
+  CL=$(new_ns cl) || exit 1
+  RT=$(new_ns rt) || exit 1
+  local x
+  for x in $CL $RT; do
+    ip netns exec $x sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  done
+  ip -n $CL tuntap add $tap mode tap || fail "tuntap add in $CL"
+  ip -n $CL link add br0 type bridge || fail "bridge in $CL"
+  ip -n $CL link add vc type veth peer name vr netns $RT || fail "veth $CL-$RT"
+  for x in $tap vc; do ip -n $CL link set $x master br0 && ip -n $CL link set $x up; done
+  ip -n $CL link set br0 up
+  ip -n $RT addr add 10.$n.0.1/24 dev vr
+  ip -n $RT addr add fd00:$n::1/64 dev vr nodad
+  ip -n $RT link set vr up
+  bg ip netns exec $RT /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+    --interface=vr --bind-interfaces --user=root --dhcp-leasefile="$WORK/leases" \
+    --pid-file="$WORK/dnsmasq.pid" --dhcp-range=10.$n.0.50,10.$n.0.150,255.255.255.0,10m \
+    --dhcp-range=fd00:$n::,ra-only,64,10m --enable-ra --ra-param=vr,4 --log-dhcp \
+    >"$WORK/dnsmasq.log" 2>&1
+  mkdir -p "$WORK/www"
+  bg ip netns exec $RT $PY -u -m http.server --bind :: --directory "$WORK/www" 80 >"$WORK/http.log" 2>&1
+  wait_log "$WORK/http.log" "Serving HTTP" 20
+  wait_log "$WORK/dnsmasq.log" "started" 10
+}
