@@ -358,6 +358,7 @@ size_t StackImpl::memory_usage() const {
   for (auto& i : ifs)
     m += sizeof(Interface) + i->addrs.capacity() * sizeof(IfAddr) +
          i->groups.capacity() * sizeof(i->groups[0]) + i->name.capacity();
+  for (auto& r : routes) m += r.info.nexthops.capacity() * sizeof(NextHop);
   for (auto& n : neigh)
     for (auto& p : n.pending) m += p.capacity();
   for (auto& p : loopback_q) m += p.capacity();
@@ -388,7 +389,7 @@ int Stack::remove_interface(uint32_t ifindex) {
   if (ifindex == kLoopbackIfindex) return -EINVAL;
   auto it = std::find_if(s.ifs.begin(), s.ifs.end(), [&](auto& i) { return i->id == ifindex; });
   if (it == s.ifs.end()) return -ENODEV;
-  std::erase_if(s.routes, [&](const Route& r) { return r.info.ifindex == ifindex; });
+  s.routes_drop_interface(ifindex);
   std::erase_if(s.neigh, [&](const Neighbour& n) { return n.ifindex == ifindex; });
   (*it)->link->set_rx_notify(nullptr);
   s.ifs.erase(it);
@@ -430,6 +431,18 @@ int Stack::add_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex, uint3
 int Stack::remove_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex) {
   return impl_->remove_route(network_of(dest), gw, ifindex);
 }
+int Stack::set_multipath_route(const Cidr& dest, std::span<const NextHop> hops,
+                               RouteInfo::Origin origin, uint32_t metric) {
+  return impl_->set_multipath_route(network_of(dest), hops, origin, metric);
+}
+size_t Stack::flush_routes(RouteInfo::Origin origin) {
+  return std::erase_if(impl_->routes, [&](const Route& r) { return r.info.origin == origin; });
+}
+std::optional<RouteChoice> Stack::lookup_route(const IpAddr& dst, uint32_t oif) const {
+  Hop h = impl_->lookup(dst, oif);
+  if (!h) return std::nullopt;
+  return RouteChoice{h.route->info, h.gateway, h.ifindex};
+}
 
 std::vector<InterfaceInfo> Stack::interfaces() const {
   std::vector<InterfaceInfo> v;
@@ -470,8 +483,8 @@ size_t Stack::path_mtu(const IpAddr& dst) const { return impl_->path_mtu(dst); }
 bool Stack::is_local_address(const IpAddr& a) const { return impl_->is_local(a); }
 uint32_t Stack::route_interface(const IpAddr& dst) const {
   if (impl_->is_local(dst)) return 0;
-  const Route* r = impl_->lookup(dst);
-  return r ? r->info.ifindex : 0;
+  Hop h = impl_->lookup(dst);
+  return h ? h.ifindex : 0;
 }
 size_t Stack::memory_usage() const { return sizeof(Stack) + impl_->memory_usage(); }
 tcp::TcpEngine* Stack::tcp() { return impl_->tcp->engine(); }

@@ -2,6 +2,7 @@
 // spread over one file per protocol (arp.cpp, ndp.cpp, icmp.cpp, ip/*.cpp, transport/*.cpp).
 #pragma once
 
+#include <array>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/prf.h"
 #include "libstack/icmp.h"
 #include "libstack/stack.h"
 #include "libstack/udp.h"
@@ -50,7 +52,24 @@ struct Interface {
 };
 
 struct Route {
-  RouteInfo info;
+  RouteInfo info;  // info.nexthops non-empty: a multipath route (ip/multipath.cpp)
+};
+
+// What picks the next hop of a multipath route for one packet: addresses, protocol and
+// the TCP/UDP ports (ICMP echo: the id in sport; fragments: no ports).
+struct FlowKey {
+  IpAddr src, dst;
+  uint8_t proto = 0;
+  uint16_t sport = 0, dport = 0;
+};
+
+// The result of a route lookup: the route and the next hop taken.
+struct Hop {
+  const Route* route = nullptr;
+  uint32_t ifindex = 0;
+  IpAddr gateway;  // unspecified: the destination is on-link
+  explicit operator bool() const { return route != nullptr; }
+  IpAddr next_hop(const IpAddr& dst) const { return gateway.is_unspecified() ? dst : gateway; }
 };
 
 using State = NeighbourInfo::State;
@@ -203,8 +222,11 @@ class StackImpl {
   void link_output(Interface& i, const IpAddr& nh, std::vector<uint8_t> packet);
 
   // ---- routing (ip/route.cpp) ----
-  // Longest prefix match; returns route or null. For on-link routes next hop = dst.
-  const Route* lookup(const IpAddr& dst, uint32_t oif = 0) const;
+  // Longest prefix match, then lowest metric, then non-Mesh; routes whose interface (or
+  // every next hop's) is down are skipped. For a multipath route the hop comes from the
+  // flow hash of `flow`, or without one the live hop of highest weight (source
+  // selection, PMTU: queries that know only the destination). Linear in the table size.
+  Hop lookup(const IpAddr& dst, uint32_t oif = 0, const FlowKey* flow = nullptr) const;
   IpAddr select_source(const IpAddr& dst, uint32_t oif) const;
   bool is_local(const IpAddr& a, uint32_t* ifindex = nullptr) const;  // usable addresses
   IfAddr* find_addr(const IpAddr& a, uint32_t* ifindex = nullptr);
@@ -213,6 +235,30 @@ class StackImpl {
   void learn_pmtu(const IpAddr& dst, size_t mtu);
   int add_route(const RouteInfo& r);
   int remove_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex);
+  void routes_drop_interface(uint32_t ifindex);  // an interface goes: its routes and hops
+
+  // ---- multipath (ip/multipath.cpp) ----
+  crypto::SipKey flow_key;     // key of the flow hash (crypto/prf.h), drawn with the first route
+  bool flow_key_set = false;
+  int set_multipath_route(const Cidr& dest, std::span<const NextHop> hops, RouteInfo::Origin o,
+                          uint32_t metric);
+  bool hop_live(const NextHop& h, uint32_t oif) const;
+  bool route_live(const Route& r, uint32_t oif) const;
+  const NextHop& pick_nexthop(const Route& r, uint32_t oif, const FlowKey* flow) const;
+  uint64_t flow_hash(const FlowKey& f) const;
+  // Does every interface a lookup of dst may leave through satisfy pred (all live hops of
+  // a multipath route)? false without a route.
+  template <typename P>
+  bool every_egress(const Hop& h, uint32_t oif, P&& pred) const {
+    if (!h) return false;
+    if (h.route->info.nexthops.empty()) return pred(iface(h.ifindex));
+    for (auto& x : h.route->info.nexthops)
+      if (hop_live(x, oif) && !pred(iface(x.ifindex))) return false;
+    return true;
+  }
+  // The flow of an IP payload (upper-layer header at `l4`; fragment: addresses only).
+  static FlowKey flow_of(const IpAddr& src, const IpAddr& dst, uint8_t proto,
+                         std::span<const uint8_t> l4, bool fragment);
 
   // ---- IP (ip/ipv4.cpp, ip/ipv6.cpp, ip/reassembly.cpp, ip/output.cpp) ----
   struct TxOpts {

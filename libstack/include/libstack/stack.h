@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -103,12 +105,35 @@ struct AddressInfo {
   bool temporary = false;   // RFC 8981 temporary address: preferred for new traffic
 };
 
+// One next hop of a multipath route.
+struct NextHop {
+  IpAddr gateway;        // a neighbour on ifindex; unspecified: the destination is on-link
+  uint32_t ifindex = 0;  // 0: the interface of the gateway's connected subnet
+  uint16_t weight = 1;   // 1..kMaxNextHopWeight: carries weight / (sum of live weights) of flows
+  auto operator<=>(const NextHop&) const = default;
+};
+// At most this many next hops in one multipath route (TN_ROUTER_MAX_NEXTHOPS of
+// threadnet/router.h; the router host static_asserts that they match).
+inline constexpr size_t kMaxNextHops = 24;
+inline constexpr uint16_t kMaxNextHopWeight = 256;  // Linux: rtnh_hops + 1 <= 256
+
 struct RouteInfo {
   Cidr dest;
-  IpAddr gateway;  // unspecified: destination is on-link
-  uint32_t ifindex = 0;
+  IpAddr gateway;  // unspecified: destination is on-link (multipath: unspecified)
+  uint32_t ifindex = 0;  // multipath: 0
   uint32_t metric = 0;
-  enum class Origin : uint8_t { Static, Connected, RouterAdvert } origin = Origin::Static;
+  // Mesh: installed by a routing protocol (the mesh router) through set_multipath_route.
+  enum class Origin : uint8_t { Static, Connected, RouterAdvert, Mesh } origin = Origin::Static;
+  // Non-empty: a multipath route (set_multipath_route), its next hops in the order given.
+  std::vector<NextHop> nexthops;
+};
+
+// What a route lookup chose for one destination: the route, and the next hop taken (for a
+// multipath route, the one a flow-less lookup takes: the live hop of highest weight).
+struct RouteChoice {
+  RouteInfo route;
+  IpAddr gateway;  // unspecified: on-link
+  uint32_t ifindex = 0;
 };
 
 struct NeighbourInfo {
@@ -148,7 +173,29 @@ class Stack {
   int set_address_preference(uint32_t ifindex, const IpAddr& addr, bool deprecated, bool temporary);
   // gateway unspecified = on-link. ifindex 0 = the interface of the gateway's subnet.
   int add_route(const Cidr& dest, const IpAddr& gateway, uint32_t ifindex = 0, uint32_t metric = 0);
+  // Single-path routes only: multipath routes go with set_multipath_route(dest, {}, origin).
   int remove_route(const Cidr& dest, const IpAddr& gateway, uint32_t ifindex = 0);
+
+  // Multipath routes, for routing protocols. Installs, or replaces, the multipath route of
+  // `origin` (Mesh or Static) to `dest` (host bits are cleared) with 1..kMaxNextHops next
+  // hops; an empty `hops` removes it (-ESRCH if there is none). A route is identified by
+  // dest and origin: a router's set never touches a static route of the same prefix, nor
+  // another origin's. Flows (src, dst, protocol, TCP/UDP ports or ICMP echo id) are spread
+  // over the live next hops by a keyed hash, hop i with probability weight_i / sum, so
+  // every packet of one connection takes one hop (sent or forwarded). A hop whose
+  // interface is down is skipped; with all down the route is ignored and a less specific
+  // one is used. Between routes of equal prefix and metric, a non-Mesh route wins.
+  // 0 or -EINVAL (too many hops, weight 0 or > kMaxNextHopWeight, the same gateway and
+  // interface twice, wrong family, loopback, Connected/RouterAdvert origin), -ENODEV (no
+  // such interface), -ENETUNREACH (ifindex 0 and the gateway is on no connected subnet).
+  int set_multipath_route(const Cidr& dest, std::span<const NextHop> hops,
+                          RouteInfo::Origin origin = RouteInfo::Origin::Mesh, uint32_t metric = 0);
+  // Removes every route of `origin` (a router that stops); returns how many.
+  size_t flush_routes(RouteInfo::Origin origin);
+  // The route and next hop a flow-less lookup of dst takes (oif: only through that
+  // interface); nullopt when unreachable. Local addresses are not routes: check
+  // is_local_address() first.
+  std::optional<RouteChoice> lookup_route(const IpAddr& dst, uint32_t oif = 0) const;
 
   std::vector<InterfaceInfo> interfaces() const;
   std::vector<AddressInfo> addresses() const;

@@ -108,14 +108,15 @@ void StackImpl::forward_v4(Interface& in, const Ipv4Repr& ip, std::span<const ui
     icmp_error(false, icmp4::kTimeExceeded, 0, 0, pkt, in.id);
     return;
   }
-  const Route* r = lookup(IpAddr(ip.dst));
-  Interface* out = r ? iface(r->info.ifindex) : nullptr;
+  FlowKey flow = flow_of(IpAddr(ip.src), IpAddr(ip.dst), ip.protocol, ip.payload, ip.is_fragment());
+  Hop r = lookup(IpAddr(ip.dst), 0, &flow);
+  Interface* out = r ? iface(r.ifindex) : nullptr;
   if (!out || out->loopback) {
     ++ctr.ipv4_no_route;
     icmp_error(false, icmp4::kDestUnreach, icmp4::kNetUnreach, 0, pkt, in.id);
     return;
   }
-  IpAddr nh = r->info.gateway.is_unspecified() ? IpAddr(ip.dst) : r->info.gateway;
+  IpAddr nh = r.next_hop(IpAddr(ip.dst));
   std::vector<uint8_t> p(pkt.begin(), pkt.end());
   p[8] = uint8_t(ip.ttl - 1);
   wr16(p.data() + 10, 0);

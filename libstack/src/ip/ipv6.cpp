@@ -108,8 +108,14 @@ void StackImpl::forward_v6(Interface& in, const Ipv6Repr& ip, std::span<const ui
     icmp_error(true, icmp6::kTimeExceeded, 0, 0, pkt, in.id);
     return;
   }
-  const Route* r = lookup(IpAddr(ip.dst));
-  Interface* out = r ? iface(r->info.ifindex) : nullptr;
+  // The flow: the upper-layer header behind the extension headers (none for fragments,
+  // or when the chain does not parse: addresses and the first next header only).
+  FlowKey flow{IpAddr(ip.src), IpAddr(ip.dst), ip.next_header, 0, 0};
+  if (auto chain = Ipv6Chain::parse(ip.next_header, ip.payload))
+    flow = flow_of(flow.src, flow.dst, chain->upper_proto, ip.payload.subspan(chain->upper_offset),
+                   chain->frag.has_value());
+  Hop r = lookup(IpAddr(ip.dst), 0, &flow);
+  Interface* out = r ? iface(r.ifindex) : nullptr;
   if (!out || out->loopback) {
     ++ctr.ipv6_no_route;
     icmp_error(true, icmp6::kDestUnreach, icmp6::kNoRoute, 0, pkt, in.id);
@@ -120,7 +126,7 @@ void StackImpl::forward_v6(Interface& in, const Ipv6Repr& ip, std::span<const ui
     icmp_error(true, icmp6::kPacketTooBig, 0, uint32_t(out->mtu), pkt, in.id);
     return;
   }
-  IpAddr nh = r->info.gateway.is_unspecified() ? IpAddr(ip.dst) : r->info.gateway;
+  IpAddr nh = r.next_hop(IpAddr(ip.dst));
   std::vector<uint8_t> p(pkt.begin(), pkt.end());
   p[7] = uint8_t(ip.hop_limit - 1);
   // As for IPv4: a segment from a checksum-trusting link gets a real checksum on the way out.

@@ -43,7 +43,7 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
   } else if (mcast || (v4 && dst.v4().is_broadcast())) {
     uint32_t oif = o.oif;
     if (!oif) {
-      if (const Route* r = lookup(dst)) oif = r->info.ifindex;
+      if (Hop h = lookup(dst)) oif = h.ifindex;
       else
         for (auto& i : ifs)
           if (!i->loopback) { oif = i->id; break; }
@@ -55,14 +55,17 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
     }
     loop_copy = !out->loopback && (mcast ? (o.mcast_loop && joined(*out, dst)) : true);
   } else {
-    const Route* r = lookup(dst, o.oif);
+    // The source may still be unspecified here; the flow hash takes it as it is, which is
+    // the same for every packet of a socket that never bound (the stack picks one source).
+    FlowKey flow = flow_of(src_in, dst, proto, payload, false);
+    Hop r = lookup(dst, o.oif, &flow);
     if (!r && dst.is_v6() && dst.v6().is_link_local()) {
       // Link-local without a route for the chosen interface: on-link on oif/first iface.
       for (auto& i : ifs)
         if (!i->loopback && (!o.oif || i->id == o.oif)) { out = i.get(); break; }
     } else if (r) {
-      out = iface(r->info.ifindex);
-      if (!r->info.gateway.is_unspecified()) nh = r->info.gateway;
+      out = iface(r.ifindex);
+      nh = r.next_hop(dst);
     }
     if (!out) {
       ++(v4 ? ctr.ipv4_no_route : ctr.ipv6_no_route);
@@ -158,18 +161,20 @@ int StackImpl::ip_output(const IpAddr& src_in, const IpAddr& dst, uint8_t proto,
   return 0;
 }
 
+// Both answer for every interface the destination's route may use (all live hops of a
+// multipath route): the caller does not know the flow's hop.
 bool StackImpl::egress_trusted(const IpAddr& dst, uint32_t oif) const {
   if (is_local(dst)) return true;
-  const Route* r = lookup(dst, oif);
-  const Interface* out = r ? iface(r->info.ifindex) : nullptr;
-  return out && out->trusted_checksum();
+  return every_egress(lookup(dst, oif), oif,
+                      [](const Interface* out) { return out && out->trusted_checksum(); });
 }
 
 size_t StackImpl::tcp_tso_max(const IpAddr& dst) const {
   if (is_local(dst)) return 0;
-  const Route* r = lookup(dst);
-  const Interface* out = r ? iface(r->info.ifindex) : nullptr;
-  if (!out || !out->is_ethernet() || !(out->link->offloads() & link_offload::kTso)) return 0;
+  bool tso = every_egress(lookup(dst), 0, [](const Interface* out) {
+    return out && out->is_ethernet() && (out->link->offloads() & link_offload::kTso);
+  });
+  if (!tso) return 0;
   return 65535 - (dst.is_v4() ? 20 : 0) - 60;  // IPv4 total length / IPv6 payload length
 }
 
@@ -181,13 +186,14 @@ int StackImpl::tcp_output_inplace(const IpAddr& src, const IpAddr& dst, std::spa
   if (buf.size() < headroom + kTcpMinHeader) return 0;
   if (v4 ? dst.v4().is_multicast() || dst.v4().is_broadcast() : dst.v6().is_multicast()) return 0;
   if (is_local(dst)) return 0;
-  const Route* r = lookup(dst, oif);
+  std::span<uint8_t> seg = buf.subspan(headroom);
+  FlowKey flow{src, dst, ipproto::kTcp, rd16(seg.data()), rd16(seg.data() + 2)};
+  Hop r = lookup(dst, oif, &flow);
   if (!r) return 0;
-  Interface* out = iface(r->info.ifindex);
+  Interface* out = iface(r.ifindex);
   if (!out || !out->up || !out->is_ethernet()) return 0;
   if (v4 && is_v4_broadcast(dst, *out)) return 0;
-  const IpAddr& nh = r->info.gateway.is_unspecified() ? dst : r->info.gateway;
-  std::span<uint8_t> seg = buf.subspan(headroom);
+  const IpAddr nh = r.next_hop(dst);
   const size_t seglen = seg.size();
   const size_t tcp_hl = size_t(seg[12] >> 4) * 4;
   const uint32_t offl = out->link->offloads();

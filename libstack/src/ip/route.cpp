@@ -1,4 +1,5 @@
-// Routing table (longest prefix match, then lowest metric), source address selection
+// Routing table (longest prefix match, then lowest metric; multipath routes and their
+// next hop choice in ip/multipath.cpp), source address selection
 // (a simplified RFC 6724: same interface, same scope, longest matching prefix) and the
 // path MTU cache fed by ICMP "fragmentation needed" / "packet too big".
 #include <algorithm>
@@ -8,17 +9,29 @@
 
 namespace libstack {
 
-const Route* StackImpl::lookup(const IpAddr& dst, uint32_t oif) const {
+// Does route a beat route b for the same destination? Longer prefix, then lower metric,
+// then a route the administrator (or the kernel-like stack itself) made over a router's.
+static bool better(const Route& a, const Route& b) {
+  if (a.info.dest.prefix_len != b.info.dest.prefix_len)
+    return a.info.dest.prefix_len > b.info.dest.prefix_len;
+  if (a.info.metric != b.info.metric) return a.info.metric < b.info.metric;
+  return b.info.origin == RouteInfo::Origin::Mesh && a.info.origin != RouteInfo::Origin::Mesh;
+}
+
+// A linear scan: a few routes on a host, a few hundred on a mesh node (one per gnode and
+// level); cost O(routes) per packet. Another issue replaces it with a trie.
+Hop StackImpl::lookup(const IpAddr& dst, uint32_t oif, const FlowKey* flow) const {
   const Route* best = nullptr;
   for (auto& r : routes) {
-    if (oif && r.info.ifindex != oif) continue;
     if (!r.info.dest.contains(dst)) continue;
-    if (const Interface* i = iface(r.info.ifindex); !i || !i->up) continue;
-    if (!best || r.info.dest.prefix_len > best->info.dest.prefix_len ||
-        (r.info.dest.prefix_len == best->info.dest.prefix_len && r.info.metric < best->info.metric))
-      best = &r;
+    if (best && !better(r, *best)) continue;
+    if (!route_live(r, oif)) continue;
+    best = &r;
   }
-  return best;
+  if (!best) return {};
+  if (best->info.nexthops.empty()) return {best, best->info.ifindex, best->info.gateway};
+  const NextHop& h = pick_nexthop(*best, oif, flow);
+  return {best, h.ifindex, h.gateway};
 }
 
 static size_t common_prefix(const IpAddr& a, const IpAddr& b) {
@@ -39,7 +52,7 @@ IpAddr StackImpl::select_source(const IpAddr& dst, uint32_t oif) const {
   }
   bool mcast = dst.is_v4() ? (dst.v4().is_multicast() || dst.v4().is_broadcast()) : dst.v6().is_multicast();
   if (!oif) {
-    if (const Route* r = lookup(dst)) oif = r->info.ifindex;
+    if (Hop h = lookup(dst)) oif = h.ifindex;
     else if (mcast || (dst.is_v6() && dst.v6().is_link_local())) {
       for (auto& i : ifs)
         if (!i->loopback) { oif = i->id; break; }
@@ -109,10 +122,15 @@ size_t StackImpl::path_mtu(const IpAddr& dst) const {
   // (the loopback's is 65536, as on Linux).
   size_t cap = dst.is_v4() ? 65535 : SIZE_MAX;
   if (is_local(dst)) return std::min(ifs[0]->mtu, cap);
-  const Route* r = lookup(dst);
-  const Interface* i = r ? iface(r->info.ifindex) : nullptr;
+  Hop h = lookup(dst);
+  const Interface* i = h ? iface(h.ifindex) : nullptr;
   if (!i) return floor;
   size_t m = std::min(i->mtu, cap);
+  // A multipath route: the smallest MTU of its live hops, so that whichever hop a flow
+  // takes, its packets fit (TCP's MSS is chosen before the flow's hop is known).
+  if (!h.route->info.nexthops.empty())
+    for (auto& x : h.route->info.nexthops)
+      if (hop_live(x, 0)) m = std::min(m, iface(x.ifindex)->mtu);
   for (auto& p : pmtu)
     if (p.dst == dst) m = std::min(m, p.mtu);
   return m;
@@ -137,15 +155,15 @@ int StackImpl::add_route(const RouteInfo& in) {
   if (r.dest.prefix_len > (r.dest.addr.is_v4() ? 32 : 128)) return -EINVAL;
   if (!r.gateway.is_unspecified()) {
     if (!r.ifindex) {
-      const Route* g = lookup(r.gateway);
-      if (!g || !g->info.gateway.is_unspecified()) return -ENETUNREACH;
-      r.ifindex = g->info.ifindex;
+      Hop g = lookup(r.gateway);
+      if (!g || !g.route->info.nexthops.empty() || !g.gateway.is_unspecified()) return -ENETUNREACH;
+      r.ifindex = g.ifindex;
     }
   }
   if (!r.ifindex || !iface(r.ifindex)) return r.ifindex ? -ENODEV : -EINVAL;
   for (auto& x : routes)
-    if (x.info.dest == r.dest && x.info.gateway == r.gateway && x.info.ifindex == r.ifindex &&
-        x.info.metric == r.metric)
+    if (x.info.nexthops.empty() && x.info.dest == r.dest && x.info.gateway == r.gateway &&
+        x.info.ifindex == r.ifindex && x.info.metric == r.metric)
       return -EEXIST;
   routes.push_back({r});
   return 0;
@@ -153,10 +171,20 @@ int StackImpl::add_route(const RouteInfo& in) {
 
 int StackImpl::remove_route(const Cidr& dest, const IpAddr& gw, uint32_t ifindex) {
   auto n = std::erase_if(routes, [&](const Route& r) {
-    return r.info.dest == dest && (gw.is_unspecified() || r.info.gateway == gw) &&
-           (!ifindex || r.info.ifindex == ifindex);
+    return r.info.nexthops.empty() && r.info.dest == dest &&
+           (gw.is_unspecified() || r.info.gateway == gw) && (!ifindex || r.info.ifindex == ifindex);
   });
   return n ? 0 : -ESRCH;
+}
+
+void StackImpl::routes_drop_interface(uint32_t ifindex) {
+  for (auto& r : routes)
+    std::erase_if(r.info.nexthops, [&](const NextHop& h) { return h.ifindex == ifindex; });
+  // A multipath route whose last hop went is gone too (its nexthops are empty now, and
+  // its ifindex 0 would make it look like a broken single-path route).
+  std::erase_if(routes, [&](const Route& r) {
+    return r.info.ifindex == ifindex || (r.info.nexthops.empty() && r.info.ifindex == 0);
+  });
 }
 
 }  // namespace libstack

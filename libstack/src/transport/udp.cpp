@@ -191,9 +191,8 @@ ssize_t UdpSocket::sendto(std::span<const uint8_t> data, const std::optional<End
   if (v4 && !mcast) {
     bool bcast = d.v4().is_broadcast();
     if (!bcast) {
-      const Route* r = st->lookup(d, o.oif);
-      if (r) {
-        const Interface* i = st->iface(r->info.ifindex);
+      if (Hop r = st->lookup(d, o.oif)) {
+        const Interface* i = st->iface(r.ifindex);
         bcast = i && st->is_v4_broadcast(d, *i);
       }
     }
@@ -284,7 +283,7 @@ void UdpSocket::set_rcvbuf(size_t bytes) { s_->rcvbuf = std::max<size_t>(bytes, 
 
 static uint32_t group_iface(StackImpl& st, const IpAddr& g, uint32_t ifindex) {
   if (ifindex) return st.iface(ifindex) ? ifindex : 0;
-  if (const Route* r = st.lookup(g)) return r->info.ifindex;
+  if (Hop r = st.lookup(g)) return r.ifindex;
   for (auto& i : st.ifs)
     if (!i->loopback) return i->id;
   return Stack::kLoopbackIfindex;

@@ -294,6 +294,7 @@ uint8_t route_protocol(RouteInfo::Origin o) {
   switch (o) {
     case RouteInfo::Origin::Connected: return RTPROT_KERNEL;
     case RouteInfo::Origin::RouterAdvert: return RTPROT_RA;
+    case RouteInfo::Origin::Mesh: return RTPROT_NTK;  // "proto ntk" (docs/netlink.md)
     case RouteInfo::Origin::Static: break;
   }
   return RTPROT_BOOT;
