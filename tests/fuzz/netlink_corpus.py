@@ -34,6 +34,10 @@ def rtm(fam, dst_len, table=254, typ=1, flags=0):
     return struct.pack("<BBBBBBBBI", fam, dst_len, 0, 0, table, 3, 0, typ, flags)
 
 
+def rtnh(hops, ifindex, attrs):  # struct rtnexthop + its attributes (RTA_MULTIPATH entry)
+    return align(struct.pack("<HBBi", 8 + len(attrs), 0, hops, ifindex) + attrs)
+
+
 v4 = lambda s: bytes(int(x) for x in s.split("."))
 v6_db8 = bytes.fromhex("20010db8000000000000000000000099")
 u32 = lambda v: struct.pack("<I", v)
@@ -59,6 +63,11 @@ seeds = {
     "glibc_getifaddrs": msg(18, REQ | DUMP, b"\0\0\0\0") + msg(22, REQ | DUMP, b"\0\0\0\0", 2),
     "glibc_check_pf": msg(22, REQ | DUMP, ifaddr(0, 0, 0)),
     "unknown_type": msg(100, REQ | ACK, b""),
+    # ip route add 10.3.0.0/16 nexthop via 10.0.0.2 dev 2 weight 3 nexthop via 10.0.0.3 dev 2
+    "ip_route_add_multipath": msg(24, REQ | ACK | CREATE | EXCL, rtm(2, 16) + attr(1, v4("10.3.0.0")) +
+                                  attr(9, rtnh(2, 2, attr(5, v4("10.0.0.2"))) + rtnh(0, 2, attr(5, v4("10.0.0.3"))))),
+    "ip_route_del_multipath": msg(25, REQ | ACK, rtm(2, 16, 254, 0) + attr(1, v4("10.3.0.0")) +
+                                  attr(9, rtnh(0, 2, attr(5, v4("10.0.0.2"))))),
 }
 
 os.makedirs(OUT, exist_ok=True)

@@ -71,6 +71,50 @@ rc=$?
 [ $rc -ne 0 ] || fail "adding an existing address succeeded"
 has "File exists" "$WORK/dup"
 
+# --- multipath routes (a router's, origin Mesh), as Linux prints the same routes -------
+# The module's --nlt-mpath adds tnv1 (10.8.0.2/24, fd00:8::2/64) and two Mesh routes with
+# weights 3 and 1; the view's `ip route` must print what Linux prints for those routes
+# (made in a test-made namespace with proto ntk), before and after tnv1 goes down (Linux:
+# "dead linkdown" on that hop), and a static `ip route add ... nexthop ...` likewise.
+MP_SHOW="'$IP' route show 10.1.0.0/16; '$IP' -6 route show fd00:1::/48"
+MP_ADD="'$IP' route add 10.3.0.0/16 nexthop via 10.9.0.1 dev tnv0 weight 2 nexthop via 10.8.0.1 dev tnv1"
+MP_SCRIPT="$MP_SHOW; $MP_ADD; '$IP' route show 10.3.0.0/16; '$IP' link set tnv1 down; $MP_SHOW"
+run --nlt-mpath --nlt-state "$WORK/mpstate" -- sh -c "$MP_SCRIPT" >"$WORK/mp_view" 2>&1 ||
+  fail "multipath ip commands exited $?"
+MP_NS=tn-nlsock-mp$$
+if ip netns add "$MP_NS" 2>/dev/null; then
+  ns() { ip -n "$MP_NS" "$@"; }
+  ns link add tnv0 type veth peer name p0 && ns link add tnv1 type veth peer name p1 &&
+    for d in tnv0 tnv1 p0 p1; do ns link set "$d" up; done &&
+    ns addr add 10.9.0.2/24 dev tnv0 && ns addr add 10.8.0.2/24 dev tnv1 &&
+    ns addr add fd00:9::2/64 dev tnv0 nodad && ns addr add fd00:8::2/64 dev tnv1 nodad &&
+    ns route add 10.1.0.0/16 proto ntk nexthop via 10.9.0.1 dev tnv0 weight 3 nexthop via 10.8.0.1 dev tnv1 weight 1 &&
+    ns -6 route add fd00:1::/48 proto ntk metric 1024 nexthop via fd00:9::1 dev tnv0 weight 3 nexthop via fd00:8::1 dev tnv1 weight 1 ||
+    fail "could not build the Linux reference namespace"
+  ip netns exec "$MP_NS" sh -c "$MP_SCRIPT" >"$WORK/mp_linux" 2>&1
+  ip netns del "$MP_NS"
+else
+  echo "note: no network namespace for Linux's reference text; using the recorded one"
+  printf '%s\n' '10.1.0.0/16 proto ntk ' '	nexthop via 10.9.0.1 dev tnv0 weight 3 ' \
+    '	nexthop via 10.8.0.1 dev tnv1 weight 1 ' 'fd00:1::/48 proto ntk metric 1024 pref medium' \
+    '	nexthop via fd00:9::1 dev tnv0 weight 3 ' '	nexthop via fd00:8::1 dev tnv1 weight 1 ' \
+    '10.3.0.0/16 ' '	nexthop via 10.9.0.1 dev tnv0 weight 2 ' '	nexthop via 10.8.0.1 dev tnv1 weight 1 ' \
+    '10.1.0.0/16 proto ntk ' '	nexthop via 10.9.0.1 dev tnv0 weight 3 ' \
+    '	nexthop via 10.8.0.1 dev tnv1 weight 1 dead linkdown ' 'fd00:1::/48 proto ntk metric 1024 pref medium' \
+    '	nexthop via fd00:9::1 dev tnv0 weight 3 ' '	nexthop via fd00:8::1 dev tnv1 weight 1 dead linkdown ' \
+    >"$WORK/mp_linux"
+fi
+has "nexthop via 10.8.0.1 dev tnv1 weight 1 dead linkdown" "$WORK/mp_linux"
+diff -u "$WORK/mp_linux" "$WORK/mp_view" >"$WORK/mp_diff" ||
+  fail "ip route of multipath routes differs from Linux: $(cat "$WORK/mp_diff")"
+has "route 10.1.0.0/16 via 0.0.0.0 dev 0 nexthop 10.9.0.1 dev 2 weight 3 nexthop 10.8.0.1 dev 3 weight 1" "$WORK/mpstate"
+has "route 10.3.0.0/16 via 0.0.0.0 dev 0 nexthop 10.9.0.1 dev 2 weight 2 nexthop 10.8.0.1 dev 3 weight 1" "$WORK/mpstate"
+run --nlt-mpath -- "$IP" route get 10.1.2.3 >"$WORK/mp_get" 2>&1 || fail "ip route get (multipath) exited $?"
+has "10.1.2.3 via 10.9.0.1 dev tnv0 src 10.9.0.2" "$WORK/mp_get"
+run --nlt-mpath --nlt-state "$WORK/mpstate2" -- sh -c "'$IP' route del 10.1.0.0/16 && '$IP' -6 route flush fd00:1::/48 && '$IP' route" \
+  >"$WORK/mp_del" 2>&1 || fail "multipath deletion exited $?"
+hasnt "10.1.0.0" "$WORK/mp_del"; hasnt "10.1.0.0" "$WORK/mpstate2"; hasnt "fd00:1::" "$WORK/mpstate2"
+
 # --- the C library and the old ioctls ------------------------------------------------
 run -- "$PROBE" ifaddrs >"$WORK/ifa" 2>&1 || fail "probe ifaddrs exited $?"
 has "ifa tnv0 inet 10.9.0.2" "$WORK/ifa"; has "ifa tnv0 inet6 fd00:9::2" "$WORK/ifa"

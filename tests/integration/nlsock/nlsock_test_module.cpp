@@ -10,7 +10,11 @@
 // 10.9.0.2/24 and fd00:9::2/64; "none" for no address), --nlt-gw ADDR (repeatable;
 // default 10.9.0.1 and fd00:9::1 when the family has an address), --nlt-no-ll (no IPv6
 // link-local address), --nlt-state FILE (at the end, the Stack's own addresses and
-// routes, one per line, so tests check the Stack and not only netlink's picture of it).
+// routes, one per line, so tests check the Stack and not only netlink's picture of it),
+// --nlt-mpath (a second interface tnv1, 02:00:00:09:00:03, 10.8.0.2/24 and fd00:8::2/64,
+// and two router (Mesh) multipath routes as the mesh router installs them:
+// 10.1.0.0/16 via 10.9.0.1 dev tnv0 weight 3 + via 10.8.0.1 dev tnv1 weight 1, and
+// fd00:1::/48 metric 1024 via fd00:9::1 / fd00:8::1 with the same weights).
 #include <linux/netlink.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -49,12 +53,30 @@ const int kSyscalls[] = {SYS_socket,      SYS_bind,        SYS_connect,    SYS_g
                          SYS_recvmsg,     SYS_setsockopt,  SYS_getsockopt, SYS_shutdown,
                          SYS_listen,      SYS_accept,      SYS_accept4,    -1};
 const char *const kOptions[] = {"nlt-ifname=", "nlt-ip=", "nlt-gw=", "nlt-no-ll", "nlt-state=",
-                                nullptr};
+                                "nlt-mpath", nullptr};
+
+// --nlt-mpath: tnv1 and the router's multipath routes (see the top of the file).
+bool add_multipath(Stack &st, uint32_t if0, InProcessHub &hub, char *err, size_t errcap) {
+  int if1 = st.add_interface(hub.add_port(), MacAddr{{2, 0, 0, 9, 0, 3}}, 0, "tnv1");
+  if (if1 < 0 || st.add_address(uint32_t(if1), *Cidr::parse("10.8.0.2/24")) < 0 ||
+      st.add_address(uint32_t(if1), *Cidr::parse("fd00:8::2/64")) < 0) {
+    snprintf(err, errcap, "--nlt-mpath: tnv1 failed");
+    return false;
+  }
+  NextHop v4[] = {{*IpAddr::parse("10.9.0.1"), if0, 3}, {*IpAddr::parse("10.8.0.1"), uint32_t(if1), 1}};
+  NextHop v6[] = {{*IpAddr::parse("fd00:9::1"), if0, 3}, {*IpAddr::parse("fd00:8::1"), uint32_t(if1), 1}};
+  if (st.set_multipath_route(*Cidr::parse("10.1.0.0/16"), v4) < 0 ||
+      st.set_multipath_route(*Cidr::parse("fd00:1::/48"), v6, RouteInfo::Origin::Mesh, 1024) < 0) {
+    snprintf(err, errcap, "--nlt-mpath: set_multipath_route failed");
+    return false;
+  }
+  return true;
+}
 
 void *m_init(const tn_host *h, int argc, const char *const *argv, char *err, size_t errcap) {
   std::string ifname = "tnv0";
   std::vector<std::string> ips, gws;
-  bool ll = true, no_ip = false;
+  bool ll = true, no_ip = false, mpath = false;
   auto m = std::make_unique<Mod>();
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -66,6 +88,7 @@ void *m_init(const tn_host *h, int argc, const char *const *argv, char *err, siz
       else ips.push_back(v);
     } else if (a == "--nlt-gw") gws.push_back(val());
     else if (a == "--nlt-no-ll") ll = false;
+    else if (a == "--nlt-mpath") mpath = true;
     else if (a == "--nlt-state") m->state_file = val();
     else {
       snprintf(err, errcap, "unknown option %s", a.c_str());
@@ -111,6 +134,7 @@ void *m_init(const tn_host *h, int argc, const char *const *argv, char *err, siz
       return nullptr;
     }
   }
+  if (mpath && !add_multipath(*m->st, uint32_t(ifx), *m->hub, err, errcap)) return nullptr;
   if (v4) {
     // One datagram towards the gateway leaves an INCOMPLETE neighbour entry (nobody
     // answers ARP on the hub) for `ip neigh`.
@@ -139,9 +163,14 @@ void m_fini(void *self) {
     if (FILE *f = m->state) {
       for (auto &a : m->st->addresses())
         fprintf(f, "addr %u %s\n", a.ifindex, a.cidr.to_string().c_str());
-      for (auto &r : m->st->routes())
-        fprintf(f, "route %s via %s dev %u\n", r.dest.to_string().c_str(),
+      for (auto &r : m->st->routes()) {
+        fprintf(f, "route %s via %s dev %u", r.dest.to_string().c_str(),
                 r.gateway.to_string().c_str(), r.ifindex);
+        for (auto &n : r.nexthops)
+          fprintf(f, " nexthop %s dev %u weight %u", n.gateway.to_string().c_str(), n.ifindex,
+                  unsigned(n.weight));
+        fprintf(f, "\n");
+      }
       for (auto &i : m->st->interfaces())
         fprintf(f, "link %u %s mtu %zu %s\n", i.id, i.name.c_str(), i.mtu, i.up ? "up" : "down");
       fclose(f);

@@ -23,8 +23,10 @@
 // bad filter attributes, as the non-strict kernel does.
 //
 // What the Stack cannot represent is refused with -EOPNOTSUPP, never silently ignored:
-// link down, rename, MAC change, route tables other than main, route types other than
-// unicast, multipath, route metrics/prefsrc, neighbour changes (see docs/netlink.md).
+// rename, MAC change, route tables other than main, route types other than unicast,
+// route metrics/prefsrc, neighbour changes (see docs/netlink.md). Multipath routes (a
+// router's, origin Mesh, "proto ntk") are dumped and added with RTA_MULTIPATH
+// (route_multipath.cpp).
 #include "umnet/netlink_route.h"
 
 #include <linux/fib_rules.h>
@@ -44,6 +46,7 @@
 #include <string>
 
 #include "link_state.h"
+#include "route_multipath.h"
 
 namespace umnet {
 
@@ -311,7 +314,8 @@ std::optional<IpAddr> connected_src(const std::vector<AddressInfo>& addrs, const
 }
 
 std::vector<uint8_t> route_msg(const RouteInfo& r, const std::vector<AddressInfo>& addrs,
-                               uint16_t flags, uint32_t seq, uint32_t pid) {
+                               const std::vector<InterfaceInfo>& ifs, uint16_t flags,
+                               uint32_t seq, uint32_t pid) {
   Msg m(RTM_NEWROUTE, flags, seq, pid);
   bool v4 = r.dest.addr.is_v4();
   rtmsg rt{};
@@ -319,7 +323,10 @@ std::vector<uint8_t> route_msg(const RouteInfo& r, const std::vector<AddressInfo
   rt.rtm_dst_len = r.dest.prefix_len;
   rt.rtm_table = RT_TABLE_MAIN;
   rt.rtm_protocol = route_protocol(r.origin);
-  rt.rtm_scope = (v4 && r.gateway.is_unspecified()) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  // Scope link for on-link IPv4 routes; a multipath route is on-link when no hop has a gateway.
+  bool onlink = r.gateway.is_unspecified();
+  for (auto& x : r.nexthops) onlink = onlink && x.gateway.is_unspecified();
+  rt.rtm_scope = (v4 && onlink) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   rt.rtm_type = RTN_UNICAST;
   m.fixed(rt);
   m.u32(RTA_TABLE, RT_TABLE_MAIN);
@@ -327,6 +334,12 @@ std::vector<uint8_t> route_msg(const RouteInfo& r, const std::vector<AddressInfo
   if (!v4 || r.metric != 0) m.u32(RTA_PRIORITY, r.metric);
   if (v4 && r.origin == RouteInfo::Origin::Connected)
     if (auto src = connected_src(addrs, r)) m.ip(RTA_PREFSRC, *src);
+  if (!v4) m.u8(RTA_PREF, 0);  // ICMPV6_ROUTER_PREF_MEDIUM, as the kernel says for every route
+  if (!r.nexthops.empty()) {  // a multipath route: its hops in RTA_MULTIPATH, no RTA_OIF
+    auto mp = encode_multipath(r.nexthops, ifs);
+    m.attr(RTA_MULTIPATH, mp.data(), mp.size());
+    return m.done();
+  }
   if (!r.gateway.is_unspecified()) m.ip(RTA_GATEWAY, r.gateway);
   m.u32(RTA_OIF, r.ifindex);
   return m.done();
@@ -571,18 +584,21 @@ int NetlinkRoute::get_route(const uint8_t* msg, size_t len, Out& out) {
   if (table == RT_TABLE_UNSPEC || table == RT_TABLE_MAIN) {
     auto routes = st_.routes();
     auto addrs = st_.addresses();
+    auto ifs = st_.interfaces();
     for (int fam : {AF_INET, AF_INET6}) {
       if (family != AF_UNSPEC && family != fam) continue;
       for (auto& r : routes)
-        if (family_of(r.dest.addr) == fam) out.multi(route_msg(r, addrs, NLM_F_MULTI, h.seq, out.pid()));
+        if (family_of(r.dest.addr) == fam)
+          out.multi(route_msg(r, addrs, ifs, NLM_F_MULTI, h.seq, out.pid()));
     }
   }
   out.done(h.seq);
   return kDumped;
 }
 
-// `ip route get ADDR`: longest-prefix match over the Stack's routes (lowest metric on a
-// tie, as libstack's own lookup does), the source from Stack::source_for().
+// `ip route get ADDR`: the Stack's own lookup (Stack::lookup_route: longest prefix, lowest
+// metric, routes through down links skipped; a multipath route's hop of highest weight),
+// the source from Stack::source_for().
 int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
   Hdr h = read_hdr(msg);
   rtmsg rt;
@@ -603,7 +619,6 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
     oif = *o;
     if (oif && !find_if(st_.interfaces(), oif)) return -ENODEV;
   }
-  auto routes = st_.routes();
   auto addrs = st_.addresses();
   Msg m(RTM_NEWROUTE, 0, h.seq, out.pid());
   rtmsg r{};
@@ -622,19 +637,10 @@ int NetlinkRoute::route_lookup(const uint8_t* msg, size_t len, Out& out) {
     out.single(m.done());
     return 0;
   }
-  auto ifs = st_.interfaces();
-  const RouteInfo* best = nullptr;
-  for (auto& x : routes) {
-    if (x.dest.addr.family != dst.family || !x.dest.contains(dst) || (oif && x.ifindex != oif)) continue;
-    const InterfaceInfo* via = find_if(ifs, x.ifindex);
-    if (!via || !iface_up(*via)) continue;  // the Stack ignores routes through down links
-    if (!best || x.dest.prefix_len > best->dest.prefix_len ||
-        (x.dest.prefix_len == best->dest.prefix_len && x.metric < best->metric))
-      best = &x;
-  }
+  auto best = st_.lookup_route(dst, oif);
   if (!best) return -ENETUNREACH;
   if (rt.rtm_flags & RTM_F_FIB_MATCH) {  // `ip route get fibmatch ADDR`: the route itself
-    out.single(route_msg(*best, addrs, 0, h.seq, out.pid()));
+    out.single(route_msg(best->route, addrs, st_.interfaces(), 0, h.seq, out.pid()));
     return 0;
   }
   r.rtm_table = RT_TABLE_MAIN;
@@ -668,7 +674,7 @@ int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
   }
   if (table != RT_TABLE_UNSPEC && table != RT_TABLE_MAIN) return -EOPNOTSUPP;
   if (add && rt.rtm_type != RTN_UNICAST) return -EOPNOTSUPP;  // blackhole, prohibit, ...
-  for (int t : {RTA_MULTIPATH, RTA_VIA, RTA_ENCAP, RTA_NH_ID, RTA_SRC})
+  for (int t : {RTA_VIA, RTA_ENCAP, RTA_NH_ID, RTA_SRC})
     if (tb[size_t(t)].present) return -EOPNOTSUPP;
   // Route metrics and a preferred source cannot be stored; on delete (`ip route flush`
   // echoes every attribute of the dump) they are ignored.
@@ -691,11 +697,29 @@ int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
   if (oif && *oif && !find_if(st_.interfaces(), *oif)) return -ENODEV;
   Cidr dest{dst, rt.rtm_dst_len};
   auto routes = st_.routes();
+  const bool multipath = tb[RTA_MULTIPATH].present;
+  if (add && multipath) {
+    // `ip route add DEST nexthop via A dev X weight N nexthop ...`: a static multipath
+    // route (origin Static: apart from a router's routes of the same prefix).
+    if (gw || (oif && *oif)) return -EINVAL;
+    std::vector<NextHop> hops;
+    int rc = decode_multipath(tb[RTA_MULTIPATH].data, tb[RTA_MULTIPATH].len, fam, &hops);
+    if (rc == -EINVAL) ++ctr_.malformed;
+    if (rc < 0) return rc;
+    for (auto& x : hops)
+      if (x.ifindex && !find_if(st_.interfaces(), x.ifindex)) return -ENODEV;
+    for (auto& x : routes)
+      if (x.dest == dest && x.origin == RouteInfo::Origin::Static && !x.nexthops.empty() &&
+          (!(h.flags & NLM_F_REPLACE) || (h.flags & NLM_F_EXCL)))
+        return -EEXIST;
+    uint32_t metric = prio ? *prio : (fam == AF_INET6 ? 1024 : 0);
+    return st_.set_multipath_route(dest, hops, RouteInfo::Origin::Static, metric);
+  }
   if (add) {
     uint32_t metric = prio ? *prio : (fam == AF_INET6 ? 1024 : 0);  // kernel defaults
     if (h.flags & NLM_F_REPLACE) {
       for (auto& x : routes)
-        if (x.dest == dest && x.metric == metric) {
+        if (x.nexthops.empty() && x.dest == dest && x.metric == metric) {
           if (h.flags & NLM_F_EXCL) return -EEXIST;
           st_.remove_route(x.dest, x.gateway, x.ifindex);
           break;
@@ -703,10 +727,23 @@ int NetlinkRoute::change_route(const uint8_t* msg, size_t len, bool add) {
     }
     return st_.add_route(dest, gw ? *gw : unspecified(fam), oif ? *oif : 0, metric);
   }
-  for (auto& x : routes)
-    if (x.dest == dest && (!gw || x.gateway == *gw) && (!oif || !*oif || x.ifindex == *oif) &&
-        (!prio || x.metric == *prio))
+  // Delete: a multipath route (any origin, as the kernel deletes whatever matches) when
+  // the request is one (`ip route flush` echoes RTA_MULTIPATH) or names only the prefix,
+  // or a gateway / interface of one of its hops; otherwise single-path routes as before.
+  auto hop_matches = [&](const RouteInfo& x) {
+    if (multipath || (!gw && (!oif || !*oif))) return true;
+    for (auto& n : x.nexthops)
+      if ((!gw || n.gateway == *gw) && (!oif || !*oif || n.ifindex == *oif)) return true;
+    return false;
+  };
+  for (auto& x : routes) {
+    if (x.dest != dest || (prio && x.metric != *prio)) continue;
+    if (!x.nexthops.empty()) {
+      if (hop_matches(x)) return st_.set_multipath_route(x.dest, {}, x.origin);
+    } else if (!multipath && (!gw || x.gateway == *gw) && (!oif || !*oif || x.ifindex == *oif)) {
       return st_.remove_route(x.dest, x.gateway, x.ifindex);
+    }
+  }
   return -ESRCH;
 }
 
