@@ -2,18 +2,21 @@
 //
 // Theory of operation: the launcher hands the module its options as argv tokens
 // ("--net" "URL" ..., or "--net=URL"). One pass walks them: the options of the default
-// group (--net --ip --gw --dns --dhcp --slaac --iid --tempaddr --mac --mtu --pcap) fill one
-// StackSpec,
-// every --stack value is split (commas outside double quotes) into NAME=URL and key
-// settings that fill another through the same setter, and --publish is collected apart.
-// A second step checks each spec as a whole (settings that a host/none stack cannot take,
-// gateways that no address of the stack can reach, slirp defaults) and assembles the
+// group (--net --ip --gw --dns --dhcp --slaac --iid --tempaddr --mac --mtu --pcap
+// --forward) fill one StackSpec, every --stack value is split (commas outside double
+// quotes) into NAME=URL and key settings that fill another through the same setter, and
+// --publish is collected apart. Each --net (net= in --stack) adds a link; per-link values
+// (VALUE@ethN) are kept with their interface number until every link is known. A second
+// step checks each spec as a whole (settings that a host/none stack cannot take, @ethN
+// naming no link, gateways that no address of the stack can reach, slirp defaults,
+// per-link MACs, MTUs and capture files) and assembles the
 // ViewConfig: the default stack first when there is one, then the --stack stacks in the
 // order given. Every error is one line that names the option and its value.
 #include "config.h"
 
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -22,7 +25,7 @@ namespace umnet {
 
 const char *const kViewOptions[] = {"net=",  "ip=",      "gw=",  "dns=", "dhcp",
                                     "slaac", "iid=",     "tempaddr",   "mac=", "mtu=",
-                                    "pcap=", "stack=",   "publish=",   nullptr};
+                                    "pcap=", "forward",  "stack=",     "publish=", nullptr};
 
 namespace {
 
@@ -37,8 +40,14 @@ constexpr size_t kMaxName = 63;  // TN_MSOCKET_NAME_MAX - 1
 struct Draft {
   StackSpec spec;
   bool is_default = false;  // the --net group (messages say "--ip X", not "ip=X")
-  bool have_gw4 = false, have_gw6 = false, have_mac = false, have_mtu = false,
-       have_pcap = false, have_iid = false;
+  bool have_gw4 = false, have_gw6 = false, have_mtu = false, have_pcap = false,
+       have_iid = false;
+  std::map<size_t, libstack::MacAddr> macs;  // per interface number (@ethN; eth0 without)
+  std::map<size_t, size_t> link_mtus;        // --mtu N@ethN
+  std::string pcap;                          // the capture file (eth0's; ethN derived)
+  std::vector<std::string> addr_where, gw_where;  // how each was given, for messages
+  std::vector<int> gw_link_given;                  // -1: found from the addresses
+  size_t mtu_all = 0;                              // --mtu N: every link
   std::string first_setting;  // first address/link setting given ("ip", "mtu", ...)
   std::string first_not_pcap;  // the same, pcap aside (--pcap alone: the embedded default)
   std::string slaac_setting;  // first SLAAC id setting given ("iid", "tempaddr")
@@ -99,16 +108,23 @@ std::string unquote(std::string_view s) {
   return r;
 }
 
-// Sets the link of a draft from a --net value or the URL part of --stack.
-bool set_link(Draft *d, std::string_view raw, std::string *err) {
+// Adds a link to a draft from a --net value, the URL part of --stack or its net= key
+// (`more`: not the stack's first link).
+bool set_link(Draft *d, std::string_view raw, std::string *err, bool more = false) {
   std::string u = unquote(raw);
+  std::string w = d->is_default ? "--net " + std::string(raw)
+                  : more        ? "--stack " + d->spec.name + ": net=" + std::string(raw)
+                                : "--stack " + d->spec.name + "=" + std::string(raw);
+  if (more && d->spec.kind != StackSpec::Kind::Link)
+    return fail(err, w + ": a " + (d->spec.kind == StackSpec::Kind::None ? "none" : "host") +
+                         " stack has no links to add to (none and host stand alone)");
+  if (more && (u == "none" || u == "host"))
+    return fail(err, w + ": none and host stand alone, not beside another link");
   if (u == "none") {
     d->spec.kind = StackSpec::Kind::None;
   } else if (u == "host") {
     d->spec.kind = StackSpec::Kind::Host;
   } else {
-    std::string w = d->is_default ? "--net " + std::string(raw)
-                                  : "--stack " + d->spec.name + "=" + std::string(raw);
     if (u == "tap:" || u == "tun:" || u == "tap://" || u == "tun://")
       return fail(err, w + ": the device name is missing (" + u.substr(0, 3) + ":NAME, e.g. " +
                            u.substr(0, 3) + ":" + u.substr(0, 3) + "0)");
@@ -119,9 +135,34 @@ bool set_link(Draft *d, std::string_view raw, std::string *err) {
       return fail(err, w + ": not a link URL" + hint);
     }
     d->spec.kind = StackSpec::Kind::Link;
-    d->spec.url = std::move(u);
+    if (d->spec.links.empty()) d->spec.url = u;
+    d->spec.links.push_back({std::move(u), std::nullopt, 0, {}});
   }
   return true;
+}
+
+// "VALUE@ethN": the value and N (-1 without a suffix). false: '@' not followed by ethN.
+bool split_iface(std::string_view v, std::string_view *value, int *link) {
+  *value = v;
+  *link = -1;
+  auto at = v.rfind('@');
+  if (at == std::string_view::npos) return true;
+  std::string_view s = v.substr(at + 1);
+  *value = v.substr(0, at);
+  unsigned n = 0;
+  if (!s.starts_with("eth") || s.size() < 4 || (s.size() > 4 && s[3] == '0') ||
+      !parse_uint(s.substr(3), &n) || n > 255)
+    return false;
+  *link = int(n);
+  return true;
+}
+
+// The name of the capture file of link k of a stack whose eth0 records into `base`.
+std::string link_pcap(const std::string &base, size_t k) {
+  if (k == 0) return base;
+  std::string tag = ".eth" + std::to_string(k);
+  if (base.size() > 5 && base.ends_with(".pcap")) return base.substr(0, base.size() - 5) + tag + ".pcap";
+  return base + tag;
 }
 
 // One address/link setting (a default-group option or a --stack key). `has_val` tells a
@@ -129,15 +170,17 @@ bool set_link(Draft *d, std::string_view raw, std::string *err) {
 bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_view val,
                    std::string *err) {
   StackSpec &s = d->spec;
-  const bool flag = key == "dhcp" || key == "slaac" || key == "tempaddr";
+  const bool flag = key == "dhcp" || key == "slaac" || key == "tempaddr" || key == "forward";
   const bool valued = key == "ip" || key == "gw" || key == "dns" || key == "mac" ||
-                      key == "mtu" || key == "pcap" || key == "iid";
+                      key == "mtu" || key == "pcap" || key == "iid" ||
+                      (key == "net" && !d->is_default);
   if (!flag && !valued) {
     return fail(err, "--stack " + s.name + ": unknown setting '" + std::string(key) +
-                         "' (ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap)");
+                         "' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward)");
   }
   if (flag && has_val) return fail(err, d->where(key, val) + ": " + std::string(key) + " takes no value");
   if (valued && (!has_val || val.empty())) return fail(err, d->where(key) + ": needs a value");
+  if (key == "net") return set_link(d, val, err, true);
   // iid/tempaddr shape SLAAC only: they neither need --net nor stop the slirp plan.
   const bool slaac_shape = key == "iid" || key == "tempaddr";
   if (slaac_shape) {
@@ -146,8 +189,18 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
     if (d->first_setting.empty()) d->first_setting = std::string(key);
     if (d->first_not_pcap.empty() && key != "pcap") d->first_not_pcap = std::string(key);
   }
+  // Per-link values: VALUE@ethN (the interface is checked once every link is known).
+  int link = -1;
+  const std::string full(val);
+  if (key == "ip" || key == "gw" || key == "mac" || key == "mtu") {
+    if (!split_iface(full, &val, &link))
+      return fail(err, d->where(key, full) + ": '" + full.substr(full.rfind('@')) +
+                           "' is not an interface of a stack (eth0, eth1, ...)");
+  }
 
-  if (key == "dhcp") {
+  if (key == "forward") {
+    s.forward = true;
+  } else if (key == "dhcp") {
     s.dhcp = true;
   } else if (key == "slaac") {
     s.slaac = true;
@@ -171,8 +224,10 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
       return fail(err, d->where(key, val) + ": not a usable interface address");
     if (c->prefix_len == 0) return fail(err, d->where(key, val) + ": prefix length 0");
     for (auto &o : s.addrs)
-      if (o.addr == a) return fail(err, d->where(key, val) + ": address given twice");
+      if (o.addr == a) return fail(err, d->where(key, full) + ": address given twice");
     s.addrs.push_back(*c);
+    s.addr_link.push_back(link < 0 ? 0 : size_t(link));
+    d->addr_where.push_back(d->where(key, full));
   } else if (key == "gw") {
     auto a = IpAddr::parse(val);
     if (!a) return fail(err, d->where(key, val) + ": not an address");
@@ -185,6 +240,8 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
                            " gateway per stack");
     seen = true;
     s.gateways.push_back(*a);
+    d->gw_link_given.push_back(link);
+    d->gw_where.push_back(d->where(key, full));
   } else if (key == "dns") {
     auto a = IpAddr::parse(val);
     if (!a) return fail(err, d->where(key, val) + ": not an address");
@@ -192,24 +249,29 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
       return fail(err, d->where(key, val) + ": not a usable name server address");
     s.dns.push_back(*a);
   } else if (key == "mac") {
-    if (d->have_mac) return fail(err, d->where(key, val) + ": given twice");
+    size_t k = link < 0 ? 0 : size_t(link);
+    if (d->macs.count(k))
+      return fail(err, d->where(key, full) + ": given twice" +
+                           (link < 0 ? "" : " for eth" + std::to_string(k)));
     auto m = MacAddr::parse(val);
-    if (!m) return fail(err, d->where(key, val) + ": not a MAC address (aa:bb:cc:dd:ee:ff)");
-    if (m->is_multicast()) return fail(err, d->where(key, val) + ": a multicast MAC address");
-    if (*m == MacAddr{}) return fail(err, d->where(key, val) + ": the all-zero MAC address");
-    d->have_mac = true;
-    s.mac = *m;
+    if (!m) return fail(err, d->where(key, full) + ": not a MAC address (aa:bb:cc:dd:ee:ff)");
+    if (m->is_multicast()) return fail(err, d->where(key, full) + ": a multicast MAC address");
+    if (*m == MacAddr{}) return fail(err, d->where(key, full) + ": the all-zero MAC address");
+    for (auto &[j, o] : d->macs)
+      if (o == *m) return fail(err, d->where(key, full) + ": already the MAC address of eth" + std::to_string(j));
+    d->macs[k] = *m;
   } else if (key == "mtu") {
-    if (d->have_mtu) return fail(err, d->where(key, val) + ": given twice");
+    if (link < 0 ? d->have_mtu : d->link_mtus.count(size_t(link)) > 0)
+      return fail(err, d->where(key, full) + ": given twice");
     size_t n = 0;
     if (!parse_uint(val, &n) || n < 68 || n > 65535)
-      return fail(err, d->where(key, val) + ": not an MTU (68..65535)");
-    d->have_mtu = true;
-    s.mtu = n;
+      return fail(err, d->where(key, full) + ": not an MTU (68..65535)");
+    if (link < 0) d->have_mtu = true, d->mtu_all = n;
+    else d->link_mtus[size_t(link)] = n;
   } else {  // pcap
     if (d->have_pcap) return fail(err, d->where(key, val) + ": given twice");
     d->have_pcap = true;
-    s.pcap = unquote(val);
+    d->pcap = unquote(val);
   }
   return true;
 }
@@ -231,9 +293,13 @@ bool finish(Draft *d, std::string *err) {
   const bool addressing = !s.addrs.empty() || !s.gateways.empty() || !s.dns.empty() ||
                           s.dhcp || s.slaac;
   if (!addressing && s.url.starts_with("slirp://")) {
-    // slirp's own network plan: what the embedded default is made of.
+    // slirp's own network plan (on eth0): what the embedded default is made of.
     s.addrs.push_back(*Cidr::parse("10.0.2.15/24"));
+    s.addr_link.push_back(0);
+    d->addr_where.push_back(d->where("ip", "10.0.2.15/24"));
     s.gateways.push_back(*IpAddr::parse("10.0.2.2"));
+    d->gw_link_given.push_back(-1);
+    d->gw_where.push_back(d->where("gw", "10.0.2.2"));
     s.dns.push_back(*IpAddr::parse("10.0.2.3"));
     s.slaac = true;
     s.slirp_plan = true;
@@ -241,32 +307,70 @@ bool finish(Draft *d, std::string *err) {
   if (!d->slaac_setting.empty() && !s.slaac)
     return fail(err, d->where(d->slaac_setting) + ": needs " + (d->is_default ? "--slaac" : "slaac") +
                          " (it only shapes SLAAC addresses)");
-  for (auto &g : s.gateways) {
+  // Every @ethN must name a link of this stack.
+  const size_t nlinks = s.links.size();
+  auto no_such = [&](const std::string &w, size_t k) {
+    return fail(err, w + ": this stack has no eth" + std::to_string(k) + " (" +
+                         (nlinks == 1 ? "one link, eth0" : "links eth0..eth" + std::to_string(nlinks - 1)) +
+                         "; add one with " + (d->is_default ? "another --net" : "net=URL") + ")");
+  };
+  for (size_t i = 0; i < s.addrs.size(); ++i)
+    if (s.addr_link[i] >= nlinks) return no_such(d->addr_where[i], s.addr_link[i]);
+  for (auto &[k, m] : d->macs)
+    if (k >= nlinks) return no_such(d->where("mac", m.to_string() + "@eth" + std::to_string(k)), k);
+  for (auto &[k, n] : d->link_mtus)
+    if (k >= nlinks) return no_such(d->where("mtu", std::to_string(n) + "@eth" + std::to_string(k)), k);
+  s.gw_link.clear();
+  for (size_t i = 0; i < s.gateways.size(); ++i) {
+    const IpAddr &g = s.gateways[i];
+    const std::string &w = d->gw_where[i];
+    int given = d->gw_link_given[i];
+    if (given >= 0 && size_t(given) >= nlinks) return no_such(w, size_t(given));
+    // The link: as given, else the one with an address prefix holding the gateway, else eth0.
+    size_t link = given >= 0 ? size_t(given) : 0;
+    if (given < 0)
+      for (size_t j = 0; j < s.addrs.size(); ++j)
+        if (s.addrs[j].contains(g)) {
+          link = s.addr_link[j];
+          break;
+        }
+    s.gw_link.push_back(link);
     bool reachable = false, have_family = false;
-    for (auto &c : s.addrs)
-      if (c.addr.family == g.family) {
+    for (size_t j = 0; j < s.addrs.size(); ++j)
+      if (s.addrs[j].addr.family == g.family && s.addr_link[j] == link) {
         have_family = true;
-        if (c.contains(g)) reachable = true;
+        if (s.addrs[j].contains(g)) reachable = true;
       }
+    const bool dhcp = s.dhcp && link == 0, slaac = s.slaac && link == 0;
+    std::string on = nlinks > 1 ? " on eth" + std::to_string(link) : " of this stack";
     if (g.is_v4()) {
-      if (!have_family && !s.dhcp)
-        return fail(err, d->where("gw", g.to_string()) +
-                             ": no IPv4 address on this stack to reach it (add " +
-                             (d->is_default ? "--ip or --dhcp)" : "ip= or dhcp)"));
-      if (have_family && !reachable && !s.dhcp)
-        return fail(err, d->where("gw", g.to_string()) + ": not inside any " +
-                             (d->is_default ? "--ip" : "ip=") + " prefix of this stack");
-    } else if (!g.v6().is_link_local() && !reachable && !s.slaac && !s.dhcp) {
-      return fail(err, d->where("gw", g.to_string()) + ": not inside any " +
-                           (d->is_default ? "--ip" : "ip=") +
-                           " prefix of this stack (use a link-local gateway or slaac)");
+      if (!have_family && !dhcp)
+        return fail(err, w + ": no IPv4 address" + (nlinks > 1 ? on : " on this stack") +
+                             " to reach it (add " + (d->is_default ? "--ip or --dhcp)" : "ip= or dhcp)"));
+      if (have_family && !reachable && !dhcp)
+        return fail(err, w + ": not inside any " + (d->is_default ? "--ip" : "ip=") + " prefix" + on);
+    } else if (!g.v6().is_link_local() && !reachable && !slaac && !dhcp) {
+      return fail(err, w + ": not inside any " + (d->is_default ? "--ip" : "ip=") + " prefix" + on +
+                           " (use a link-local gateway or slaac)");
     }
   }
-  if (s.mtu && s.mtu < 1280) {
-    bool v6 = s.slaac;
-    for (auto &c : s.addrs) v6 = v6 || c.addr.is_v6();
-    if (v6)
-      return fail(err, d->where("mtu", std::to_string(s.mtu)) + ": IPv6 needs at least 1280");
+  // Per-link MAC, MTU and capture file.
+  for (size_t k = 0; k < nlinks; ++k) {
+    LinkSpec &l = s.links[k];
+    if (auto m = d->macs.find(k); m != d->macs.end()) l.mac = m->second;
+    l.mtu = d->mtu_all;
+    if (auto m = d->link_mtus.find(k); m != d->link_mtus.end()) l.mtu = m->second;
+    if (!d->pcap.empty()) l.pcap = link_pcap(d->pcap, k);
+    if (l.mtu && l.mtu < 1280) {
+      bool v6 = s.slaac && k == 0;
+      for (size_t j = 0; j < s.addrs.size(); ++j) v6 = v6 || (s.addrs[j].addr.is_v6() && s.addr_link[j] == k);
+      if (v6) {
+        bool own = d->link_mtus.count(k) > 0;
+        std::string v = std::to_string(l.mtu) + (own ? "@eth" + std::to_string(k) : "");
+        return fail(err, d->where("mtu", v) + ": IPv6 needs at least 1280" +
+                             (own || nlinks == 1 ? "" : " (on eth" + std::to_string(k) + ")"));
+      }
+    }
   }
   return true;
 }
@@ -383,9 +487,8 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
     if (takes_value && val.empty()) return fail(err, "--" + key + ": empty value");
 
     if (key == "net") {
-      if (net_given) return fail(err, "--net " + val + ": --net given twice");
+      if (!set_link(&def, val, err, net_given)) return false;
       net_given = true;
-      if (!set_link(&def, val, err)) return false;
     } else if (key == "stack") {
       Draft d;
       if (!parse_stack(val, &d, err)) return false;
@@ -409,8 +512,8 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
   ViewConfig cfg;
   if (!net_given && !def.first_not_pcap.empty())
     return fail(err, "--" + def.first_not_pcap + " needs --net (or use --stack NAME=URL,...)");
-  if (!net_given && !def.spec.pcap.empty() && !stacks.empty())
-    return fail(err, "--pcap " + def.spec.pcap + ": with --stack, give --net too or pcap= in --stack");
+  if (!net_given && !def.pcap.empty() && !stacks.empty())
+    return fail(err, "--pcap " + def.pcap + ": with --stack, give --net too or pcap= in --stack");
   if (!net_given && !stacks.empty() && !def.slaac_setting.empty())
     return fail(err, "--" + def.slaac_setting + ": no default stack to shape (use --stack NAME=URL,...," +
                          def.slaac_setting + (def.slaac_setting == "iid" ? "=...)" : ")"));
@@ -419,7 +522,7 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
     cfg.stacks.push_back(std::move(def.spec));
   } else if (stacks.empty()) {
     // No network option at all: the embedded default, user-mode NAT through slirp.
-    def.spec.url = "slirp://";
+    if (!set_link(&def, "slirp://", err)) return false;
     if (!finish(&def, err)) return false;
     cfg.stacks.push_back(std::move(def.spec));
   }

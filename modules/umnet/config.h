@@ -1,13 +1,27 @@
 // umnet view configuration: what the launcher options of the umnet module mean.
 //
-//   threadnet run [--net URL|none|host] [--ip ADDR/LEN]... [--gw ADDR]... [--dhcp] [--slaac]
-//                 [--iid stable|eui64] [--tempaddr]
-//                 [--dns ADDR]... [--mac MAC] [--mtu N] [--pcap FILE]
-//                 [--stack NAME=URL[,ip=A/L][,gw=A][,dhcp][,slaac][,iid=stable|eui64]
-//                                  [,tempaddr][,dns=A][,mac=M][,mtu=N][,pcap=F]]...
+//   threadnet run [--net URL|none|host]... [--ip ADDR/LEN[@ethN]]... [--gw ADDR[@ethN]]...
+//                 [--dhcp] [--slaac] [--iid stable|eui64] [--tempaddr] [--dns ADDR]...
+//                 [--mac MAC[@ethN]]... [--mtu N[@ethN]]... [--pcap FILE] [--forward]
+//                 [--stack NAME=URL[,net=URL]...[,ip=A/L[@ethN]][,gw=A[@ethN]][,dhcp][,slaac]
+//                                  [,iid=stable|eui64][,tempaddr][,dns=A][,mac=M[@ethN]]
+//                                  [,mtu=N[@ethN]][,pcap=F][,forward]]...
 //                 [--publish VIEWPORT:HOSTPORT]... -- PROGRAM
 //
-// The first group (--net ... --pcap) describes the stack named "default". A view holds
+// Several links per stack: every --net URL (and, in --stack, the URL after NAME= then each
+// net=URL) is one link of the stack, interfaces eth0, eth1, ... in the order given (a
+// view on two VDE switches routes between them with --forward and static addresses).
+// Per-link settings: --ip and --mac go on eth0 unless suffixed @ethN (--ip 10.2.0.1/24@eth1,
+// --mac 02:00:00:00:00:02@eth1; one MAC per interface, the others random); --gw's route
+// goes through the link whose --ip prefix holds the gateway, else eth0, unless @ethN;
+// --mtu N is every link's MTU and --mtu N@ethN one link's (overriding it); --pcap FILE
+// records eth0 into FILE and ethN (N >= 1) into FILE with ".ethN" put before a ".pcap"
+// ending (cap.pcap -> cap.eth1.pcap) or appended (cap -> cap.eth1); --dhcp and --slaac
+// run on eth0. An @ethN naming no link of the stack is an error, and so is a suffix that is
+// not ethN. none and host stand alone: not with a second --net / net=. --forward (the
+// `forward` key) makes the stack a router (libstack Tuning::forward_v4/v6).
+//
+// The first group (--net ... --forward) describes the stack named "default". A view holds
 // that stack when --net is given or when no --stack is given at all; with no network
 // option whatsoever (--publish and --pcap alone do not count) it is the embedded default:
 // slirp:// (user-mode NAT to the host's network) with 10.0.2.15/24, gateway 10.0.2.2,
@@ -49,20 +63,29 @@
 
 namespace umnet {
 
+// One link of a stack: interface ethN for links[N].
+struct LinkSpec {
+  std::string url;                       // libvdeplug URL, tap:NAME / tun:NAME, mem://NAME
+  std::optional<libstack::MacAddr> mac;  // none: a random locally administered MAC
+  size_t mtu = 0;                        // 0: the link's own
+  std::string pcap;                      // record this link's frames into this file ("": no)
+};
+
 struct StackSpec {
   std::string name;                  // "default", or the NAME of --stack NAME=...
   enum class Kind : uint8_t { Link, Host, None } kind = Kind::Link;
-  std::string url;                   // Kind::Link: libvdeplug URL, tap:NAME / tun:NAME, mem://NAME
+  std::string url;                   // Kind::Link: links[0].url (the first link's URL)
+  std::vector<LinkSpec> links;       // Kind::Link: eth0, eth1, ... (at least one)
   std::vector<libstack::Cidr> addrs; // static addresses (v4 and/or v6)
+  std::vector<size_t> addr_link;     // per addrs[i]: the index in links it goes on
   std::vector<libstack::IpAddr> gateways;  // default routes (at most one per family)
+  std::vector<size_t> gw_link;       // per gateways[i]: the link its route goes through
   std::vector<libstack::IpAddr> dns;       // configured name servers
-  bool dhcp = false;
-  bool slaac = false;
+  bool dhcp = false;                       // on eth0
+  bool slaac = false;                      // on eth0
   enum class Iid : uint8_t { Stable, Eui64 } iid = Iid::Stable;  // SLAAC interface ids
   bool tempaddr = false;                   // RFC 8981 temporary addresses (with slaac)
-  std::optional<libstack::MacAddr> mac;    // none: a random locally administered MAC
-  size_t mtu = 0;                          // 0: the link's own
-  std::string pcap;                        // record the stack's frames into this file
+  bool forward = false;                    // route between the stack's links (v4 and v6)
   // The addressing is slirp's own network plan (10.0.2.15, SLAAC), not asked for: the
   // program's start does not wait for it (--wait-net waits for --dhcp/--slaac).
   bool slirp_plan = false;

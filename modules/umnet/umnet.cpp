@@ -273,8 +273,8 @@ void *m_init(const tn_host *host, int argc, const char *const *argv, char *err,
   std::vector<int> link_calls;
   for (auto &s : cfg.stacks) {
     any_host |= s.kind == StackSpec::Kind::Host;
-    if (s.kind == StackSpec::Kind::Link)
-      for (int nr : libstack::link_runtime_syscalls(s.url)) link_calls.push_back(nr);
+    for (auto &l : s.links)
+      for (int nr : libstack::link_runtime_syscalls(l.url)) link_calls.push_back(nr);
   }
   link_calls.push_back(-1);
   host->allow_syscalls(host->hv, link_calls.data());

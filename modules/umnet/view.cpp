@@ -24,7 +24,13 @@
 // connection is joined to one the stack opens to its own 127.0.0.1:VIEWPORT, as a client
 // in the view would reach it (refused, when nothing listens).
 //
-// Stacks on slirp:// links splice outgoing TCP to host sockets (HostSplice, splice.cpp).
+// Stacks on slirp:// links splice outgoing TCP to host sockets (HostSplice, splice.cpp;
+// for a slirp eth0 only).
+//
+// A stack has one interface per link of its spec (eth0, eth1, ...; config.h), each link's
+// fd watched on its own and every watch polling the whole stack: a frame on any link is
+// handled by the one Stack::poll that drains them all. --forward turns on the stack's
+// forwarding, so a view on two switches routes between them.
 #include "view.h"
 
 #include <arpa/inet.h>
@@ -58,9 +64,11 @@ namespace {
 // How a stack's options are named in messages: the default group's own option, or the
 // --stack key ("--net vde:///sw" / "--stack vpn=vde:///sw", "--pcap F" / "--stack vpn:
 // pcap=F").
-std::string where_url(const StackSpec &s) {
-  return s.name == "default" ? "--net " + s.url : "--stack " + s.name + "=" + s.url;
+std::string where_url(const StackSpec &s, const std::string &url) {
+  if (s.name == "default") return "--net " + url;
+  return url == s.url ? "--stack " + s.name + "=" + url : "--stack " + s.name + ": net=" + url;
 }
+std::string where_url(const StackSpec &s) { return where_url(s, s.url); }
 std::string where_key(const StackSpec &s, const std::string &key, const std::string &val) {
   return s.name == "default" ? "--" + key + " " + val : "--stack " + s.name + ": " + key + "=" + val;
 }
@@ -73,16 +81,16 @@ std::string switch_dir(const std::string &url) {
 }
 
 // A failed link open, said with what to do about it.
-std::string link_error(const StackSpec &s, int e, const std::string &detail) {
-  std::string w = where_url(s);
-  std::string dir = switch_dir(s.url);
-  if ((e == ENOENT || e == ECONNREFUSED) && (s.url.starts_with("/") || s.url.starts_with("vde://"))) {
+std::string link_error(const StackSpec &s, const std::string &url, int e, const std::string &detail) {
+  std::string w = where_url(s, url);
+  std::string dir = switch_dir(url);
+  if ((e == ENOENT || e == ECONNREFUSED) && (url.starts_with("/") || url.starts_with("vde://"))) {
     if (dir.empty())
       return w + ": no VDE switch at the default path (start one with: vde_switch -d, or give "
                  "vde:///PATH of a running one)";
     return w + ": no VDE switch at " + dir + " (start one with: vde_switch -s " + dir + " -d)";
   }
-  if (s.url.starts_with("slirp://") && e == ENOENT)
+  if (url.starts_with("slirp://") && e == ENOENT)
     return w + ": cannot open the slirp link (the libvdeplug slirp plugin, package "
                "libvdeplug-slirp, may be missing): " + detail;
   if (e) return w + ": cannot open the link: " + std::string(strerror(e)) + " (" + detail + ")";
@@ -363,8 +371,10 @@ const std::array<uint8_t, 16> &View::slaac_key() {
 void View::shutdown() {
   publisher_.reset();
   for (auto &n : nodes_) {
-    if (n->link_fd >= 0) h_->unwatch_fd(h_->hv, n->link_fd);
-    n->link_fd = -1;
+    for (int &fd : n->link_fds) {
+      if (fd >= 0) h_->unwatch_fd(h_->hv, fd);
+      fd = -1;
+    }
     if (n->deadline_timer > 0) h_->cancel_timer(h_->hv, n->deadline_timer);
     if (n->poll_timer > 0) h_->cancel_timer(h_->hv, n->poll_timer);
     n->deadline_timer = n->poll_timer = 0;
@@ -415,70 +425,30 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   StackNode *raw = n.get();
   Instant t0{int64_t(now())};
   if (spec.kind == StackSpec::Kind::Link) {
-    libstack::LinkOptions lo;
-    if (spec.mtu) lo.mtu = spec.mtu;
-    lo.descr = "threadnet:" + spec.name;
-    std::string url = spec.url;
-    size_t ifmtu = spec.mtu;
-    if (url.starts_with("slirp://") && url.find("mtu=") == std::string::npos &&
-        spec.mtu <= kSlirpMtu) {
-      // libslirp's own TCP ends here: jumbo frames (the plugin carries up to ~9 KiB) cut
-      // the per-frame work of both sides ~6x for bulk transfers to the host.
-      size_t m = spec.mtu ? spec.mtu : kSlirpMtu;
-      url += "/mtu=" + std::to_string(m) + "/mru=" + std::to_string(m);
-      lo.mtu = ifmtu = m;
-    }
-    std::string lerr;
-    std::unique_ptr<libstack::Link> link;
-    int lerrno = 0;
-    if (url.starts_with(kMemScheme)) {
-      link = mem_link(spec, &lerr);
-      if (!link) {
-        *err = where_url(spec) + ": " + lerr;
-        return false;
-      }
-    } else {
-      link = libstack::make_link(url, lo, &lerr, &lerrno);
-      if (!link) {
-        *err = link_error(spec, lerrno, lerr);
-        return false;
-      }
-    }
-    if (!spec.pcap.empty()) {
-      link = libstack::PcapLink::open(std::move(link), spec.pcap, &lerr, wall_offset());
-      if (!link) {
-        *err = where_key(spec, "pcap", spec.pcap) + ": cannot create the file: " + strerror(errno);
-        return false;
-      }
-    }
-    if (spec.mtu > 1500 && (spec.url.rfind("vde://", 0) == 0 || spec.url.rfind("/", 0) == 0))
-      h_->warn(h_->hv, ("stack " + spec.name + ": vde_switch (vde2) forwards frames of at most "
-                        "1514 bytes; with --mtu " + std::to_string(spec.mtu) +
-                        " bigger ones are lost (switch:// carries large frames)").c_str());
-    n->link_fd = link->wait_fd();
-    libstack::MacAddr mac = spec.mac ? *spec.mac : libstack::random_local_mac(*n->rng);
-    int ifx = n->stack->add_interface(std::move(link), mac, ifmtu, "eth0");
-    if (ifx < 0) {
-      *err = where_url(spec) + ": cannot add its interface: " + strerror(-ifx);
-      return false;
-    }
-    n->ifindex = uint32_t(ifx);
+    for (size_t k = 0; k < spec.links.size(); ++k)
+      if (!add_link(*n, spec.links[k], k, err)) return false;
+    n->ifindex = n->ifindexes.front();
+    // --forward: a router between the stack's links (the mesh router turns it on itself).
+    n->stack->tuning_mut().forward_v4 = n->stack->tuning_mut().forward_v6 = spec.forward;
     n->stack->poll(t0);
     // Static addresses are usable at once, like `ip addr add ... nodad`: the program starts
     // right away and binds them (SLAAC addresses still go through DAD).
     uint32_t dad = n->stack->tuning().dad_transmits;
     n->stack->tuning_mut().dad_transmits = 0;
-    for (auto &a : spec.addrs) {
-      int rc = n->stack->add_address(n->ifindex, a);
+    for (size_t i = 0; i < spec.addrs.size(); ++i) {
+      const Cidr &a = spec.addrs[i];
+      int rc = n->stack->add_address(n->ifindexes.at(spec.addr_link.at(i)), a);
       if (rc < 0) {
         *err = where_key(spec, "ip", a.to_string()) + ": " + strerror(-rc);
         return false;
       }
     }
     n->stack->tuning_mut().dad_transmits = dad;
-    for (auto &g : spec.gateways) {
+    for (size_t i = 0; i < spec.gateways.size(); ++i) {
+      const IpAddr &g = spec.gateways[i];
       Cidr any{g.is_v4() ? IpAddr(libstack::Ipv4Addr{}) : IpAddr(libstack::Ipv6Addr{}), 0};
-      int rc = n->stack->add_route(any, g, n->ifindex);
+      uint32_t via = i < spec.gw_link.size() ? n->ifindexes.at(spec.gw_link[i]) : n->ifindex;
+      int rc = n->stack->add_route(any, g, via);
       if (rc < 0) {
         *err = where_key(spec, "gw", g.to_string()) + ": " + strerror(-rc);
         return false;
@@ -486,7 +456,8 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     }
     if (spec.dhcp || spec.slaac) {
       libstack::AutoconfConfig ac;
-      ac.mac = mac;
+      for (auto &i : n->stack->interfaces())
+        if (i.id == n->ifindex) ac.mac = i.mac;  // DHCP and SLAAC run on eth0
       ac.dhcp4 = spec.dhcp;
       ac.slaac = spec.slaac;
       if (spec.slaac) {
@@ -528,11 +499,14 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   n->provider = std::make_unique<StackProvider>(*n->stack, n->dns.get(), n->linger.get(),
                                                 std::move(hint), n->splice.get());
   n->stack->set_wakeup([this, raw] { schedule_poll(*raw); });
-  if (n->link_fd >= 0) {
-    int rc = h_->watch_fd(h_->hv, n->link_fd, EPOLLIN, &View::link_cb, raw);
+  for (size_t k = 0; k < n->link_fds.size(); ++k) {
+    int &fd = n->link_fds[k];
+    if (fd < 0) continue;
+    int rc = h_->watch_fd(h_->hv, fd, EPOLLIN, &View::link_cb, raw);
     if (rc < 0) {
-      *err = where_url(spec) + ": cannot watch its link: " + strerror(-rc);
-      n->link_fd = -1;
+      *err = where_url(spec, spec.links[k].url) + ": cannot watch its link: " + strerror(-rc);
+      for (size_t j = 0; j < k; ++j)  // the node goes: no watch may point at it
+        if (n->link_fds[j] >= 0) h_->unwatch_fd(h_->hv, n->link_fds[j]);
       return false;
     }
   }
@@ -541,11 +515,66 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   return true;
 }
 
+// Opens link k of a stack (URL, capture, MTU, MAC) as interface ethK, watched later.
+bool View::add_link(StackNode &n, const LinkSpec &ls, size_t k, std::string *err) {
+  const StackSpec &spec = n.spec;
+  libstack::LinkOptions lo;
+  if (ls.mtu) lo.mtu = ls.mtu;
+  lo.descr = "threadnet:" + spec.name + (k ? ":eth" + std::to_string(k) : "");
+  std::string url = ls.url;
+  size_t ifmtu = ls.mtu;
+  if (url.starts_with("slirp://") && url.find("mtu=") == std::string::npos && ls.mtu <= kSlirpMtu) {
+    // libslirp's own TCP ends here: jumbo frames (the plugin carries up to ~9 KiB) cut
+    // the per-frame work of both sides ~6x for bulk transfers to the host.
+    size_t m = ls.mtu ? ls.mtu : kSlirpMtu;
+    url += "/mtu=" + std::to_string(m) + "/mru=" + std::to_string(m);
+    lo.mtu = ifmtu = m;
+  }
+  std::string lerr;
+  std::unique_ptr<libstack::Link> link;
+  int lerrno = 0;
+  if (url.starts_with(kMemScheme)) {
+    link = mem_link(url, &lerr);
+    if (!link) {
+      *err = where_url(spec, ls.url) + ": " + lerr;
+      return false;
+    }
+  } else {
+    link = libstack::make_link(url, lo, &lerr, &lerrno);
+    if (!link) {
+      *err = link_error(spec, ls.url, lerrno, lerr);
+      return false;
+    }
+  }
+  if (!ls.pcap.empty()) {
+    link = libstack::PcapLink::open(std::move(link), ls.pcap, &lerr, wall_offset());
+    if (!link) {
+      *err = where_key(spec, "pcap", ls.pcap) + ": cannot create the file: " + strerror(errno);
+      return false;
+    }
+  }
+  if (ls.mtu > 1500 && (ls.url.rfind("vde://", 0) == 0 || ls.url.rfind("/", 0) == 0))
+    h_->warn(h_->hv, ("stack " + spec.name + ": vde_switch (vde2) forwards frames of at most "
+                      "1514 bytes; with --mtu " + std::to_string(ls.mtu) +
+                      " bigger ones are lost (switch:// carries large frames)").c_str());
+  int fd = link->wait_fd();
+  libstack::MacAddr mac = ls.mac ? *ls.mac : libstack::random_local_mac(*n.rng);
+  std::string ifname = "eth" + std::to_string(k);
+  int ifx = n.stack->add_interface(std::move(link), mac, ifmtu, ifname);
+  if (ifx < 0) {
+    *err = where_url(spec, ls.url) + ": cannot add its interface " + ifname + ": " + strerror(-ifx);
+    return false;
+  }
+  n.ifindexes.push_back(uint32_t(ifx));
+  n.link_fds.push_back(fd);
+  return true;
+}
+
 // mem://NAME: one in-memory learning switch per NAME and view (MTU 65535; each stack's
 // interface MTU is its own mtu= or 65535). Frames are handed over without a syscall; the
 // receiving stack is woken through its rx-notify (-> set_wakeup -> schedule_poll).
-std::unique_ptr<libstack::Link> View::mem_link(const StackSpec &spec, std::string *err) {
-  std::string name = spec.url.substr(kMemScheme.size());
+std::unique_ptr<libstack::Link> View::mem_link(const std::string &url, std::string *err) {
+  std::string name = url.substr(kMemScheme.size());
   if (name.empty() || name.find('/') != std::string::npos) {
     *err = "mem://NAME needs a name without '/'";
     return nullptr;

@@ -37,8 +37,9 @@ struct StackNode {
   std::unique_ptr<Lingering> linger;
   std::unique_ptr<HostSplice> splice;              // slirp links: outgoing TCP to host sockets
   std::unique_ptr<tn::vsock::Provider> provider;  // StackProvider, or HostProvider for host
-  uint32_t ifindex = 0;                           // the link's interface (0: none)
-  int link_fd = -1;                               // watched link fd, or -1
+  uint32_t ifindex = 0;                           // eth0's interface (0: none)
+  std::vector<uint32_t> ifindexes;                // eth0, eth1, ...: one per link
+  std::vector<int> link_fds;                      // per link: its watched fd, or -1
   long deadline_timer = 0;
   uint64_t timer_at = 0;
   bool poll_scheduled = false;
@@ -77,7 +78,8 @@ class View {
   bool add_stack(const StackSpec &spec, std::string *err);
   // The RFC 7217 key of this view's SLAAC stacks, from the user's secret (loaded once).
   const std::array<uint8_t, 16> &slaac_key();
-  std::unique_ptr<libstack::Link> mem_link(const StackSpec &spec, std::string *err);
+  bool add_link(StackNode &n, const LinkSpec &link, size_t k, std::string *err);
+  std::unique_ptr<libstack::Link> mem_link(const std::string &url, std::string *err);
   void schedule_poll(StackNode &n);
   void check_ready(StackNode &n);
   void arm_deadline(StackNode &n);

@@ -1,7 +1,8 @@
 // libFuzzer target for the umnet module's parsers of untrusted input: the launcher options
 // (parse_view_config), the msocket request read from tracee memory (parse_msocket_ctl)
 // and the host's /etc/resolv.conf (DnsRedirect::parse_resolv_conf). The first byte picks
-// the parser; the rest is its input.
+// the parser; the rest is its input. A parsed view config is checked for the invariants
+// the view builds on (per-link indices inside the stack's links).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -36,7 +37,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     argv.push_back(nullptr);
     umnet::ViewConfig cfg;
     std::string err;
-    umnet::parse_view_config(int(toks.size()), argv.data(), &cfg, &err);
+    if (umnet::parse_view_config(int(toks.size()), argv.data(), &cfg, &err)) {
+      // What the view relies on: every per-link index names a link, every link stack has
+      // links, links[0] is the stack's url.
+      for (auto &s : cfg.stacks) {
+        bool link = s.kind == umnet::StackSpec::Kind::Link;
+        if (link != !s.links.empty() || (link && s.links[0].url != s.url)) __builtin_trap();
+        if (s.addr_link.size() != s.addrs.size() || s.gw_link.size() != s.gateways.size())
+          __builtin_trap();
+        for (size_t k : s.addr_link)
+          if (k >= s.links.size()) __builtin_trap();
+        for (size_t k : s.gw_link)
+          if (k >= s.links.size()) __builtin_trap();
+      }
+    }
   } else if (which == 1) {
     // Raw setsockopt arguments from the first 24 bytes, tracee memory after them.
     uint64_t a[3] = {};

@@ -51,8 +51,11 @@ TEST(Config, NoOptionsIsTheEmbeddedDefault) {
   EXPECT_EQ(r.cfg.stacks[0].name, "default");
   EXPECT_EQ(r.cfg.stacks[0].url, "slirp://");
   expect_slirp_plan(r.cfg.stacks[0]);
-  EXPECT_FALSE(r.cfg.stacks[0].mac.has_value());
-  EXPECT_EQ(r.cfg.stacks[0].mtu, 0u);
+  ASSERT_EQ(r.cfg.stacks[0].links.size(), 1u);
+  EXPECT_EQ(r.cfg.stacks[0].links[0].url, "slirp://");
+  EXPECT_FALSE(r.cfg.stacks[0].links[0].mac.has_value());
+  EXPECT_EQ(r.cfg.stacks[0].links[0].mtu, 0u);
+  EXPECT_FALSE(r.cfg.stacks[0].forward);
   EXPECT_TRUE(r.cfg.publish.empty());
 }
 
@@ -87,10 +90,13 @@ TEST(Config, FullDefaultGroup) {
   EXPECT_EQ(s.gateways[1], ip("fe80::1"));
   ASSERT_EQ(s.dns.size(), 2u);
   EXPECT_EQ(s.dns[1], ip("fd00::53"));
-  ASSERT_TRUE(s.mac.has_value());
-  EXPECT_EQ(s.mac->to_string(), "02:00:00:ab:cd:01");
-  EXPECT_EQ(s.mtu, 1400u);
-  EXPECT_EQ(s.pcap, "/tmp/x.pcap");
+  ASSERT_EQ(s.links.size(), 1u);
+  ASSERT_TRUE(s.links[0].mac.has_value());
+  EXPECT_EQ(s.links[0].mac->to_string(), "02:00:00:ab:cd:01");
+  EXPECT_EQ(s.links[0].mtu, 1400u);
+  EXPECT_EQ(s.links[0].pcap, "/tmp/x.pcap");
+  EXPECT_EQ(s.addr_link, (std::vector<size_t>{0, 0}));
+  EXPECT_EQ(s.gw_link, (std::vector<size_t>{0, 0}));
   EXPECT_TRUE(s.dhcp);
   EXPECT_TRUE(s.slaac);
 }
@@ -114,7 +120,7 @@ TEST(Config, PcapAloneIsTheEmbeddedDefaultWithACapture) {
   EXPECT_EQ(r.cfg.stacks[0].url, "slirp://");
   expect_slirp_plan(r.cfg.stacks[0]);
   EXPECT_TRUE(r.cfg.stacks[0].slirp_plan);  // the program does not wait for it
-  EXPECT_EQ(r.cfg.stacks[0].pcap, "f.pcap");
+  EXPECT_EQ(r.cfg.stacks[0].links.at(0).pcap, "f.pcap");
   r = parse({"--net", "slirp://", "--slaac"});  // asked for: waited for
   ASSERT_TRUE(r.ok) << r.err;
   EXPECT_FALSE(r.cfg.stacks[0].slirp_plan);
@@ -124,7 +130,7 @@ TEST(Config, SlirpWithoutAddressingGetsSlirpPlan) {
   auto r = parse({"--net", "slirp://", "--pcap", "f.pcap", "--mtu", "1500"});
   ASSERT_TRUE(r.ok) << r.err;
   expect_slirp_plan(r.cfg.stacks[0]);
-  EXPECT_EQ(r.cfg.stacks[0].pcap, "f.pcap");
+  EXPECT_EQ(r.cfg.stacks[0].links.at(0).pcap, "f.pcap");
   // Any addressing option replaces the plan.
   r = parse({"--net", "slirp://", "--dhcp"});
   ASSERT_TRUE(r.ok) << r.err;
@@ -183,9 +189,9 @@ TEST(Config, StackQuotedUrl) {
   r = parse({"--stack", "v=cmd://\"a,b\",pcap=\"x,y.pcap\",mac=02:00:00:00:00:09,mtu=9000"});
   ASSERT_TRUE(r.ok) << r.err;
   EXPECT_EQ(r.cfg.stacks[0].url, "cmd://a,b");
-  EXPECT_EQ(r.cfg.stacks[0].pcap, "x,y.pcap");
-  EXPECT_EQ(r.cfg.stacks[0].mtu, 9000u);
-  EXPECT_EQ(r.cfg.stacks[0].mac->to_string(), "02:00:00:00:00:09");
+  EXPECT_EQ(r.cfg.stacks[0].links.at(0).pcap, "x,y.pcap");
+  EXPECT_EQ(r.cfg.stacks[0].links.at(0).mtu, 9000u);
+  EXPECT_EQ(r.cfg.stacks[0].links.at(0).mac->to_string(), "02:00:00:00:00:09");
 }
 
 TEST(Config, StackNames) {
@@ -207,13 +213,57 @@ TEST(Config, GatewayReachability) {
   EXPECT_TRUE(parse({"--net", "vde:///s", "--ip", "2001:db8::2/64", "--gw", "2001:db8::1"}).ok);
 }
 
+TEST(Config, SeveralLinksPerStack) {
+  auto r = parse({"--net", "vde:///tmp/a", "--net=vde:///tmp/b", "--net", "mem://x", "--ip", "10.1.0.2/24",
+                  "--ip", "10.2.0.2/24@eth1", "--ip", "fd00:2::2/64@eth1", "--gw", "10.2.0.1",
+                  "--gw", "fe80::1@eth2", "--mac", "02:00:00:00:00:0a", "--mac", "02:00:00:00:00:0b@eth1",
+                  "--mtu", "1400", "--mtu", "1300@eth2", "--pcap", "/tmp/cap.pcap", "--forward"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 1u);
+  const StackSpec &s = r.cfg.stacks[0];
+  EXPECT_EQ(s.url, "vde:///tmp/a");
+  ASSERT_EQ(s.links.size(), 3u);
+  EXPECT_EQ(s.links[1].url, "vde:///tmp/b");
+  EXPECT_EQ(s.links[2].url, "mem://x");
+  EXPECT_EQ(s.addr_link, (std::vector<size_t>{0, 1, 1}));
+  // 10.2.0.1 is inside eth1's prefix; the link-local one goes where it is told.
+  EXPECT_EQ(s.gw_link, (std::vector<size_t>{1, 2}));
+  EXPECT_EQ(s.links[0].mac->to_string(), "02:00:00:00:00:0a");
+  EXPECT_EQ(s.links[1].mac->to_string(), "02:00:00:00:00:0b");
+  EXPECT_FALSE(s.links[2].mac.has_value());
+  EXPECT_EQ(s.links[0].mtu, 1400u);
+  EXPECT_EQ(s.links[1].mtu, 1400u);
+  EXPECT_EQ(s.links[2].mtu, 1300u);
+  EXPECT_EQ(s.links[0].pcap, "/tmp/cap.pcap");
+  EXPECT_EQ(s.links[1].pcap, "/tmp/cap.eth1.pcap");
+  EXPECT_EQ(s.links[2].pcap, "/tmp/cap.eth2.pcap");
+  EXPECT_TRUE(s.forward);
+  // The same in --stack, with net= keys; a capture file without .pcap gets .ethN appended.
+  r = parse({"--stack", "r=vde:///tmp/a,net=vde:///tmp/b,ip=10.1.0.1/24,ip=10.2.0.1/24@eth1,"
+                        "pcap=/tmp/r,forward"});
+  ASSERT_TRUE(r.ok) << r.err;
+  const StackSpec &t = r.cfg.stacks[0];
+  EXPECT_EQ(t.name, "r");
+  ASSERT_EQ(t.links.size(), 2u);
+  EXPECT_EQ(t.links[1].url, "vde:///tmp/b");
+  EXPECT_EQ(t.addr_link, (std::vector<size_t>{0, 1}));
+  EXPECT_EQ(t.links[0].pcap, "/tmp/r");
+  EXPECT_EQ(t.links[1].pcap, "/tmp/r.eth1");
+  EXPECT_TRUE(t.forward);
+  // One link: as before, and no forwarding unless asked.
+  r = parse({"--net", "vde:///tmp/a", "--ip", "10.1.0.2/24@eth0"});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_EQ(r.cfg.stacks[0].links.size(), 1u);
+  EXPECT_FALSE(r.cfg.stacks[0].forward);
+}
+
 TEST(Config, ViewOptionsTable) {
   std::vector<std::string> opts;
   for (const char *const *o = umnet::kViewOptions; *o; ++o) opts.push_back(*o);
   for (const char *want : {"net=", "ip=", "gw=", "dns=", "dhcp", "slaac", "iid=", "tempaddr",
-                           "mac=", "mtu=", "pcap=", "stack=", "publish="})
+                           "mac=", "mtu=", "pcap=", "forward", "stack=", "publish="})
     EXPECT_NE(std::find(opts.begin(), opts.end(), want), opts.end()) << want;
-  EXPECT_EQ(opts.size(), 13u);
+  EXPECT_EQ(opts.size(), 14u);
   // Every option of the table is one the parser knows (no "unknown option").
   for (auto &o : opts) {
     bool val = o.back() == '=';
@@ -348,7 +398,36 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{{N, V, "--mtu", "1500", "--mtu", "1400"}, "--mtu 1400: given twice"},
         Bad{{N, V, "--slaac", "--mtu", "1000"}, "--mtu 1000: IPv6 needs at least 1280"},
         Bad{{N, V, "--pcap", "a", "--pcap", "b"}, "--pcap b: given twice"},
-        Bad{{N, V, N, "none"}, "--net none: --net given twice"},
+        Bad{{N, V, N, "none"}, "--net none: none and host stand alone, not beside another link"},
+        Bad{{N, "host", N, V}, "--net vde:///tmp/sw: a host stack has no links to add to (none and host stand alone)"},
+        Bad{{N, V, "--ip", "10.0.0.2/24@eth1"}, "--ip 10.0.0.2/24@eth1: this stack has no eth1 (one link, eth0; add one with another --net)"},
+        Bad{{N, V, N, V, "--ip", "10.0.0.2/24@eth2"}, "--ip 10.0.0.2/24@eth2: this stack has no eth2 (links eth0..eth1; add one with another --net)"},
+        Bad{{N, V, "--ip", "10.0.0.2/24@wlan0"}, "--ip 10.0.0.2/24@wlan0: '@wlan0' is not an interface of a stack (eth0, eth1, ...)"},
+        Bad{{N, V, "--ip", "10.0.0.2/24@eth01"}, "--ip 10.0.0.2/24@eth01: '@eth01' is not an interface"},
+        Bad{{N, V, "--ip", "10.0.0.2/24@eth"}, "--ip 10.0.0.2/24@eth: '@eth' is not an interface"},
+        Bad{{N, V, N, V, "--mac", "02:00:00:00:00:01", "--mac", "02:00:00:00:00:01@eth1"},
+            "--mac 02:00:00:00:00:01@eth1: already the MAC address of eth0"},
+        Bad{{N, V, N, V, "--mac", "02:00:00:00:00:01@eth1", "--mac", "02:00:00:00:00:02@eth1"},
+            "--mac 02:00:00:00:00:02@eth1: given twice for eth1"},
+        Bad{{N, V, "--mac", "02:00:00:00:00:01@eth3"}, "--mac 02:00:00:00:00:01@eth3: this stack has no eth3"},
+        Bad{{N, V, N, V, "--mtu", "1400@eth1", "--mtu", "1300@eth1"}, "--mtu 1300@eth1: given twice"},
+        Bad{{N, V, "--mtu", "1400@eth1"}, "--mtu 1400@eth1: this stack has no eth1"},
+        Bad{{N, V, N, V, "--ip", "fd00::1/64@eth1", "--mtu", "1200@eth1"}, "--mtu 1200@eth1: IPv6 needs at least 1280"},
+        Bad{{N, V, N, V, "--ip", "fd00::1/64@eth1", "--mtu", "1200"}, "--mtu 1200: IPv6 needs at least 1280 (on eth1)"},
+        Bad{{N, V, N, V, "--ip", "10.0.0.2/24@eth1", "--gw", "10.0.0.1@eth0"},
+            "--gw 10.0.0.1@eth0: no IPv4 address on eth0 to reach it (add --ip or --dhcp)"},
+        Bad{{N, V, N, V, "--ip", "10.0.0.2/24", "--ip", "10.1.0.2/24@eth1", "--gw", "10.1.0.1@eth0"},
+            "--gw 10.1.0.1@eth0: not inside any --ip prefix on eth0"},
+        Bad{{N, V, "--gw", "10.0.0.1@eth1"}, "--gw 10.0.0.1@eth1: this stack has no eth1"},
+        Bad{{N, "none", "--forward"}, "--forward: not with --net none"},
+        Bad{{"--forward"}, "--forward needs --net"},
+        Bad{{"--forward=1"}, "--forward takes no value"},
+        Bad{{"--stack", "a=none,net=vde:///s"}, "--stack a: net=vde:///s: a none stack has no links to add to"},
+        Bad{{"--stack", "a=vde:///s,net=host"}, "--stack a: net=host: none and host stand alone"},
+        Bad{{"--stack", "a=vde:///s,net="}, "--stack a: net: needs a value"},
+        Bad{{"--stack", "a=vde:///s,net=bogus"}, "--stack a: net=bogus: not a link URL (did you mean bogus://?)"},
+        Bad{{"--stack", "a=vde:///s,ip=10.0.0.2/24@eth1"}, "--stack a: ip=10.0.0.2/24@eth1: this stack has no eth1 (one link, eth0; add one with net=URL)"},
+        Bad{{"--stack", "a=vde:///s,forward=yes"}, "--stack a: forward=yes: forward takes no value"},
         Bad{{N, "slirp"}, "--net slirp: not a link URL (did you mean slirp://?)"},
         Bad{{N, "://x"}, "--net ://x: not a link URL"},
         Bad{{N, "tap:"}, "--net tap:: the device name is missing (tap:NAME, e.g. tap:tap0)"},
