@@ -52,6 +52,13 @@
 #include "libstack/crypto.h"
 #include "libstack/links.h"
 #include "stable_secret.h"
+#include <threadnet/router.h>
+
+// The router host (--mesh, issue 10) hands a router's next hops to
+// Stack::set_multipath_route as they come: both sides must mean the same limits.
+static_assert(TN_ROUTER_MAX_NEXTHOPS == libstack::kMaxNextHops,
+              "router.h and libstack disagree on the next hops of one route");
+static_assert(libstack::kMaxNextHopWeight == 256, "router.h: weight 1..256");
 
 namespace umnet {
 
