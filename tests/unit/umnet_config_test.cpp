@@ -328,7 +328,7 @@ TEST(Config, SlaacIdOptionErrorsAreExact) {
   EXPECT_EQ(err({"--stack", "a=host,tempaddr"}),
             "--stack a: tempaddr: not with host (the host's own network is used as it is)");
   EXPECT_EQ(err({"--stack", "a=vde:///s,bogus"}),
-            "--stack a: unknown setting 'bogus' (ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap)");
+            "--stack a: unknown setting 'bogus' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward)");
 }
 
 struct Bad {
