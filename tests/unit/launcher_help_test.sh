@@ -8,6 +8,12 @@
 set -uo pipefail
 : "${TN:?threadnet launcher}"
 FAILS=0
+# The parser check runs every option with the value "1" (--pcap 1 makes a file "1"):
+# in a directory of its own.
+T=$(mktemp -d /tmp/tn-help.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+MAN=$(cd "$(dirname "$0")/../../docs/man" && pwd)/threadnet.1
+cd "$T" || exit 1
 bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 HELP=$("$TN" run --help) || bad "threadnet run --help exited $?"
 OPTS=$("$TN" options | awk '$1 == "launcher" || $1 == "umnet" || $1 == "relay" {print $2}' | sort -u)
@@ -19,7 +25,6 @@ for o in $OPTS; do
   err=$(timeout 20 "$TN" run "${args[@]}" -- true 2>&1 >/dev/null)
   grep -q "unknown option" <<<"$err" && bad "$name is in the tables but the parser says: $err"
 done
-MAN=$(dirname "$0")/../../docs/man/threadnet.1
 for o in $OPTS; do
   name=${o%=}
   grep -qF -- "$(sed 's/-/\\-/g' <<<"$name")" "$MAN" || bad "$name is not in docs/man/threadnet.1"
