@@ -98,6 +98,7 @@ class Node {
     uint32_t scan_addr = 0;  // its address at the previous scan
     uint16_t gsize = 0;
     uint32_t rtt_us = 0;
+    uint64_t last_heard = 0;  // its last radar reply
     bool alive = false;
     uint64_t sum_ns = 0;  // this scan
     uint32_t samples = 0;

@@ -56,6 +56,7 @@ void Node::on_echo_reply(uint32_t ifindex, const Message& m, uint64_t now) {
     n->nid = m.h.src_nid;
   }
   n->sum_ns += now - m.echo.sent_ns;
+  n->last_heard = now;
   ++n->samples;
   if (n->samples == 1) {  // what the neighbour says of itself, once a scan
     n->addr = m.h.src_addr;
@@ -73,7 +74,9 @@ void Node::scan_done(uint64_t now) {
         log("neighbour lost");
         ++c_.neighbours_lost;
         drop_via(k);
-        changed = true;
+        // A round begun since we last heard it already runs without it (another
+        // neighbour of the dead node saw it first): no second round for the same death.
+        if (round_start_ <= n.last_heard) changed = true;
       }
       dead.push_back(k);
       continue;

@@ -115,6 +115,11 @@ class Sim {
   std::map<FloodKey, uint64_t> floods_;  // packets per flood
   bool tally_ = false;
   std::map<uint32_t, uint32_t> owner_;  // mesh address -> node
+  struct PendingUp {
+    uint32_t edge, ia, ib;
+  };
+  std::vector<PendingUp> pending_up_;   // links that come up later
+  void links_up();
   std::vector<std::vector<int>> nh_;    // next-hop cache of one check
   std::vector<std::vector<uint32_t>> ne_;  // and the edge it takes
 };
@@ -166,6 +171,11 @@ bool Sim::build(std::string *err) {
     }
     n_[a]->peer[uint32_t(ia)] = {b, e};
     n_[b]->peer[uint32_t(ib)] = {a, e};
+    if (g_.edges[e].up_at_ns) {
+      n_[a]->stack->set_link_up(uint32_t(ia), false);
+      n_[b]->stack->set_link_up(uint32_t(ib), false);
+      pending_up_.push_back({e, uint32_t(ia), uint32_t(ib)});
+    }
   }
   // Join order: breadth first from node 0, join_gap apart.
   std::vector<bool> seen(g_.nodes);
@@ -307,6 +317,20 @@ void Sim::run_until(uint64_t t) {
   now_ = std::max(now_, t);
 }
 
+void Sim::links_up() {
+  std::erase_if(pending_up_, [&](const PendingUp &p) {
+    const Edge &e = g_.edges[p.edge];
+    if (e.up_at_ns > now_) return false;
+    n_[e.a]->stack->set_link_up(p.ia, true);
+    n_[e.b]->stack->set_link_up(p.ib, true);
+    r_->link_event(n_[e.a]->self, p.ia, 1);
+    r_->link_event(n_[e.b]->self, p.ib, 1);
+    dirty_.push_back(e.a);
+    dirty_.push_back(e.b);
+    return true;
+  });
+}
+
 Sim::Stats Sim::stats() const {
   Stats st;
   for (const auto &s : n_) {
@@ -340,8 +364,12 @@ bool Sim::converge(uint64_t limit) {
   for (const auto &s : n_) last_start = std::max(last_start, s->start_at);
   Stats prev = stats();
   uint64_t quiet = 0;
+  uint64_t last_up = 0;
+  for (const PendingUp &p : pending_up_) last_start = std::max(last_start, g_.edges[p.edge].up_at_ns);
+  (void)last_up;
   while (now_ < limit) {
     run_until(now_ + step);
+    links_up();
     Stats st = stats();
     if (now_ > last_start && st.unhooked == 0 && st.changes == prev.changes) quiet += step;
     else quiet = 0;
@@ -638,11 +666,11 @@ bool Graph::make(const std::string &topology, uint32_t nodes, uint32_t degree, u
       ++lineno;
       if (line.empty() || line[0] == '#') continue;
       std::istringstream ls(line);
-      long a = -1, b = -1, r = -1;
-      if (!(ls >> a >> b >> r) || a < 0 || b < 0 || a == b || r < 1 || r > 10'000'000 ||
+      long a = -1, b = -1, r = -1, up = 0;
+      if (!(ls >> a >> b >> r) || (!(ls >> up) && !ls.eof()) || up < 0 || up > 86'400'000 || a < 0 || b < 0 || a == b || r < 1 || r > 10'000'000 ||
           a > 1'000'000 || b > 1'000'000)
-        return *err = topology + ":" + std::to_string(lineno) + ": expected 'A B RTT_US'", false;
-      g->edges.push_back({uint32_t(a), uint32_t(b), uint32_t(r)});
+        return *err = topology + ":" + std::to_string(lineno) + ": expected 'A B RTT_US [UP_AT_MS]'", false;
+      g->edges.push_back({uint32_t(a), uint32_t(b), uint32_t(r), uint64_t(up) * 1'000'000});
       maxn = std::max(maxn, uint32_t(std::max(a, b)) + 1);
     }
     if (g->edges.empty()) return *err = topology + ": no edges", false;

@@ -16,13 +16,15 @@ namespace ntksim {
 struct Edge {
   uint32_t a = 0, b = 0;
   uint32_t rtt_us = 1000;
+  uint64_t up_at_ns = 0;  // the link comes up then (two meshes that meet)
 };
 
 struct Graph {
   uint32_t nodes = 0;
   std::vector<Edge> edges;
   // ring, grid (the nearest square), random (connected, mean degree `degree`), or an edge
-  // list file ("A B RTT_US" per line, # comments). Random RTTs in [1, 20] ms from `seed`.
+  // list file ("A B RTT_US [UP_AT_MS]" per line, # comments; UP_AT_MS: the link comes up
+  // that late). Random RTTs in [1, 20] ms from `seed`.
   static bool make(const std::string &topology, uint32_t nodes, uint32_t degree, uint64_t seed,
                    Graph *g, std::string *err);
 };
