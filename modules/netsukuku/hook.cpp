@@ -22,6 +22,8 @@ void Node::hook_begin(uint64_t now) {
   });
   for (Nbr* n : v) hook_candidates_.push_back({n->ifindex, n->nid});
   hook_next_ = 0;
+  hook_level1_ = 0;
+  std::fill(std::begin(hook_gnodes_), std::end(hook_gnodes_), 0);
   hook_ask_next(now);
 }
 
@@ -40,14 +42,25 @@ void Node::hook_ask_next(uint64_t now) {
 }
 
 void Node::found_gnode(uint64_t now) {
-  uint32_t g = 0, mask = o_.realm_plen ? ~0u << (32 - o_.realm_plen) : 0;
-  do {
-    g = uint32_t(h_->random_u64(h_->ctx)) & 0xffff00u & ~mask;
-  } while ((o_.realm | g) >> 8 == avoid_gnode_);
+  uint32_t a = 0, mask = o_.realm_plen ? ~0u << (32 - o_.realm_plen) : 0;
+  if (hook_level1_) {
+    // Every neighbour's gnode was full: a new gnode of their level-1 gnode, with an id
+    // none of them knows taken (5.2, 5.3).
+    std::vector<uint32_t> ids;
+    for (uint32_t g = 0; g < kMaxGroupNode; ++g)
+      if (!(hook_gnodes_[g / 8] >> (g % 8) & 1) && ((hook_level1_ << 16 | g << 8) >> 8) != avoid_gnode_)
+        ids.push_back(g);
+    if (!ids.empty()) a = hook_level1_ << 16 | ids[h_->random_u64(h_->ctx) % ids.size()] << 8;
+  }
+  if (!a) {  // nobody to join: a new mesh with random ids
+    do {
+      a = o_.realm | (uint32_t(h_->random_u64(h_->ctx)) & 0xffff00u & ~mask);
+    } while (a >> 8 == avoid_gnode_);
+  }
   uint32_t p = kFirstPos + uint32_t(h_->random_u64(h_->ctx) % (kLastPos - kFirstPos + 1));
   ++c_.gnodes_founded;
   log("founded a new gnode");
-  hooked_at(o_.realm | g | p, now);
+  hooked_at(a | p, now);
 }
 
 void Node::hooked_at(uint32_t a, uint64_t now) {
@@ -72,6 +85,7 @@ void Node::rehook(uint64_t now, const char* why, uint32_t avoid_gnode) {
   log(std::string("re-hooking: ") + why);
   for (uint32_t p = 0; p < kMaxGroupNode; ++p) map_[p].routes.clear(), install(uint8_t(p));
   clear_map();
+  ext_clear();
   clear_address();
   avoid_gnode_ = avoid_gnode;
   state_ = State::Scanning;
@@ -111,6 +125,9 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
   // Anti-spoofing (9): nobody may take a position a neighbour of ours holds.
   for (auto& [k, x] : nbrs_)
     if (x.alive && same_gnode(x.addr)) r.free[pos_of(x.addr) / 8] &= uint8_t(~(1u << (pos_of(x.addr) % 8)));
+  r.gnodes[gnode_of(addr_) / 8] |= uint8_t(1u << (gnode_of(addr_) % 8));
+  for (unsigned g = 0; g < kMaxGroupNode; ++g)
+    if (!ext_[g].routes.empty()) r.gnodes[g / 8] |= uint8_t(1u << (g % 8));
   r.round = round_;
   r.qspn_age_ms = uint32_t(std::min<uint64_t>((now - std::min(now, round_start_)) / 1'000'000, UINT32_MAX));
   encode(out_, header(Type::HookReply, m.h.src_nid), r);
@@ -127,6 +144,9 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   for (unsigned p = kFirstPos; p <= kLastPos; ++p)
     if (is_free(r, p)) free.push_back(uint8_t(p));
   if (free.empty()) {  // a full gnode: ask the next neighbour
+    if (!hook_level1_) hook_level1_ = m.h.src_addr >> 16;
+    if ((m.h.src_addr >> 16) == hook_level1_)
+      for (size_t i = 0; i < sizeof hook_gnodes_; ++i) hook_gnodes_[i] |= m.hook.gnodes[i];
     hook_deadline_ = UINT64_MAX;
     hook_ask_next(now);
     return;
@@ -140,7 +160,7 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
 void Node::on_map_request(uint32_t ifindex, const Message& m, uint64_t now) {
   Nbr* n = find({ifindex, m.h.src_nid});
   if (!n || !allow(*n, now) || !hooked()) return;
-  send_map(*n, now);
+  send_map(*n, now, false);
 }
 
 void Node::on_map_reply(uint32_t ifindex, const Message& m, uint64_t now) {

@@ -35,6 +35,7 @@ void Node::learn(uint8_t pos, uint32_t tag, const Nbr& via, uint64_t cost_us, ui
   if (d.routes.size() > o_.maxroutes) d.routes.resize(o_.maxroutes);
   if (current_best(d) < best_before && hooked()) {
     improved_ = true;  // tell the neighbours, soon and once for many changes
+    map_dirty_[pos] = true;
     map_push_at_ = std::min(map_push_at_, now_ + std::max<uint64_t>(o_.qspn_wait_ns / 64, 1'000'000));
   }
   install(pos);
@@ -86,6 +87,7 @@ void Node::install(uint8_t pos) {
 }
 
 void Node::drop_via(const Key& k) {
+  ext_drop_via(k);
   for (unsigned p = 0; p < kMaxGroupNode; ++p) {
     Dest& d = map_[p];
     size_t before = d.routes.size();
@@ -115,6 +117,7 @@ void Node::clear_map() {
   for (Dest& d : map_) d = Dest{};
   closed_.clear();
   close_seen_.fill(false);
+  map_dirty_.fill(false);
   for (auto& v : open_links_) v.clear();
   plain_last_.fill(0);
 }
@@ -157,20 +160,25 @@ namespace ntk {
 void Node::push_map(uint64_t now) {
   map_push_at_ = UINT64_MAX;
   improved_ = false;
-  for (Nbr* n : gnode_neighbours()) send_map(*n, now);
+  for (Nbr* n : gnode_neighbours()) send_map(*n, now, true);
+  map_dirty_.fill(false);
 }
 
-void Node::send_map(const Nbr& to, uint64_t now) {
+// Our best costs of this round (only the ones that fell since the last push, when
+// `changed_only`) to a gnode neighbour, in MTU-sized parts.
+void Node::send_map(const Nbr& to, uint64_t now, bool changed_only) {
   (void)now;
   std::vector<MapEntry> v;
   for (unsigned p = 0; p < kMaxGroupNode; ++p) {
     const Dest& d = map_[p];
+    if (changed_only && !map_dirty_[p]) continue;
     for (const Route& r : d.routes)
       if (r.round == round_ && r.via() != Key{to.ifindex, to.nid}) {  // split horizon
         v.push_back({uint8_t(p), d.tag, r.cost_us});
         break;
       }
   }
+  if (changed_only && v.empty()) return;
   size_t mtu = 1500;
   for (const tn_router_if& f : ifs_)
     if (f.ifindex == to.ifindex && f.mtu) mtu = f.mtu;

@@ -139,6 +139,7 @@ void Node::receive(uint32_t ifindex, std::span<const uint8_t> d) {
     case Type::MapRequest: on_map_request(ifindex, *m, now_); break;
     case Type::MapReply: on_map_reply(ifindex, *m, now_); break;
     case Type::Tracer: on_tracer(ifindex, *m, now_); break;
+    case Type::ExtMap: on_ext_map(ifindex, *m, now_); break;
   }
   h_->wakeup(h_->ctx, now_);  // timers may have moved earlier
 }
@@ -162,8 +163,10 @@ uint64_t Node::poll(uint64_t now) {
   }
   if (now >= purge_at_) purge(now);
   if (now >= map_push_at_) push_map(now);
+  if (now >= ext_refresh_at_) ext_push(now, true);
+  if (now >= ext_push_at_) ext_push(now, false);
   return std::min({scan_at_, scan_done_at_, hook_deadline_, pending_qspn_at_, next_round_at_,
-                   purge_at_, map_push_at_});
+                   purge_at_, map_push_at_, ext_push_at_, ext_refresh_at_});
 }
 
 void Node::link_event(uint32_t ifindex, bool up) {

@@ -49,7 +49,7 @@ namespace ntk {
   X(rx_datagrams) X(rx_losing_starter) X(rx_short) X(rx_bad_magic) X(rx_bad_version) X(rx_bad_length)            \
   X(rx_unknown_type) X(rx_bad_body) X(rx_not_for_us) X(rx_from_self) X(rx_unknown_neighbour) \
   X(rx_other_gnode) X(rx_rate_limited) X(rx_old_round) X(rx_duplicate) X(rx_loop)           \
-  X(rx_bad_hops) X(rx_late_reply) X(neighbours_full) X(tx_datagrams) X(tx_errors)            \
+  X(rx_bad_hops) X(rx_late_reply) X(ext_maps_sent) X(ext_maps_received) X(neighbours_full) X(tx_datagrams) X(tx_errors)            \
   X(tx_too_long) X(rounds_started) X(closes_forwarded) X(opens_sent) X(opens_forwarded)      \
   X(plain_forwarded) X(maps_sent) X(maps_received) X(hooks) X(gnodes_founded) X(rehooks_duplicate) X(rehooks_fusion)       \
   X(neighbours_new) X(neighbours_lost) X(routes_purged) X(route_changes) X(route_errors)
@@ -86,6 +86,8 @@ class Node {
   // Best known cost to a position of the gnode (UINT32_MAX: none).
   uint32_t best_cost(uint8_t pos) const;
   size_t alive_neighbours() const;
+  uint32_t ext_best_cost(uint8_t gnode) const;  // level 1 (UINT32_MAX: none)
+  size_t ext_destinations() const;
   std::string dump_map() const;  // one line per destination, for debugging
 
  private:
@@ -112,6 +114,18 @@ class Node {
     uint32_t cost_us = 0;
     uint32_t round = 0;     // the round that last confirmed it
     Key via() const { return {ifindex, nid}; }
+  };
+  struct ExtRoute {  // a route to another gnode of our level-1 gnode
+    uint64_t nid = 0;
+    uint32_t ifindex = 0;
+    uint32_t gw = 0;
+    uint32_t cost_us = 0;
+    uint64_t heard_at = 0;
+    Key via() const { return {ifindex, nid}; }
+  };
+  struct ExtDest {
+    std::vector<ExtRoute> routes;  // best first
+    uint64_t installed = 0;
   };
   struct Dest {
     bool used = false;
@@ -162,6 +176,18 @@ class Node {
   void forward(const Tracer& t, const Nbr& from, const std::vector<Nbr*>& to);
   void announce(uint64_t now);
 
+  // ext.cpp: level 1
+  bool same_level1(uint32_t a) const { return a && addr_ && (a >> 16) == (addr_ >> 16); }
+  static uint8_t gnode_of(uint32_t a) { return uint8_t(a >> 8); }
+  void ext_learn(uint8_t g, const Nbr& via, uint64_t cost_us, uint64_t now);
+  void ext_drop_via(const Key& k);
+  void ext_install(uint8_t g);
+  void ext_expire(uint64_t now);
+  void ext_clear();
+  void ext_push(uint64_t now, bool full);
+  void on_ext_map(uint32_t ifindex, const Message& m, uint64_t now);
+  uint32_t ext_best_not_via(uint8_t g, const Key& k) const;
+
   // maps.cpp
   void learn(uint8_t pos, uint32_t tag, const Nbr& via, uint64_t cost_us, uint32_t round);
   void learn_hops(const std::vector<Hop>& hops, const Nbr& via, uint32_t round);
@@ -171,7 +197,7 @@ class Node {
   void purge(uint64_t now);
   void clear_map();
   void push_map(uint64_t now);
-  void send_map(const Nbr& to, uint64_t now);
+  void send_map(const Nbr& to, uint64_t now, bool changed_only);
 
   const tn_router_host* h_;
   Options o_;
@@ -198,6 +224,13 @@ class Node {
   uint64_t hook_deadline_ = UINT64_MAX;
   uint32_t avoid_gnode_ = 0;  // fusion: not back into the gnode being left
 
+  // level 1
+  std::array<ExtDest, kMaxGroupNode> ext_{};
+  std::array<bool, kMaxGroupNode> ext_dirty_{};
+  uint64_t ext_push_at_ = UINT64_MAX, ext_refresh_at_ = UINT64_MAX;
+  uint32_t hook_level1_ = 0;                        // refusers' level-1 gnode (addr >> 16)
+  uint8_t hook_gnodes_[kMaxGroupNode / 8]{};        // gnode ids they said are taken
+
   // qspn
   uint32_t round_ = 0;
   uint64_t round_start_ = 0;
@@ -213,6 +246,7 @@ class Node {
   bool opened_ = false;           // sent our qspn_open this round
   std::vector<Key> closed_;       // links that sent us a close this round
   std::array<bool, kMaxGroupNode> close_seen_{};  // origins whose close we forwarded
+  std::array<bool, kMaxGroupNode> map_dirty_{};   // positions whose best cost fell
   std::array<std::vector<Key>, kMaxGroupNode> open_links_{};  // per sub_id: opened links
   std::array<uint32_t, kMaxGroupNode> plain_last_{};  // per origin: last plain pkt_id
   uint32_t pkt_id_ = 0;

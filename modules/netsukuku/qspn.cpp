@@ -40,7 +40,6 @@ void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now)
   next_round_at_ = started + o_.qspn_wait_round_ns;
   if (origin != pos_of(addr_)) next_round_at_ += o_.qspn_wait_ns + jitter;
   purge_at_ = now + o_.qspn_wait_ns;
-  map_push_at_ = now + o_.qspn_wait_ns / 4;  // once the round's floods are through
 }
 
 void Node::qspn_start(uint64_t now) {

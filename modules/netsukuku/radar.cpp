@@ -120,6 +120,10 @@ void Node::scan_done(uint64_t now) {
     }
     learn(pos_of(n->addr), uint32_t(n->nid), *n, n->rtt_us, round_);
   }
+  // Level 1: a neighbour in another gnode of our level-1 gnode makes us a border node.
+  for (auto& [k, n] : nbrs_)
+    if (n.alive && same_level1(n.addr) && !same_gnode(n.addr)) ext_learn(gnode_of(n.addr), n, n.rtt_us, now);
+  if (ext_refresh_at_ == UINT64_MAX) ext_refresh_at_ = now + 3 * o_.radar_interval_ns;
   if (changed) qspn_request(now);
 }
 

@@ -45,7 +45,7 @@ void put64(std::vector<uint8_t>& o, uint64_t v) {
 }
 
 constexpr size_t kEchoLen = 12;
-constexpr size_t kHookReplyLen = 8 + kMaxGroupNode / 8;
+constexpr size_t kHookReplyLen = 8 + 2 * (kMaxGroupNode / 8);
 constexpr size_t kTracerFixedLen = 12;  // kind flags round sub_id pkt_id nhops
 
 }  // namespace
@@ -83,6 +83,21 @@ bool encode(std::vector<uint8_t>& out, const Header& h, const HookReply& r) {
   put32(out, r.qspn_age_ms);
   put32(out, r.round);
   out.insert(out.end(), std::begin(r.free), std::end(r.free));
+  out.insert(out.end(), std::begin(r.gnodes), std::end(r.gnodes));
+  return true;
+}
+
+bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span<const ExtEntry> e,
+            size_t max) {
+  size_t body = 3 + e.size() * kExtEntryLen;
+  if (e.size() > kMaxGroupNode || kHeaderLen + body > max) return false;
+  encode_header(out, h, body);
+  put8(out, level);
+  put16(out, uint16_t(e.size()));
+  for (const ExtEntry& x : e) {
+    put8(out, x.gnode);
+    put32(out, x.cost_us);
+  }
   return true;
 }
 
@@ -137,7 +152,7 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
   m.h.gnode_size = r.u16();
   r.u16();
   if (size_t(body) != r.left()) return fail(WireError::BadLength);
-  if (type < uint8_t(Type::Echo) || type > uint8_t(Type::Tracer)) return fail(WireError::UnknownType);
+  if (type < uint8_t(Type::Echo) || type > uint8_t(Type::ExtMap)) return fail(WireError::UnknownType);
   m.h.type = Type(type);
   switch (m.h.type) {
     case Type::Echo:
@@ -155,7 +170,20 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       m.hook.qspn_age_ms = r.u32();
       m.hook.round = r.u32();
       for (uint8_t& b : m.hook.free) b = r.u8();
+      for (uint8_t& b : m.hook.gnodes) b = r.u8();
       break;
+    case Type::ExtMap: {
+      m.ext_level = r.u8();
+      uint16_t n = r.u16();
+      if (!r.ok || m.ext_level == 0 || n > kMaxGroupNode || r.left() != size_t(n) * kExtEntryLen)
+        return fail(WireError::BadBody);
+      m.ext.resize(n);
+      for (ExtEntry& x : m.ext) {
+        x.gnode = r.u8();
+        x.cost_us = r.u32();
+      }
+      break;
+    }
     case Type::MapReply: {
       uint16_t n = r.u16();
       if (!r.ok || n > kMaxGroupNode || r.left() != size_t(n) * kMapEntryLen)

@@ -35,6 +35,7 @@ enum class Type : uint8_t {
   MapRequest = 5,  // "your routes in your gnode, please" (newcomer)
   MapReply = 6,
   Tracer = 7,      // plain tracer, qspn_close or qspn_open
+  ExtMap = 8,      // level 1: costs to the other gnodes (a distance vector)
 };
 
 struct Header {
@@ -55,6 +56,7 @@ struct HookReply {
   uint32_t qspn_age_ms = 0;      // time since the replier's last QSPN round began
   uint32_t round = 0;            // its round id
   uint8_t free[kMaxGroupNode / 8]{};  // bit p set: position p is free in its gnode
+  uint8_t gnodes[kMaxGroupNode / 8]{};  // bit g set: gnode id g is taken (level 1)
 };
 
 struct MapEntry {
@@ -62,6 +64,13 @@ struct MapEntry {
   uint32_t tag = 0;      // low 32 bits of that node's id (duplicate detection)
   uint32_t cost_us = 0;  // replier's best route cost to it
 };
+
+struct ExtEntry {
+  uint8_t gnode = 0;
+  uint32_t cost_us = 0;  // kUnreachable: withdrawn
+};
+inline constexpr size_t kExtEntryLen = 5;
+inline constexpr uint32_t kUnreachable = 0xffffffffu;
 
 struct Hop {
   uint8_t pos = 0;
@@ -91,6 +100,8 @@ struct Message {
   HookReply hook;
   std::vector<MapEntry> map;
   Tracer tracer;
+  uint8_t ext_level = 0;
+  std::vector<ExtEntry> ext;
 };
 
 // Parse one datagram. On error returns nullopt and sets *err.
@@ -103,6 +114,8 @@ bool encode(std::vector<uint8_t>& out, const Header& h);  // HookRequest, MapReq
 bool encode(std::vector<uint8_t>& out, const Header& h, const HookReply& r);
 bool encode(std::vector<uint8_t>& out, const Header& h, std::span<const MapEntry> m, size_t max);
 bool encode(std::vector<uint8_t>& out, const Header& h, const Tracer& t, size_t max);
+bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span<const ExtEntry> e,
+            size_t max);
 
 const char* wire_error_name(WireError e);
 

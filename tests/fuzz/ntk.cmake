@@ -6,7 +6,7 @@ if(THREADNET_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   set(_ntk ${PROJECT_SOURCE_DIR}/modules/netsukuku)
   add_executable(ntk_fuzz ${CMAKE_CURRENT_LIST_DIR}/ntk_fuzz.cpp ${_ntk}/wire.cpp
     ${_ntk}/options.cpp ${_ntk}/node.cpp ${_ntk}/radar.cpp ${_ntk}/hook.cpp ${_ntk}/qspn.cpp
-    ${_ntk}/maps.cpp ${_ntk}/router.cpp)
+    ${_ntk}/maps.cpp ${_ntk}/ext.cpp ${_ntk}/router.cpp)
   target_include_directories(ntk_fuzz PRIVATE ${_ntk})
   target_compile_options(ntk_fuzz PRIVATE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
   target_link_options(ntk_fuzz PRIVATE -fsanitize=fuzzer,address,undefined)

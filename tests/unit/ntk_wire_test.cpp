@@ -85,12 +85,29 @@ TEST(NtkWire, HookAndMapGoldenBytes) {
   r.round = 5;
   r.free[0] = 0x02;  // position 1
   r.free[31] = 0x40; // position 254
+  r.gnodes[1] = 0x01; // gnode id 8
   std::vector<uint8_t> out;
   ASSERT_TRUE(encode(out, hdr(Type::HookReply), r));
-  auto want = golden_header(4, 40);
+  auto want = golden_header(4, 72);
   for (uint8_t b : {1, 2, 3, 4, 0, 0, 0, 5}) want.push_back(b);
   for (int i = 0; i < 32; ++i) want.push_back(i == 0 ? 0x02 : i == 31 ? 0x40 : 0);
+  for (int i = 0; i < 32; ++i) want.push_back(i == 1 ? 0x01 : 0);
   EXPECT_EQ(out, want);
+  auto hm = decode(out, nullptr);
+  ASSERT_TRUE(hm);
+  EXPECT_EQ(hm->hook.gnodes[1], 0x01);
+
+  std::vector<ExtEntry> ext = {{8, 2500}, {9, kUnreachable}};
+  ASSERT_TRUE(encode(out, hdr(Type::ExtMap), 1, ext, 1500));
+  want = golden_header(8, 13);
+  for (uint8_t b : {1, 0, 2, 8, 0, 0, 0x09, 0xc4, 9, 0xff, 0xff, 0xff, 0xff}) want.push_back(b);
+  EXPECT_EQ(out, want);
+  auto em = decode(out, nullptr);
+  ASSERT_TRUE(em);
+  ASSERT_EQ(em->ext.size(), 2u);
+  EXPECT_EQ(em->ext[1].cost_us, kUnreachable);
+  out[kHeaderLen] = 0;  // level 0 has no ext map
+  EXPECT_FALSE(decode(out, nullptr));
 
   std::vector<MapEntry> m = {{3, 0xaabbccdd, 1000}};
   ASSERT_TRUE(encode(out, hdr(Type::MapReply), m, 1500));
@@ -138,7 +155,7 @@ TEST(NtkWire, EveryRefusalHasItsReason) {
   d = good;
   d[3] = 0;
   EXPECT_EQ(refuse(d), WireError::UnknownType);
-  d[3] = 8;
+  d[3] = 9;
   EXPECT_EQ(refuse(d), WireError::UnknownType);
   d = golden_header(3, 1);  // a hook request has no body
   d.push_back(0);

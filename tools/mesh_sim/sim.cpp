@@ -439,6 +439,7 @@ void Sim::check(Result *r, bool full) {
   r->duplicate_addresses = 0;
   for (auto [a, c] : count) r->duplicate_addresses += c > 1 ? c - 1 : 0;
   r->gnodes = uint32_t(gnodes.size());
+  r->levels = r->gnodes > 1 ? 2 : 1;
   std::vector<std::pair<uint32_t, uint32_t>> pairs;
   SplitMix pick(cfg_.seed ^ 0x5eed);
   if (full || uint64_t(live.size()) * live.size() <= cfg_.sample_pairs) {
