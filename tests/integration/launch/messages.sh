@@ -63,7 +63,9 @@ expect 2 "threadnet: --publish 8080:$P: cannot listen on 127.0.0.1:$P: Address a
 # one line names what is missing.
 if command -v vde_switch >/dev/null; then
   vde_switch -s "$WORK/sw" -d -p "$WORK/sw.pid" </dev/null >/dev/null 2>&1
-  for ((i = 0; i < 50; i++)); do [ -S "$WORK/sw/ctl" ] && break; sleep 0.1; done
+  # The control socket can appear before the daemon has written its pid file: wait for
+  # both, or the cleanup has no pid to kill and the switch outlives the test.
+  for ((i = 0; i < 50; i++)); do [ -S "$WORK/sw/ctl" ] && [ -s "$WORK/sw.pid" ] && break; sleep 0.1; done
   PIDS+=("$(cat "$WORK/sw.pid")")
   t0=$(date +%s%N)
   expect 0 "threadnet: no DHCPv4 lease on stack default after 1 s (--wait-net); starting the program anyway" \

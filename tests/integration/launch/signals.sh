@@ -84,7 +84,9 @@ views several -- -m "$UMNET_MOD" --net none --stack a=mem://m,ip=10.62.0.1/24 --
   --stack c=slirp://
 if command -v vde_switch >/dev/null; then
   vde_switch -s "$WORK/sw" -d -p "$WORK/sw.pid" </dev/null >/dev/null 2>&1
-  for ((i = 0; i < 50; i++)); do [ -S "$WORK/sw/ctl" ] && break; sleep 0.1; done
+  # The control socket can appear before the daemon has written its pid file: wait for
+  # both, or the cleanup has no pid to kill and the switch outlives the test.
+  for ((i = 0; i < 50; i++)); do [ -S "$WORK/sw/ctl" ] && [ -s "$WORK/sw.pid" ] && break; sleep 0.1; done
   PIDS+=("$(cat "$WORK/sw.pid")")
   views vde -- -m "$UMNET_MOD" --net "vde://$WORK/sw" --ip 10.63.0.1/24
 else
