@@ -15,7 +15,10 @@ void Node::hook_begin(uint64_t now) {
   hook_candidates_.clear();
   std::vector<Nbr*> v;
   for (auto& [k, n] : nbrs_)
-    if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_) v.push_back(&n);
+    if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_ &&
+        (!fusion_target_ || (n.addr >> 8) == fusion_target_))
+      v.push_back(&n);
+  fusion_target_ = 0;  // if that gnode refuses, the next hook may go anywhere
   // Nearest first; among a fusion, the bigger gnode first.
   std::sort(v.begin(), v.end(), [](const Nbr* a, const Nbr* b) {
     return a->rtt_us != b->rtt_us ? a->rtt_us < b->rtt_us : a->nid < b->nid;
@@ -36,6 +39,16 @@ void Node::hook_ask_next(uint64_t now) {
     encode(out_, header(Type::HookRequest, k.second));
     send(k.first, out_);
     hook_deadline_ = now + o_.hook_wait_ns;
+    return;
+  }
+  // Every neighbour's gnode is full. Before founding a new one, look once more a random
+  // while later: a neighbour may have founded one we can join, so that a crowd at the
+  // edge of a full gnode makes one new gnode rather than one each.
+  if (hook_level1_ && hook_retries_ == 0) {
+    ++hook_retries_;
+    state_ = State::Scanning;
+    hook_deadline_ = UINT64_MAX;
+    scan_at_ = now + h_->random_u64(h_->ctx) % std::max<uint64_t>(o_.radar_interval_ns, 1);
     return;
   }
   found_gnode(now);  // nobody (left) to ask, or every gnode refused us
@@ -67,6 +80,7 @@ void Node::hooked_at(uint32_t a, uint64_t now) {
   set_address(a);
   state_ = State::Hooked;
   hook_deadline_ = UINT64_MAX;
+  hook_retries_ = 0;
   avoid_gnode_ = 0;
   ++c_.hooks;
   log("hooked at " + std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
@@ -102,6 +116,7 @@ void Node::check_fusion(uint64_t now) {
     if (smaller && mine + n.gsize <= kLastPos) {
       ++c_.rehooks_fusion;
       rehook(now, "gnode fusion", addr_ >> 8);
+      fusion_target_ = n.addr >> 8;
       return;
     }
   }

@@ -222,12 +222,14 @@ class Node {
   size_t hook_next_ = 0;
   Key hook_asked_{};
   uint64_t hook_deadline_ = UINT64_MAX;
-  uint32_t avoid_gnode_ = 0;  // fusion: not back into the gnode being left
+  uint32_t avoid_gnode_ = 0;    // fusion: not back into the gnode being left
+  uint32_t fusion_target_ = 0;  // fusion: only into this gnode
 
   // level 1
   std::array<ExtDest, kMaxGroupNode> ext_{};
   std::array<bool, kMaxGroupNode> ext_dirty_{};
   uint64_t ext_push_at_ = UINT64_MAX, ext_refresh_at_ = UINT64_MAX;
+  uint32_t hook_retries_ = 0;  // full gnodes seen: one more look before founding
   uint32_t hook_level1_ = 0;                        // refusers' level-1 gnode (addr >> 16)
   uint8_t hook_gnodes_[kMaxGroupNode / 8]{};        // gnode ids they said are taken
 
