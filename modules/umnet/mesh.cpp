@@ -73,6 +73,16 @@ bool fail(std::string *err, std::string msg) {
   return false;
 }
 
+// A message of the router or its host, said as an option's error (the launcher prints
+// those as they are): one naming an option stays, another is --mesh's ("mesh: bad value
+// '5x' for --mesh-radar-interval" -> "--mesh: bad value '5x' for --mesh-radar-interval").
+std::string as_option_error(std::string m) {
+  if (m.empty()) m = "the mesh router did not start (no reason given)";
+  if (m.starts_with("--")) return m;
+  if (m.starts_with("mesh: ")) m.erase(0, 6);
+  return "--mesh: " + m;
+}
+
 // Is `key` (no dashes) in an option table, and does it take a value? 0: not there, 1: a
 // flag, 2: valued.
 int option_kind(const char *const *table, const std::string &key) {
@@ -178,8 +188,7 @@ std::unique_ptr<MeshNode> MeshNode::start(std::shared_ptr<RouterPlugin> plugin,
   std::unique_ptr<MeshNode> m(new MeshNode(std::move(plugin), stack, std::move(cb)));
   std::string serr;
   if (!m->rh_.open_sockets(&serr)) {
-    // Said as the option's error, like every other --mesh failure.
-    fail(err, "--mesh: " + (serr.starts_with("mesh: ") ? serr.substr(6) : serr));
+    fail(err, as_option_error(serr));
     return nullptr;
   }
   for (const auto &i : stack.interfaces())
@@ -191,10 +200,7 @@ std::unique_ptr<MeshNode> MeshNode::start(std::shared_ptr<RouterPlugin> plugin,
   m->self_ = r.create(m->rh_.host(), int(args.size()), av.data(), msg, sizeof msg);
   if (!m->self_) {
     msg[sizeof msg - 1] = 0;
-    std::string e = msg[0] ? msg : "the mesh router did not start (no reason given)";
-    // The router's message about one of its options is that option's error, as the
-    // launcher prints module option errors ("--mesh-radar-interval 5x: ...").
-    fail(err, e.starts_with("--") ? e : "--mesh: " + e);
+    fail(err, as_option_error(msg));
     return nullptr;
   }
   if (r.start) r.start(m->self_);

@@ -3,7 +3,7 @@
  *
  *   create  logs every option pair it gets ("opt KEY=VALUE"); refuses
  *           --mesh-radar-interval bad (a message naming the option) and --mesh-realm bad
- *           (a message naming nothing, which umnet must prefix)
+ *           ("mesh: ...", as the real router says it, which umnet makes --mesh's)
  *   start   takes 10.0.0.M/8 on its first interface (M: the MAC's last byte), broadcasts
  *           "hello" there and asks for a wake-up 1 ms on
  *   receive a "hello" from a neighbour (its own, looped back, is ignored): hooked; route 10.99.M'.0/24 through it (M': the
@@ -61,7 +61,7 @@ static void *r_create(const struct tn_router_host *h, int argc, const char *cons
       return NULL;
     }
     if (!strcmp(argv[i], "--mesh-realm") && !strcmp(argv[i + 1], "bad")) {
-      snprintf(err, errcap, "realm bad is not a prefix");
+      snprintf(err, errcap, "mesh: realm bad is not a prefix");
       return NULL;
     }
   }
