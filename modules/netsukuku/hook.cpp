@@ -1,0 +1,161 @@
+// Hook: joining the mesh, duplicate positions and gnode fusion (node.h "Hook").
+#include <algorithm>
+
+#include "node.h"
+
+namespace ntk {
+
+namespace {
+constexpr uint8_t kFirstPos = 1, kLastPos = 254;  // .0 and .255 are never a node
+bool is_free(const HookReply& r, unsigned p) { return r.free[p / 8] >> (p % 8) & 1; }
+}  // namespace
+
+void Node::hook_begin(uint64_t now) {
+  state_ = State::Hooking;
+  hook_candidates_.clear();
+  std::vector<Nbr*> v;
+  for (auto& [k, n] : nbrs_)
+    if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_) v.push_back(&n);
+  // Nearest first; among a fusion, the bigger gnode first.
+  std::sort(v.begin(), v.end(), [](const Nbr* a, const Nbr* b) {
+    return a->rtt_us != b->rtt_us ? a->rtt_us < b->rtt_us : a->nid < b->nid;
+  });
+  for (Nbr* n : v) hook_candidates_.push_back({n->ifindex, n->nid});
+  hook_next_ = 0;
+  hook_ask_next(now);
+}
+
+void Node::hook_ask_next(uint64_t now) {
+  if (state_ != State::Hooking) return;
+  while (hook_next_ < hook_candidates_.size()) {
+    Key k = hook_candidates_[hook_next_++];
+    if (!find(k)) continue;
+    hook_asked_ = k;
+    encode(out_, header(Type::HookRequest, k.second));
+    send(k.first, out_);
+    hook_deadline_ = now + o_.hook_wait_ns;
+    return;
+  }
+  found_gnode(now);  // nobody (left) to ask, or every gnode refused us
+}
+
+void Node::found_gnode(uint64_t now) {
+  uint32_t g = 0, mask = o_.realm_plen ? ~0u << (32 - o_.realm_plen) : 0;
+  do {
+    g = uint32_t(h_->random_u64(h_->ctx)) & 0xffff00u & ~mask;
+  } while ((o_.realm | g) >> 8 == avoid_gnode_);
+  uint32_t p = kFirstPos + uint32_t(h_->random_u64(h_->ctx) % (kLastPos - kFirstPos + 1));
+  ++c_.gnodes_founded;
+  log("founded a new gnode");
+  hooked_at(o_.realm | g | p, now);
+}
+
+void Node::hooked_at(uint32_t a, uint64_t now) {
+  set_address(a);
+  state_ = State::Hooked;
+  hook_deadline_ = UINT64_MAX;
+  avoid_gnode_ = 0;
+  ++c_.hooks;
+  log("hooked at " + std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+      std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255));
+  // Every gnode neighbour's map (5.2), then a second scan; the neighbours start a QSPN
+  // when their scan sees us hooked, and a plain tracer tells the gnode now.
+  for (Nbr* n : gnode_neighbours()) {
+    encode(out_, header(Type::MapRequest, n->nid));
+    send(n->ifindex, out_);
+  }
+  scan_at_ = now;
+  announce(now);
+}
+
+void Node::rehook(uint64_t now, const char* why, uint32_t avoid_gnode) {
+  log(std::string("re-hooking: ") + why);
+  for (uint32_t p = 0; p < kMaxGroupNode; ++p) map_[p].routes.clear(), install(uint8_t(p));
+  clear_map();
+  clear_address();
+  avoid_gnode_ = avoid_gnode;
+  state_ = State::Scanning;
+  next_round_at_ = pending_qspn_at_ = purge_at_ = map_push_at_ = UINT64_MAX;
+  scan_at_ = now;  // the scan's end starts the hook again
+}
+
+// Two gnodes meet and fit in one: the smaller (ties: lower id) joins the other (5.3.2).
+void Node::check_fusion(uint64_t now) {
+  uint16_t mine = gnode_size();
+  for (auto& [k, n] : nbrs_) {
+    if (!n.alive || !n.addr || same_gnode(n.addr)) continue;
+    bool smaller = mine < n.gsize || (mine == n.gsize && (addr_ >> 8) < (n.addr >> 8));
+    if (smaller && mine + n.gsize <= kLastPos) {
+      ++c_.rehooks_fusion;
+      rehook(now, "gnode fusion", addr_ >> 8);
+      return;
+    }
+  }
+}
+
+void Node::duplicate_seen(uint8_t pos, uint32_t other_tag, uint64_t now) {
+  if (pos != pos_of(addr_) || other_tag == tag()) return;
+  if (tag() < other_tag) {  // the smaller tag moves; the other keeps its place
+    ++c_.rehooks_duplicate;
+    rehook(now, "duplicate position", 0);
+  }
+}
+
+void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
+  Nbr* n = find({ifindex, m.h.src_nid});
+  if (n ? !allow(*n, now) : !allow_stranger(now)) return;
+  if (!hooked()) return;
+  HookReply r;
+  for (unsigned p = kFirstPos; p <= kLastPos; ++p)
+    if (!map_[p].used && p != pos_of(addr_)) r.free[p / 8] |= uint8_t(1u << (p % 8));
+  // Anti-spoofing (9): nobody may take a position a neighbour of ours holds.
+  for (auto& [k, x] : nbrs_)
+    if (x.alive && same_gnode(x.addr)) r.free[pos_of(x.addr) / 8] &= uint8_t(~(1u << (pos_of(x.addr) % 8)));
+  r.round = round_;
+  r.qspn_age_ms = uint32_t(std::min<uint64_t>((now - std::min(now, round_start_)) / 1'000'000, UINT32_MAX));
+  encode(out_, header(Type::HookReply, m.h.src_nid), r);
+  send(ifindex, out_);
+}
+
+void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
+  if (state_ != State::Hooking || Key{ifindex, m.h.src_nid} != hook_asked_ || !m.h.src_addr) return;
+  HookReply r = m.hook;
+  for (auto& [k, x] : nbrs_)  // positions our other neighbours hold in that gnode
+    if (x.alive && x.addr && (x.addr >> 8) == (m.h.src_addr >> 8))
+      r.free[pos_of(x.addr) / 8] &= uint8_t(~(1u << (pos_of(x.addr) % 8)));
+  std::vector<uint8_t> free;
+  for (unsigned p = kFirstPos; p <= kLastPos; ++p)
+    if (is_free(r, p)) free.push_back(uint8_t(p));
+  if (free.empty()) {  // a full gnode: ask the next neighbour
+    hook_deadline_ = UINT64_MAX;
+    hook_ask_next(now);
+    return;
+  }
+  uint8_t p = free[h_->random_u64(h_->ctx) % free.size()];
+  round_ = r.round;
+  round_start_ = now - std::min<uint64_t>(now, uint64_t(r.qspn_age_ms) * 1'000'000);
+  hooked_at((m.h.src_addr & ~0xffu) | p, now);
+}
+
+void Node::on_map_request(uint32_t ifindex, const Message& m, uint64_t now) {
+  Nbr* n = find({ifindex, m.h.src_nid});
+  if (!n || !allow(*n, now) || !hooked()) return;
+  send_map(*n, now);
+}
+
+void Node::on_map_reply(uint32_t ifindex, const Message& m, uint64_t now) {
+  Nbr* n = find({ifindex, m.h.src_nid});
+  if (!n || !n->alive || !hooked() || !same_gnode(m.h.src_addr)) return;
+  if (!allow(*n, now)) return;
+  ++c_.maps_received;
+  for (const MapEntry& e : m.map) {
+    if (e.pos == pos_of(addr_)) {
+      duplicate_seen(e.pos, e.tag, now);
+      if (!hooked()) return;
+      continue;
+    }
+    learn(e.pos, e.tag, *n, uint64_t(e.cost_us) + n->rtt_us, round_);
+  }
+}
+
+}  // namespace ntk

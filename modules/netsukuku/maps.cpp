@@ -1,0 +1,205 @@
+// The internal map: routes per position of the gnode and their multipath routes
+// (node.h "Maps"; document 5.1, 5.3).
+#include <algorithm>
+
+#include "node.h"
+
+namespace ntk {
+
+void Node::learn(uint8_t pos, uint32_t tag, const Nbr& via, uint64_t cost_us, uint32_t round) {
+  if (pos == 0 || pos == 255 || pos == pos_of(addr_)) return;
+  Dest& d = map_[pos];
+  if (d.used && d.tag != tag) {  // another node now holds that position: start afresh
+    d.routes.clear();
+  }
+  uint32_t best_before = current_best(d);
+  d.used = true;
+  d.tag = tag;
+  uint32_t cost = uint32_t(std::min<uint64_t>(cost_us, UINT32_MAX - 1));
+  Key k{via.ifindex, via.nid};
+  auto it = std::find_if(d.routes.begin(), d.routes.end(), [&](const Route& r) { return r.via() == k; });
+  if (it != d.routes.end()) {
+    // A newer round replaces what an older one said; within a round the cheaper wins.
+    if (round == it->round && cost >= it->cost_us && it->gw == via.addr) return;
+    if (round < it->round) return;
+    it->cost_us = cost;
+    it->round = round;
+    it->gw = via.addr;
+  } else {
+    if (d.routes.size() >= o_.maxroutes && cost >= d.routes.back().cost_us) return;
+    if (d.routes.empty()) d.routes.reserve(o_.maxroutes);
+    d.routes.push_back({via.nid, via.ifindex, via.addr, cost, round});
+  }
+  std::stable_sort(d.routes.begin(), d.routes.end(),
+                   [](const Route& a, const Route& b) { return a.cost_us < b.cost_us; });
+  if (d.routes.size() > o_.maxroutes) d.routes.resize(o_.maxroutes);
+  if (current_best(d) < best_before && hooked()) {
+    improved_ = true;  // tell the neighbours, soon and once for many changes
+    map_push_at_ = std::min(map_push_at_, now_ + std::max<uint64_t>(o_.qspn_wait_ns / 64, 1'000'000));
+  }
+  install(pos);
+}
+
+// The best cost of the routes this round has confirmed (UINT32_MAX: none yet).
+uint32_t Node::current_best(const Dest& d) const {
+  for (const Route& r : d.routes)
+    if (r.round == round_) return r.cost_us;
+  return UINT32_MAX;
+}
+
+void Node::learn_hops(const std::vector<Hop>& hops, const Nbr& via, uint32_t round) {
+  uint64_t cost = via.rtt_us;  // from us to the last hop (the sender)
+  for (size_t i = hops.size(); i-- > 0;) {
+    learn(hops[i].pos, hops[i].tag, via, cost, round);
+    cost += hops[i].rtt_us;  // and on to the hop before it
+  }
+}
+
+// One multipath route per position: best first, weight 256 x best cost / cost.
+void Node::install(uint8_t pos) {
+  Dest& d = map_[pos];
+  std::vector<tn_router_nexthop> hops;
+  size_t n = std::min<size_t>({d.routes.size(), o_.maxroutes, TN_ROUTER_MAX_NEXTHOPS});
+  for (size_t i = 0; i < n; ++i) {
+    const Route& r = d.routes[i];
+    tn_router_nexthop x{};
+    x.gateway.family = 4;
+    for (int b = 0; b < 4; ++b) x.gateway.b[b] = uint8_t(r.gw >> (24 - 8 * b));
+    x.ifindex = r.ifindex;
+    uint64_t best = std::max<uint32_t>(1, d.routes.front().cost_us);
+    x.weight = uint16_t(std::clamp<uint64_t>(256 * best / std::max<uint32_t>(1, r.cost_us), 1, 256));
+    hops.push_back(x);
+  }
+  uint64_t sig = hops.empty() ? 0 : 1469598103934665603ull;  // FNV-1a of the next hops
+  for (const tn_router_nexthop& x : hops)
+    for (uint64_t v : {uint64_t(x.ifindex), uint64_t(x.weight),
+                       uint64_t(x.gateway.b[0]) << 24 | x.gateway.b[1] << 16 | x.gateway.b[2] << 8 | x.gateway.b[3]})
+      sig = (sig ^ v) * 1099511628211ull;
+  if (sig == d.installed || !addr_) return;
+  tn_router_addr dst{};
+  dst.family = 4;
+  uint32_t a = (addr_ & ~0xffu) | pos;
+  for (int b = 0; b < 4; ++b) dst.b[b] = uint8_t(a >> (24 - 8 * b));
+  ++c_.route_changes;
+  if (h_->set_route(h_->ctx, &dst, 32, hops.data(), int(hops.size())) < 0) ++c_.route_errors;
+  d.installed = sig;
+}
+
+void Node::drop_via(const Key& k) {
+  for (unsigned p = 0; p < kMaxGroupNode; ++p) {
+    Dest& d = map_[p];
+    size_t before = d.routes.size();
+    std::erase_if(d.routes, [&](const Route& r) { return r.via() == k; });
+    if (d.routes.size() != before) install(uint8_t(p));
+    if (d.routes.empty()) d.used = false;
+  }
+}
+
+// Routes the current round did not refresh are gone (a dead node, a broken path).
+void Node::purge(uint64_t now) {
+  (void)now;
+  purge_at_ = UINT64_MAX;
+  for (unsigned p = 0; p < kMaxGroupNode; ++p) {
+    Dest& d = map_[p];
+    size_t before = d.routes.size();
+    std::erase_if(d.routes, [&](const Route& r) { return r.round < round_; });
+    if (d.routes.size() == before) continue;
+    c_.routes_purged += before - d.routes.size();
+    if (d.routes.empty()) log("position " + std::to_string(p) + " is gone");
+    install(uint8_t(p));
+    if (d.routes.empty()) d.used = false;
+  }
+}
+
+void Node::clear_map() {
+  for (Dest& d : map_) d = Dest{};
+  closed_.clear();
+  close_seen_.fill(false);
+  for (auto& v : open_links_) v.clear();
+  plain_last_.fill(0);
+}
+
+size_t Node::map_bytes() const {
+  size_t b = sizeof(map_);
+  for (const Dest& d : map_)
+    b += d.routes.capacity() * sizeof(Route);
+  return b;
+}
+
+size_t Node::max_routes_per_destination() const {
+  size_t m = 0;
+  for (const Dest& d : map_) m = std::max(m, d.routes.size());
+  return m;
+}
+
+size_t Node::destinations() const {
+  size_t n = 0;
+  for (const Dest& d : map_) n += d.used && !d.routes.empty();
+  return n;
+}
+
+uint32_t Node::best_cost(uint8_t pos) const {
+  const Dest& d = map_[pos];
+  return d.used && !d.routes.empty() ? d.routes.front().cost_us : UINT32_MAX;
+}
+
+}  // namespace ntk
+
+namespace ntk {
+
+// The map exchange that completes a round (docs/mesh.md "Departures"): QSPN's floods give
+// every node the routes along the shortest-path trees of the starter and of the extreme
+// nodes, which miss some pairs (on a ring, the nodes beyond where two opens crossed).
+// Each node then sends its gnode neighbours its best costs of this round, and again
+// whenever one of them fell: the hook's map merge (5.2), applied round by round. It stops
+// when no cost falls (Bellman-Ford), and only routes refreshed in this round are sent, so
+// a dead node is never carried into the next round.
+void Node::push_map(uint64_t now) {
+  map_push_at_ = UINT64_MAX;
+  improved_ = false;
+  for (Nbr* n : gnode_neighbours()) send_map(*n, now);
+}
+
+void Node::send_map(const Nbr& to, uint64_t now) {
+  (void)now;
+  std::vector<MapEntry> v;
+  for (unsigned p = 0; p < kMaxGroupNode; ++p) {
+    const Dest& d = map_[p];
+    for (const Route& r : d.routes)
+      if (r.round == round_ && r.via() != Key{to.ifindex, to.nid}) {  // split horizon
+        v.push_back({uint8_t(p), d.tag, r.cost_us});
+        break;
+      }
+  }
+  size_t mtu = 1500;
+  for (const tn_router_if& f : ifs_)
+    if (f.ifindex == to.ifindex && f.mtu) mtu = f.mtu;
+  size_t per = std::max<size_t>(1, (mtu - 28 - kHeaderLen - 2) / kMapEntryLen);
+  Header h = header(Type::MapReply, to.nid);
+  for (size_t i = 0; i < v.size() || i == 0; i += per) {
+    std::span<const MapEntry> part(v.data() + i, std::min(per, v.size() - i));
+    if (encode(out_, h, part, mtu - 28)) {
+      send(to.ifindex, out_);
+      ++c_.maps_sent;
+    }
+    if (v.empty()) break;
+  }
+}
+
+}  // namespace ntk
+
+namespace ntk {
+std::string Node::dump_map() const {
+  std::string s;
+  for (unsigned p = 0; p < kMaxGroupNode; ++p) {
+    const Dest& d = map_[p];
+    if (!d.used) continue;
+    s += "  " + std::to_string(p) + ":";
+    for (const Route& r : d.routes)
+      s += " via " + std::to_string(r.gw & 255) + " cost " + std::to_string(r.cost_us) + " r" +
+           std::to_string(r.round);
+    s += "\n";
+  }
+  return s;
+}
+}  // namespace ntk

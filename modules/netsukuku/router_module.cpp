@@ -1,0 +1,1 @@
+// threadnet-netsukuku.so: the router entry (router.cpp) comes from ntk_core, linked whole.

@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Seeds for ntk_fuzz: one message of each type in the Netsukuku wire format, version 1
+(modules/netsukuku/wire.h), as a router sends them. Run from tests/fuzz/."""
+import os
+import struct
+
+def header(t, body, src=0x0102030405060708, dst=0, addr=0x0a010203, gsize=3):
+    return b"NK" + struct.pack(">BBBBH QQ IHH", 1, t, 0, 0, len(body), src, dst, addr, gsize, 0) + body
+
+def hop(pos, tag, rtt):
+    return struct.pack(">BII", pos, tag, rtt)
+
+seeds = {
+    "echo": header(1, struct.pack(">IQ", 0x0100, 1_000_000_000)),
+    "echo_reply": header(2, struct.pack(">IQ", 0x0100, 1_000_000_000), dst=7),
+    "hook_request": header(3, b""),
+    "hook_reply": header(4, struct.pack(">II", 1500, 4) + bytes([0xfe] + [0xff] * 30 + [0x7f])),
+    "map_request": header(5, b""),
+    "map_reply": header(6, struct.pack(">H", 2) + hop(4, 0xaabb, 3000) + hop(9, 0xccdd, 9000)),
+    "tracer_close": header(7, struct.pack(">BBIBIB", 1, 0, 5, 0, 0, 2) + hop(3, 0x11, 0) + hop(8, 0x22, 4000)),
+    "tracer_open": header(7, struct.pack(">BBIBIB", 2, 0, 5, 3, 0, 1) + hop(3, 0x11, 0)),
+    "tracer_plain": header(7, struct.pack(">BBIBIB", 0, 0, 5, 0, 1, 1) + hop(6, 0x33, 0)),
+}
+d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "ntk_fuzz")
+os.makedirs(d, exist_ok=True)
+for name, data in seeds.items():
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)

@@ -1,0 +1,284 @@
+// One Netsukuku node on a scripted router host: what it sends is captured, what it
+// receives is made here. Hooking into full gnodes, floods of forged and malformed
+// packets (bounded memory and replies), and the options.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <threadnet/router.h>
+
+#include "node.h"
+#include "wire.h"
+
+extern "C" const tn_router *threadnet_router_v1(void);
+
+namespace {
+
+struct FakeHost {
+  tn_router_host h{};
+  uint64_t now = 1'000'000'000;
+  uint64_t rnd = 12345;
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> sent;
+  std::vector<std::pair<uint32_t, uint32_t>> addrs;  // (ifindex, address)
+  int routes_set = 0;
+  FakeHost() {
+    h.abi_version = TN_ROUTER_ABI_VERSION;
+    h.size = sizeof h;
+    h.ctx = this;
+    h.now_ns = [](void *c) { return static_cast<FakeHost *>(c)->now; };
+    h.random_u64 = [](void *c) {
+      auto *f = static_cast<FakeHost *>(c);
+      f->rnd = f->rnd * 6364136223846793005ull + 1442695040888963407ull;
+      return f->rnd;
+    };
+    h.wakeup = [](void *, uint64_t) {};
+    h.interfaces = [](void *, tn_router_if *o, int max) {
+      if (max >= 1) {
+        o[0] = tn_router_if{};
+        o[0].ifindex = 2;
+        o[0].mtu = 1500;
+        o[0].up = 1;
+        std::strcpy(o[0].name, "eth0");
+      }
+      return 1;
+    };
+    h.send = [](void *c, uint32_t ifindex, const tn_router_addr *, uint16_t, const void *b, size_t n) {
+      auto *f = static_cast<FakeHost *>(c);
+      f->sent.push_back({ifindex, std::vector<uint8_t>((const uint8_t *)b, (const uint8_t *)b + n)});
+      return 0;
+    };
+    h.add_address = [](void *c, uint32_t i, const tn_router_addr *a, uint8_t) {
+      uint32_t v = uint32_t(a->b[0]) << 24 | a->b[1] << 16 | a->b[2] << 8 | a->b[3];
+      static_cast<FakeHost *>(c)->addrs.push_back({i, v});
+      return 0;
+    };
+    h.del_address = [](void *c, uint32_t i, const tn_router_addr *a, uint8_t) {
+      uint32_t v = uint32_t(a->b[0]) << 24 | a->b[1] << 16 | a->b[2] << 8 | a->b[3];
+      std::erase(static_cast<FakeHost *>(c)->addrs, std::pair<uint32_t, uint32_t>{i, v});
+      return 0;
+    };
+    h.set_route = [](void *c, const tn_router_addr *, uint8_t, const tn_router_nexthop *, int) {
+      ++static_cast<FakeHost *>(c)->routes_set;
+      return 0;
+    };
+  }
+  // Messages of one type the node sent, decoded.
+  std::vector<ntk::Message> of(ntk::Type t) const {
+    std::vector<ntk::Message> v;
+    for (auto &[i, d] : sent)
+      if (auto m = ntk::decode(d, nullptr); m && m->h.type == t) v.push_back(*m);
+    return v;
+  }
+};
+
+struct NodeFixture : ::testing::Test {
+  FakeHost host;
+  const tn_router *r = threadnet_router_v1();
+  void *self = nullptr;
+  ntk::Node &node() { return *static_cast<ntk::Node *>(self); }
+  void make(std::vector<std::string> args = {}) {
+    std::vector<const char *> argv;
+    for (auto &s : args) argv.push_back(s.c_str());
+    char err[256] = "";
+    self = r->create(&host.h, int(argv.size()), argv.data(), err, sizeof err);
+    ASSERT_NE(self, nullptr) << err;
+  }
+  void TearDown() override {
+    if (self) r->destroy(self);
+  }
+  void feed(const std::vector<uint8_t> &d) { r->receive(self, 2, nullptr, ntk::kPort, d.data(), d.size()); }
+  void advance(uint64_t ns) {
+    for (uint64_t end = host.now + ns; host.now < end;) {
+      uint64_t next = r->poll(self, host.now);
+      host.now = std::min(end, std::max(host.now + 1, next));
+    }
+    r->poll(self, host.now);
+  }
+  // A neighbour with node id `nid` at `addr` answers every echo the node sent so far.
+  void answer_echoes(uint64_t nid, uint32_t addr, uint16_t gsize) {
+    for (const auto &m : host.of(ntk::Type::Echo)) {
+      ntk::Header h;
+      h.type = ntk::Type::EchoReply;
+      h.src_nid = nid;
+      h.dst_nid = m.h.src_nid;
+      h.src_addr = addr;
+      h.gnode_size = gsize;
+      std::vector<uint8_t> d;
+      ntk::encode(d, h, m.echo);
+      feed(d);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_F(NodeFixture, AloneItFoundsAGnode) {
+  make();
+  r->start(self);
+  EXPECT_FALSE(r->hooked(self));
+  advance(100'000);
+  EXPECT_EQ(host.of(ntk::Type::Echo).size(), 16u) << "one scan of 16 pings";
+  advance(2'000'000'000);
+  EXPECT_TRUE(r->hooked(self));
+  ASSERT_EQ(host.addrs.size(), 1u);
+  EXPECT_EQ(host.addrs[0].second >> 24, 10u) << "the default realm is 10.0.0.0/8";
+  EXPECT_EQ(node().counters().gnodes_founded, 1u);
+  EXPECT_EQ(host.of(ntk::Type::Echo).size(), 32u) << "and a second scan once hooked (5.2)";
+}
+
+// Every neighbour's gnode is full: ask each in turn, then found a new gnode (5.2).
+TEST_F(NodeFixture, FullGnodesMakeItFoundANewOne) {
+  make();
+  r->start(self);
+  advance(100'000);
+  answer_echoes(0xa1, 0x0a010205, 254);
+  answer_echoes(0xa2, 0x0a010206, 254);
+  host.now += 2'000'000;
+  advance(1'100'000'000);  // the scan ends: it asks the nearest neighbour
+  auto asks = host.of(ntk::Type::HookRequest);
+  ASSERT_EQ(asks.size(), 1u);
+  uint64_t first = asks[0].h.dst_nid;
+  ntk::Header h;
+  h.type = ntk::Type::HookReply;
+  h.src_nid = first;
+  h.dst_nid = asks[0].h.src_nid;
+  h.src_addr = first == 0xa1 ? 0x0a010205 : 0x0a010206;
+  std::vector<uint8_t> d;
+  ntk::encode(d, h, ntk::HookReply{});  // no free position
+  feed(d);
+  asks = host.of(ntk::Type::HookRequest);
+  ASSERT_EQ(asks.size(), 2u) << "a full gnode: the next neighbour is asked";
+  EXPECT_NE(asks[1].h.dst_nid, first);
+  EXPECT_FALSE(r->hooked(self));
+  advance(1'100'000'000);  // the second never answers: hook_wait, then a new gnode
+  EXPECT_TRUE(r->hooked(self));
+  EXPECT_EQ(node().counters().gnodes_founded, 1u);
+  EXPECT_NE(node().gnode(), 0x0a0102u) << "not inside the full gnode";
+}
+
+TEST_F(NodeFixture, ItTakesAFreePositionAndNotANeighboursOne) {
+  make();
+  r->start(self);
+  advance(100'000);
+  answer_echoes(0xb1, 0x0a070801, 2);
+  answer_echoes(0xb2, 0x0a070803, 2);
+  host.now += 1'000'000;
+  advance(1'100'000'000);
+  auto asks = host.of(ntk::Type::HookRequest);
+  ASSERT_EQ(asks.size(), 1u);
+  ntk::HookReply rep;
+  rep.free[0] = 0x0e;  // positions 1, 2, 3 "free" by the replier's map; 1 and 3 are taken
+  ntk::Header h;
+  h.type = ntk::Type::HookReply;
+  h.src_nid = asks[0].h.dst_nid;
+  h.dst_nid = asks[0].h.src_nid;
+  h.src_addr = h.src_nid == 0xb1 ? 0x0a070801 : 0x0a070803;
+  std::vector<uint8_t> d;
+  ntk::encode(d, h, rep);
+  feed(d);
+  ASSERT_TRUE(r->hooked(self));
+  EXPECT_EQ(node().address(), 0x0a070802u) << "the one free position no neighbour holds";
+  EXPECT_EQ(host.of(ntk::Type::MapRequest).size(), 2u) << "the map of every gnode neighbour";
+}
+
+// Malformed datagrams: every one counted and dropped, the node unharmed.
+TEST_F(NodeFixture, RandomBytesAreCountedAndDropped) {
+  make();
+  r->start(self);
+  advance(2'000'000'000);
+  std::mt19937_64 g(7);
+  uint64_t n = 20000;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::vector<uint8_t> d(g() % 200);
+    for (auto &b : d) b = uint8_t(g());
+    if (i % 2 && d.size() >= 8) d[0] = 'N', d[1] = 'K', d[2] = 1;  // past the magic
+    feed(d);
+  }
+  const auto &c = node().counters();
+  EXPECT_EQ(c.rx_short + c.rx_bad_magic + c.rx_bad_version + c.rx_bad_length + c.rx_unknown_type +
+                c.rx_bad_body,
+            n);
+  EXPECT_GT(c.rx_bad_length + c.rx_bad_magic, 0u);
+  EXPECT_TRUE(r->hooked(self));
+}
+
+// A flood of echo replies from made-up neighbours: the table stops at its bound.
+TEST_F(NodeFixture, ForgedNeighboursAreBounded) {
+  make();
+  r->start(self);
+  advance(100'000);
+  for (uint64_t nid = 1; nid <= 5000; ++nid) answer_echoes(0x100000 + nid, 0, 0);
+  advance(1'100'000'000);
+  EXPECT_LE(node().alive_neighbours(), ntk::kMaxNeighbours);
+  EXPECT_GT(node().counters().neighbours_full, 0u);
+}
+
+// Hook requests and tracers from one sender, far beyond the rate: answered at the rate.
+TEST_F(NodeFixture, FloodsAreRateLimited) {
+  make({"--mesh-flood-rate", "100"});
+  r->start(self);
+  advance(2'000'000'000);
+  ASSERT_TRUE(r->hooked(self));
+  size_t before = host.of(ntk::Type::HookReply).size();
+  ntk::Header h;
+  h.type = ntk::Type::HookRequest;
+  h.src_nid = 0xbad;
+  std::vector<uint8_t> d;
+  ntk::encode(d, h);
+  for (int i = 0; i < 10000; ++i) feed(d);  // all within the same instant
+  size_t replies = host.of(ntk::Type::HookReply).size() - before;
+  EXPECT_LE(replies, 101u);
+  EXPECT_GE(replies, 90u);
+  EXPECT_GE(node().counters().rx_rate_limited, 9899u);
+  // A tracer from somebody who is not a neighbour is dropped before any work.
+  ntk::Tracer t;
+  t.kind = ntk::TracerKind::Close;
+  t.round = 99;
+  t.hops = {{5, 1, 0}};
+  h.type = ntk::Type::Tracer;
+  h.src_addr = node().address() ^ 1;
+  ntk::encode(d, h, t, 1500);
+  for (int i = 0; i < 1000; ++i) feed(d);
+  EXPECT_EQ(node().counters().rx_unknown_neighbour, 1000u);
+  EXPECT_EQ(node().round(), 0u);
+  EXPECT_LE(node().map_bytes(), 144u * 1024);
+}
+
+TEST(NtkOptions, ValuesAndRefusals) {
+  const tn_router *r = threadnet_router_v1();
+  FakeHost host;
+  char err[256];
+  auto try_args = [&](std::vector<const char *> a) {
+    err[0] = 0;
+    void *s = r->create(&host.h, int(a.size()), a.data(), err, sizeof err);
+    if (s) r->destroy(s);
+    return s != nullptr;
+  };
+  EXPECT_TRUE(try_args({"--mesh-radar-interval", "200ms", "--mesh-qspn-wait-round", "2s",
+                        "--mesh-qspn-wait", "100", "--mesh-realm", "10.0.0.0/8",
+                        "--mesh-maxroutes", "24", "--mesh-verbose", "1"}))
+      << err;
+  EXPECT_FALSE(try_args({"--mesh-maxroutes", "25"}));
+  EXPECT_STREQ(err, "mesh: bad value '25' for --mesh-maxroutes (1..24)");
+  EXPECT_FALSE(try_args({"--mesh-radar-interval", "5 s"}));
+  EXPECT_STREQ(err, "mesh: bad value '5 s' for --mesh-radar-interval (e.g. 500ms or 5s)");
+  EXPECT_FALSE(try_args({"--mesh-realm", "10.1.0.0/16"}));
+  EXPECT_FALSE(try_args({"--mesh-realm", "10.0.0.1/8"}));
+  EXPECT_FALSE(try_args({"--mesh-qspn-wait", "10s", "--mesh-qspn-wait-round", "5s"}));
+  EXPECT_STREQ(err, "mesh: --mesh-qspn-wait must not exceed --mesh-qspn-wait-round");
+  EXPECT_FALSE(try_args({"--mesh-colour", "blue"}));
+  EXPECT_STREQ(err, "mesh: unknown option --mesh-colour");
+  EXPECT_FALSE(try_args({"--mesh-radar-pings"}));
+  // The option table lists exactly what create() takes.
+  for (const char *const *o = r->options; *o; ++o) {
+    std::string k = std::string("--") + *o;
+    bool val = k.back() == '=';
+    if (val) k.pop_back();
+    const char *v = k == "--mesh-realm" ? "10.0.0.0/8" : k == "--mesh-qspn-wait-round" ? "60s" : "1";
+    EXPECT_TRUE(try_args({k.c_str(), v})) << k << ": " << err;
+  }
+}
