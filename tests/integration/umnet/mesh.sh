@@ -104,8 +104,9 @@ for g in $gw; do
   grep -qxF "$g" <<<"$B1ADDRS" || fail "A's route to C goes through $g, not B ($(tr '\n' ' ' <<<"$B1ADDRS")): $(state)"
 done
 
-# 2. B dies: A's route to C goes (radar: a lost neighbour within a scan), the fetch fails.
-kill "$B1"; wait "$B1" 2>/dev/null
+# 2. B dies (SIGKILL: its supervisor and with it the whole tree, no goodbye): A's route to
+# C goes (radar: a lost neighbour within a scan), the fetch fails.
+kill -9 "$B1"; wait "$B1" 2>/dev/null
 t0=$(date +%s%N)
 for ((i = 0; i < 150; i++)); do
   [ -z "$(gateways_to "$C")" ] && break
