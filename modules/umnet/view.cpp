@@ -543,7 +543,11 @@ bool View::add_mesh(StackNode &n, std::string *err) {
   if (verbose) {
     const tn_host *h = h_;
     std::string tag = "mesh (stack " + n.name + "): ";
-    hooks.log = [h, tag](const char *line) { h->warn(h->hv, (tag + (line ? line : "")).c_str()); };
+    hooks.log = [h, tag](const char *line) {
+      std::string_view l = line ? line : "";
+      if (l.starts_with("mesh: ")) l.remove_prefix(6);  // the tag says it already
+      h->warn(h->hv, (tag + std::string(l)).c_str());
+    };
   }
   n.mesh = MeshNode::start(router_, *n.stack, *n.rng, mesh_options_, std::move(hooks), err);
   if (!n.mesh) return false;
