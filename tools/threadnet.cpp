@@ -1,7 +1,8 @@
 // threadnet: the launcher.
 //
 //   threadnet run [OPTIONS] [--] PROGRAM [ARGS...]
-//   threadnet modules            list the modules found in the module path
+//   threadnet modules            list the modules found in the module path (and the
+//                                router plug-ins of umnet's --mesh)
 //   threadnet stack NAME [--] COMMAND [ARGS...]
 //                                inside a view: run COMMAND with stack NAME as its
 //                                default stack (msocket(3) SOCK_DEFAULT, then exec)
@@ -14,6 +15,7 @@
 // knows what a module does. Without --module the default module (umnet) is used; when it
 // cannot be found the run stops (fail closed: the host network only when asked for).
 #include <dirent.h>
+#include <dlfcn.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -29,6 +31,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <threadnet/router.h>
 
 #include "../hypervisor/module_loader.h"
 #include "../hypervisor/supervisor.h"
@@ -125,14 +129,35 @@ void usage(FILE *f) {
           "  --pcap FILE             record eth0's frames into FILE, ethN's into FILE.ethN\n"
           "                          (x.pcap: x.ethN.pcap); alone: the embedded default\n"
           "  --forward               route between the stack's links (IPv4 and IPv6)\n"
+          "  --mesh                  join the stack to the Netsukuku mesh (router plug-in\n"
+          "                          threadnet-netsukuku.so): radar and QSPN on every link,\n"
+          "                          the address from the hook, forwarding on; the program\n"
+          "                          starts once the node has its address (--wait-net)\n"
           "  --stack NAME=URL[,KEY[=VALUE]...]\n"
           "                          one more stack, keys net= (one more link) ip= gw= dns=\n"
-          "                          dhcp slaac iid= tempaddr mac= mtu= pcap= forward;\n"
+          "                          dhcp slaac iid= tempaddr mac= mtu= pcap= forward mesh;\n"
           "                          `threadnet stack NAME -- CMD`\n"
           "                          runs CMD on it (msocket(3) for programs that use several)\n"
           "  --publish V:H           TCP: a server on the view's port V is reached at the\n"
           "                          host's 127.0.0.1:H and [::1]:H (both are bound, or the\n"
           "                          run stops with an error before the program starts)\n"
+          "Mesh router options, for every mesh stack of the view (T: 500ms, 5s, or a number\n"
+          "of milliseconds):\n"
+          "  --mesh-radar-interval T a radar scan of the neighbours every T (default 5s)\n"
+          "  --mesh-radar-pings N    echo requests per scan (default 16)\n"
+          "  --mesh-radar-timeout T  a ping not answered within T is lost (default 1s)\n"
+          "  --mesh-rtt-threshold T  an RTT change above T starts a new QSPN (default 1000ms)\n"
+          "  --mesh-qspn-wait-round T\n"
+          "                          QSPN rounds T apart (default 60s)\n"
+          "  --mesh-qspn-wait T      at least T between two QSPN floods a node starts\n"
+          "                          (default 5s)\n"
+          "  --mesh-maxroutes N      routes kept per destination (default 10)\n"
+          "  --mesh-realm CIDR       the mesh's address range (default 10.0.0.0/8)\n"
+          "  --mesh-hook-wait T      how long a joining node waits for its neighbours'\n"
+          "                          answers (default 1s)\n"
+          "  --mesh-flood-rate N     packets per second taken from one neighbour, beyond:\n"
+          "                          dropped (default 500)\n"
+          "  --mesh-verbose          the router's log lines on stderr\n"
           "URL forms (--net, --stack):\n"
           "  none                    loopback only\n"
           "  host                    the host's own network (served by the supervisor)\n"
@@ -242,6 +267,39 @@ void visit_modules(
   }
 }
 
+// A router plug-in (threadnet/router.h: the mesh router umnet's --mesh loads) is a
+// threadnet-NAME.so too, with threadnet_router_v1 where a module has threadnet_module_v1.
+// 1: it is one (*name, *summary, *options); 0: no router symbol; -1: a broken one (*err).
+int probe_router(const std::string &path, std::string *name, std::string *summary,
+                 std::vector<std::string> *options, std::string *err) {
+  void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!h) return 0;  // the module loader has said why already
+  int rc = 0;
+  auto entry = reinterpret_cast<tn_router_entry_fn>(dlsym(h, TN_ROUTER_SYMBOL));
+  if (entry) {
+    const tn_router *r = entry();
+    rc = -1;
+    if (!r)
+      *err = "router plug-in " + path + ": " TN_ROUTER_SYMBOL "() returned NULL";
+    else if (r->abi_version != TN_ROUTER_ABI_VERSION)
+      *err = "router plug-in " + path + " was built for router ABI version " +
+             std::to_string(r->abi_version) + ", this threadnet supports version " +
+             std::to_string(TN_ROUTER_ABI_VERSION) + "; rebuild it";
+    else if (r->size < offsetof(tn_router, summary) + sizeof(r->summary) || !r->name)
+      *err = "router plug-in " + path + " has an incomplete router table (size " +
+             std::to_string(r->size) + ")";
+    else {
+      *name = r->name;
+      *summary = r->summary ? r->summary : "";
+      if (r->size >= offsetof(tn_router, options) + sizeof(r->options) && r->options)
+        for (const char *const *o = r->options; *o; ++o) options->push_back(*o);
+      rc = 1;
+    }
+  }
+  dlclose(h);
+  return rc;
+}
+
 int cmd_modules() {
   int found = 0;
   visit_modules([&](const std::string &name, const std::string &path, const tn_module *m,
@@ -249,8 +307,17 @@ int cmd_modules() {
     if (m) {
       printf("%-10s %s  (%s)\n", m->name, m->summary ? m->summary : "", path.c_str());
       ++found;
+      return;
+    }
+    std::string rname, rsummary, rerr;
+    std::vector<std::string> ropts;
+    int r = probe_router(path, &rname, &rsummary, &ropts, &rerr);
+    if (r > 0) {
+      printf("%-10s %s  (router plug-in of umnet, for --mesh; %s)\n", rname.c_str(),
+             rsummary.c_str(), path.c_str());
+      ++found;
     } else {
-      printf("%-10s error: %s\n", name.c_str(), err.c_str());
+      printf("%-10s error: %s\n", name.c_str(), (r < 0 ? rerr : err).c_str());
     }
   });
   if (!found) printf("no modules found\n");
@@ -258,12 +325,20 @@ int cmd_modules() {
 }
 
 // `threadnet options`: one option per line, "--NAME" or "--NAME=" (takes a value), the
-// launcher's then each module's found ("MODULE --NAME").
+// launcher's then each module's found ("MODULE --NAME"), and the options a router plug-in
+// takes through its module ("router:NAME --NAME": umnet passes its --mesh-* on).
 int cmd_options() {
   for (const char *const *o = kLauncherOptions; *o; ++o) printf("launcher --%s\n", *o);
-  visit_modules([](const std::string &name, const std::string &, const tn_module *m,
+  visit_modules([](const std::string &name, const std::string &path, const tn_module *m,
                    const std::string &) {
-    if (!m || !has_options_field(m)) return;
+    if (!m) {
+      std::string rname, rsummary, rerr;
+      std::vector<std::string> ropts;
+      if (probe_router(path, &rname, &rsummary, &ropts, &rerr) > 0)
+        for (auto &o : ropts) printf("router:%s --%s\n", rname.c_str(), o.c_str());
+      return;
+    }
+    if (!has_options_field(m)) return;
     for (const char *const *o = m->options; *o; ++o) printf("%s --%s\n", name.c_str(), *o);
   });
   return 0;

@@ -3,9 +3,10 @@
 // Theory of operation: the launcher hands the module its options as argv tokens
 // ("--net" "URL" ..., or "--net=URL"). One pass walks them: the options of the default
 // group (--net --ip --gw --dns --dhcp --slaac --iid --tempaddr --mac --mtu --pcap
-// --forward) fill one StackSpec, every --stack value is split (commas outside double
-// quotes) into NAME=URL and key settings that fill another through the same setter, and
-// --publish is collected apart. Each --net (net= in --stack) adds a link; per-link values
+// --forward --mesh) fill one StackSpec, every --stack value is split (commas outside
+// double quotes) into NAME=URL and key settings that fill another through the same
+// setter, and --publish and the router's --mesh-* options are collected apart (the
+// router checks their values). Each --net (net= in --stack) adds a link; per-link values
 // (VALUE@ethN) are kept with their interface number until every link is known. A second
 // step checks each spec as a whole (settings that a host/none stack cannot take, @ethN
 // naming no link, gateways that no address of the stack can reach, slirp defaults,
@@ -14,6 +15,7 @@
 // order given. Every error is one line that names the option and its value.
 #include "config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
@@ -23,9 +25,14 @@
 
 namespace umnet {
 
-const char *const kViewOptions[] = {"net=",  "ip=",      "gw=",  "dns=", "dhcp",
-                                    "slaac", "iid=",     "tempaddr",   "mac=", "mtu=",
-                                    "pcap=", "forward",  "stack=",     "publish=", nullptr};
+const char *const kViewOptions[] = {
+    "net=", "ip=", "gw=", "dns=", "dhcp", "slaac", "iid=", "tempaddr", "mac=", "mtu=", "pcap=",
+    "forward", "stack=", "publish=", "mesh",
+    // The router's options (kMeshOptions); their defaults are the router's own.
+    "mesh-radar-interval=", "mesh-radar-pings=", "mesh-radar-timeout=", "mesh-rtt-threshold=",
+    "mesh-qspn-wait-round=", "mesh-qspn-wait=", "mesh-maxroutes=", "mesh-realm=",
+    "mesh-hook-wait=", "mesh-flood-rate=", "mesh-verbose", nullptr};
+const char *const *const kMeshOptions = kViewOptions + 15;
 
 namespace {
 
@@ -170,13 +177,20 @@ std::string link_pcap(const std::string &base, size_t k) {
 bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_view val,
                    std::string *err) {
   StackSpec &s = d->spec;
-  const bool flag = key == "dhcp" || key == "slaac" || key == "tempaddr" || key == "forward";
+  const bool flag = key == "dhcp" || key == "slaac" || key == "tempaddr" || key == "forward" ||
+                    key == "mesh";
   const bool valued = key == "ip" || key == "gw" || key == "dns" || key == "mac" ||
                       key == "mtu" || key == "pcap" || key == "iid" ||
                       (key == "net" && !d->is_default);
   if (!flag && !valued) {
+    // The router's options are the view's (one router configuration for all its mesh
+    // stacks), not a stack's.
+    if (key.starts_with("mesh-"))
+      return fail(err, "--stack " + s.name + ": " + std::string(key) +
+                           " is not a stack setting; give --" + std::string(key) +
+                           " (it applies to every mesh stack of the view)");
     return fail(err, "--stack " + s.name + ": unknown setting '" + std::string(key) +
-                         "' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward)");
+                         "' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward, mesh)");
   }
   if (flag && has_val) return fail(err, d->where(key, val) + ": " + std::string(key) + " takes no value");
   if (valued && (!has_val || val.empty())) return fail(err, d->where(key) + ": needs a value");
@@ -200,6 +214,8 @@ bool apply_setting(Draft *d, std::string_view key, bool has_val, std::string_vie
 
   if (key == "forward") {
     s.forward = true;
+  } else if (key == "mesh") {
+    s.mesh = true;
   } else if (key == "dhcp") {
     s.dhcp = true;
   } else if (key == "slaac") {
@@ -455,6 +471,8 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
   bool net_given = false;
   std::vector<Draft> stacks;
   std::vector<PublishSpec> publish;
+  std::vector<MeshOption> mesh_options;
+  std::string mesh_first;  // the first router option, as given (for the message)
   std::set<std::string> names;
 
   for (int i = 0; i < argc; ++i) {
@@ -495,6 +513,11 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
       if (!names.insert(d.spec.name).second)
         return fail(err, "--stack " + val + ": a stack named " + d.spec.name + " already exists");
       stacks.push_back(std::move(d));
+    } else if (key.starts_with("mesh-")) {
+      for (auto &o : mesh_options)
+        if (o.key == key) return fail(err, "--" + key + (takes_value ? " " + val : "") + ": given twice");
+      mesh_options.push_back({key, takes_value ? val : "1"});
+      if (mesh_first.empty()) mesh_first = "--" + key + (takes_value ? " " + val : "");
     } else if (key == "publish") {
       PublishSpec p;
       if (!parse_publish(val, &p, err)) return false;
@@ -532,6 +555,10 @@ bool parse_view_config(int argc, const char *const *argv, ViewConfig *out, std::
                          std::to_string(publish[0].host_port) + ": the default stack (" +
                          cfg.stacks[0].name + ") is the host's network; its ports are the host's already");
   cfg.publish = std::move(publish);
+  if (!mesh_options.empty() &&
+      std::none_of(cfg.stacks.begin(), cfg.stacks.end(), [](const StackSpec &s) { return s.mesh; }))
+    return fail(err, mesh_first + ": no stack joins the mesh (add --mesh, or mesh in --stack NAME=URL,...,mesh)");
+  cfg.mesh_options = std::move(mesh_options);
   if (out) *out = std::move(cfg);
   return true;
 }

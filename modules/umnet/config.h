@@ -3,9 +3,10 @@
 //   threadnet run [--net URL|none|host]... [--ip ADDR/LEN[@ethN]]... [--gw ADDR[@ethN]]...
 //                 [--dhcp] [--slaac] [--iid stable|eui64] [--tempaddr] [--dns ADDR]...
 //                 [--mac MAC[@ethN]]... [--mtu N[@ethN]]... [--pcap FILE] [--forward]
+//                 [--mesh] [--mesh-KEY[ VALUE]]...
 //                 [--stack NAME=URL[,net=URL]...[,ip=A/L[@ethN]][,gw=A[@ethN]][,dhcp][,slaac]
 //                                  [,iid=stable|eui64][,tempaddr][,dns=A][,mac=M[@ethN]]
-//                                  [,mtu=N[@ethN]][,pcap=F][,forward]]...
+//                                  [,mtu=N[@ethN]][,pcap=F][,forward][,mesh]]...
 //                 [--publish VIEWPORT:HOSTPORT]... -- PROGRAM
 //
 // Several links per stack: every --net URL (and, in --stack, the URL after NAME= then each
@@ -20,6 +21,13 @@
 // run on eth0. An @ethN naming no link of the stack is an error, and so is a suffix that is
 // not ethN. none and host stand alone: not with a second --net / net=. --forward (the
 // `forward` key) makes the stack a router (libstack Tuning::forward_v4/v6).
+// --mesh (the `mesh` key) joins the stack to the Netsukuku mesh: the router plug-in
+// (threadnet-netsukuku.so, mesh.h) runs on every link of it, gives it an address from the
+// hook and installs routes; the stack forwards. Like --ip it needs --net and is refused on
+// host/none stacks. The router's options, --mesh-KEY VALUE (kMeshOptions; a flag has no
+// value), are the view's, for every mesh stack of it: kept as given, in order, at most
+// once each, checked by the router itself when it starts (its message is the error); one
+// without any mesh stack is an error.
 //
 // The first group (--net ... --forward) describes the stack named "default". A view holds
 // that stack when --net is given or when no --stack is given at all; with no network
@@ -86,6 +94,7 @@ struct StackSpec {
   enum class Iid : uint8_t { Stable, Eui64 } iid = Iid::Stable;  // SLAAC interface ids
   bool tempaddr = false;                   // RFC 8981 temporary addresses (with slaac)
   bool forward = false;                    // route between the stack's links (v4 and v6)
+  bool mesh = false;                       // joins the mesh: router plug-in, forwarding on
   // The addressing is slirp's own network plan (10.0.2.15, SLAAC), not asked for: the
   // program's start does not wait for it (--wait-net waits for --dhcp/--slaac).
   bool slirp_plan = false;
@@ -96,14 +105,25 @@ struct PublishSpec {
   uint16_t host_port = 0;  // port the supervisor listens on, on the host
 };
 
+// One router option as given: key without dashes ("mesh-radar-interval"), value ("1" for
+// a flag).
+struct MeshOption {
+  std::string key, value;
+  bool operator==(const MeshOption &) const = default;
+};
+
 struct ViewConfig {
   std::vector<StackSpec> stacks;  // never empty after a successful parse; [0] = default
   std::vector<PublishSpec> publish;
+  std::vector<MeshOption> mesh_options;  // for every mesh stack's router, in the order given
 };
 
 // The module's launcher options, NULL-terminated, in tn_module.options form
 // ({"net=", "ip=", ..., "dhcp", "slaac", "iid=", "tempaddr", ..., NULL}).
 extern const char *const kViewOptions[];
+// The mesh router's options: the tail of kViewOptions from "mesh-radar-interval=" to
+// "mesh-verbose" (NULL-terminated), in the order of the router's own tn_router.options.
+extern const char *const *const kMeshOptions;
 
 // Parses the umnet module argv (as the launcher passes it: "--net" "URL" "--dhcp" ...,
 // "--net=URL" too). On error returns false with a one-line message naming the bad

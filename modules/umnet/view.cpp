@@ -31,6 +31,10 @@
 // fd watched on its own and every watch polling the whole stack: a frame on any link is
 // handled by the one Stack::poll that drains them all. --forward turns on the stack's
 // forwarding, so a view on two switches routes between them.
+//
+// --mesh (mesh.cpp): the stack forwards and a router node runs on it, polled right after
+// the stack in the same poll(); its deadline is part of the stack's one timer, and with
+// --wait-net the program starts once the router has its address (the hook).
 #include "view.h"
 
 #include <arpa/inet.h>
@@ -52,13 +56,6 @@
 #include "libstack/crypto.h"
 #include "libstack/links.h"
 #include "stable_secret.h"
-#include <threadnet/router.h>
-
-// The router host (--mesh, issue 10) hands a router's next hops to
-// Stack::set_multipath_route as they come: both sides must mean the same limits.
-static_assert(TN_ROUTER_MAX_NEXTHOPS == libstack::kMaxNextHops,
-              "router.h and libstack disagree on the next hops of one route");
-static_assert(libstack::kMaxNextHopWeight == 256, "router.h: weight 1..256");
 
 namespace umnet {
 
@@ -378,6 +375,9 @@ const std::array<uint8_t, 16> &View::slaac_key() {
 void View::shutdown() {
   publisher_.reset();
   for (auto &n : nodes_) {
+    // The router first: its withdrawal may still ask for a poll, cancelled just below.
+    n->mesh.reset();
+    n->gate_mesh = 0;
     for (int &fd : n->link_fds) {
       if (fd >= 0) h_->unwatch_fd(h_->hv, fd);
       fd = -1;
@@ -401,6 +401,7 @@ int View::index_of(const std::string &name) const {
 }
 
 bool View::build(const ViewConfig &cfg, std::string *err) {
+  mesh_options_ = cfg.mesh_options;
   for (auto &s : cfg.stacks)
     if (!add_stack(s, err)) return false;
   if (!cfg.publish.empty()) {
@@ -435,8 +436,10 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
     for (size_t k = 0; k < spec.links.size(); ++k)
       if (!add_link(*n, spec.links[k], k, err)) return false;
     n->ifindex = n->ifindexes.front();
-    // --forward: a router between the stack's links (the mesh router turns it on itself).
-    n->stack->tuning_mut().forward_v4 = n->stack->tuning_mut().forward_v6 = spec.forward;
+    // --forward: a router between the stack's links; a mesh node routes for its
+    // neighbours too.
+    n->stack->tuning_mut().forward_v4 = n->stack->tuning_mut().forward_v6 =
+        spec.forward || spec.mesh;
     n->stack->poll(t0);
     // Static addresses are usable at once, like `ip addr add ... nodad`: the program starts
     // right away and binds them (SLAAC addresses still go through DAD).
@@ -519,6 +522,40 @@ bool View::add_stack(const StackSpec &spec, std::string *err) {
   }
   nodes_.push_back(std::move(n));
   arm_deadline(*raw);
+  // The router comes last: the node is in nodes_, so whatever its start arms (timers
+  // pointing at the node) is undone by shutdown() if a later stack fails.
+  if (spec.mesh && !add_mesh(*raw, err)) return false;
+  return true;
+}
+
+bool View::add_mesh(StackNode &n, std::string *err) {
+  if (!router_ && !(router_ = RouterPlugin::find(h_, err))) return false;
+  bool verbose = false;
+  for (auto &o : mesh_options_) verbose |= o.key == "mesh-verbose";
+  MeshNode::Hooks hooks;
+  hooks.now_ns = [this] { return now(); };
+  StackNode *raw = &n;
+  hooks.wake_by = [this, raw](uint64_t at) {
+    raw->mesh_at = std::min(raw->mesh_at, at);
+    if (!raw->in_mesh_poll) arm_deadline(*raw);  // else poll() re-arms once it is done
+  };
+  hooks.poll_soon = [this, raw] { schedule_poll(*raw); };
+  if (verbose) {
+    const tn_host *h = h_;
+    std::string tag = "mesh (stack " + n.name + "): ";
+    hooks.log = [h, tag](const char *line) {
+      std::string_view l = line ? line : "";
+      if (l.starts_with("mesh: ")) l.remove_prefix(6);  // the tag says it already
+      h->warn(h->hv, (tag + std::string(l)).c_str());
+    };
+  }
+  n.mesh = MeshNode::start(router_, *n.stack, *n.rng, mesh_options_, std::move(hooks), err);
+  if (!n.mesh) return false;
+  // With --wait-net the program starts once the node is hooked (it has its address).
+  if (h_->size >= offsetof(tn_host, open_gate) + sizeof(void *) && n.mesh->can_tell_hooked() &&
+      !n.mesh->hooked())
+    n.gate_mesh = h_->start_gate(h_->hv, ("mesh address (hook) on stack " + n.name).c_str());
+  arm_deadline(n);
   return true;
 }
 
@@ -602,13 +639,25 @@ void View::poll(StackNode &n) {
   Instant t{int64_t(now())};
   n.stack->poll(t);
   if (n.autoconf) n.autoconf->poll(t);
-  if (n.gate_dhcp > 0 || n.gate_slaac > 0) check_ready(n);
+  if (n.mesh) {
+    // Its answer covers all its timers: wake-ups asked for before this poll are void.
+    n.mesh_at = UINT64_MAX;
+    n.in_mesh_poll = true;
+    uint64_t next = n.mesh->poll(uint64_t(t.count()));
+    n.in_mesh_poll = false;
+    n.mesh_at = std::min(n.mesh_at, next);
+  }
+  if (n.gate_dhcp > 0 || n.gate_slaac > 0 || n.gate_mesh > 0) check_ready(n);
   engine_.run_posted();
   if (n.linger && !n.linger->empty()) n.linger->reap();
   arm_deadline(n);
 }
 
 void View::check_ready(StackNode &n) {
+  if (n.gate_mesh > 0 && n.mesh && n.mesh->hooked()) {
+    h_->open_gate(h_->hv, n.gate_mesh);
+    n.gate_mesh = 0;
+  }
   if (n.gate_dhcp > 0 && n.autoconf->stats().dhcp_configured > 0) {
     h_->open_gate(h_->hv, n.gate_dhcp);
     n.gate_dhcp = 0;
@@ -634,6 +683,8 @@ void View::arm_deadline(StackNode &n) {
   if (!n.stack) return;
   Instant d = n.stack->next_deadline();
   if (n.autoconf) d = std::min(d, n.autoconf->next_deadline());
+  if (n.mesh && n.mesh_at != UINT64_MAX)
+    d = std::min(d, Instant(int64_t(std::min<uint64_t>(n.mesh_at, uint64_t(INT64_MAX)))));
   if (d == libstack::kNever) {
     if (n.deadline_timer > 0) h_->cancel_timer(h_->hv, n.deadline_timer);
     n.deadline_timer = 0;

@@ -16,6 +16,7 @@
 #include "libstack/autoconf.h"
 #include "libstack/links.h"
 #include "libstack/stack.h"
+#include "mesh.h"
 #include "splice.h"
 #include "stack_far.h"
 #include "vsock.h"
@@ -45,6 +46,11 @@ struct StackNode {
   bool poll_scheduled = false;
   long poll_timer = 0;
   long gate_dhcp = 0, gate_slaac = 0;  // the program's start waits for these (--wait-net)
+  long gate_mesh = 0;                  // ... and this: the router's own address (hook)
+  uint64_t mesh_at = UINT64_MAX;       // the router's next deadline / wake-up (ns)
+  bool in_mesh_poll = false;           // inside MeshNode::poll: its deadline is folded after
+  // Last: destroyed first, while the stack its sockets, address and routes live on is there.
+  std::unique_ptr<MeshNode> mesh;  // --mesh / mesh: the stack's router node
   bool host() const { return spec.kind == StackSpec::Kind::Host; }
   // Name servers of this stack: configured, then learnt (DHCP, RDNSS).
   std::vector<libstack::IpAddr> dns_servers() const;
@@ -76,6 +82,7 @@ class View {
   // MTU of slirp:// links given without mtu= (the vdeplug slirp plugin's frames).
   static constexpr size_t kSlirpMtu = 9000;
   bool add_stack(const StackSpec &spec, std::string *err);
+  bool add_mesh(StackNode &n, std::string *err);
   // The RFC 7217 key of this view's SLAAC stacks, from the user's secret (loaded once).
   const std::array<uint8_t, 16> &slaac_key();
   bool add_link(StackNode &n, const LinkSpec &link, size_t k, std::string *err);
@@ -95,6 +102,8 @@ class View {
   std::vector<std::unique_ptr<StackNode>> nodes_;
   std::unique_ptr<Publisher> publisher_;
   std::optional<std::array<uint8_t, 16>> slaac_key_;
+  std::vector<MeshOption> mesh_options_;    // --mesh-*: for every mesh stack's router
+  std::shared_ptr<RouterPlugin> router_;    // loaded with the first mesh stack
 };
 
 }  // namespace umnet

@@ -261,9 +261,11 @@ TEST(Config, ViewOptionsTable) {
   std::vector<std::string> opts;
   for (const char *const *o = umnet::kViewOptions; *o; ++o) opts.push_back(*o);
   for (const char *want : {"net=", "ip=", "gw=", "dns=", "dhcp", "slaac", "iid=", "tempaddr",
-                           "mac=", "mtu=", "pcap=", "forward", "stack=", "publish="})
+                           "mac=", "mtu=", "pcap=", "forward", "stack=", "publish=", "mesh"})
     EXPECT_NE(std::find(opts.begin(), opts.end(), want), opts.end()) << want;
-  EXPECT_EQ(opts.size(), 14u);
+  for (const char *const *o = umnet::kMeshOptions; *o; ++o)
+    EXPECT_NE(std::find(opts.begin(), opts.end(), *o), opts.end()) << *o;
+  EXPECT_EQ(opts.size(), 15u + 11u);
   // Every option of the table is one the parser knows (no "unknown option").
   for (auto &o : opts) {
     bool val = o.back() == '=';
@@ -328,7 +330,122 @@ TEST(Config, SlaacIdOptionErrorsAreExact) {
   EXPECT_EQ(err({"--stack", "a=host,tempaddr"}),
             "--stack a: tempaddr: not with host (the host's own network is used as it is)");
   EXPECT_EQ(err({"--stack", "a=vde:///s,bogus"}),
-            "--stack a: unknown setting 'bogus' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward)");
+            "--stack a: unknown setting 'bogus' (net, ip, gw, dns, dhcp, slaac, iid, tempaddr, mac, mtu, pcap, forward, mesh)");
+}
+
+// ---- --mesh ---------------------------------------------------------------------------------
+
+// The router's options table must be exactly this list, in this order (router.h: the
+// router's `options`); it is the tail of the view's table.
+TEST(Config, MeshOptionsTableIsTheRoutersList) {
+  std::vector<std::string> got;
+  for (const char *const *o = umnet::kMeshOptions; *o; ++o) got.push_back(*o);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "mesh-radar-interval=", "mesh-radar-pings=", "mesh-radar-timeout=",
+                     "mesh-rtt-threshold=", "mesh-qspn-wait-round=", "mesh-qspn-wait=",
+                     "mesh-maxroutes=", "mesh-realm=", "mesh-hook-wait=", "mesh-flood-rate=",
+                     "mesh-verbose"}));
+  const char *const *v = umnet::kViewOptions;
+  while (*v && std::string(*v) != "mesh-radar-interval=") ++v;
+  EXPECT_EQ(v, umnet::kMeshOptions);
+}
+
+TEST(Config, MeshJoinsTheDefaultStackWithoutAddresses) {
+  auto r = parse({"--net", "vde:///s1", "--net", "vde:///s2", "--mesh"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 1u);
+  const StackSpec &s = r.cfg.stacks[0];
+  EXPECT_TRUE(s.mesh);
+  EXPECT_EQ(s.links.size(), 2u);
+  EXPECT_TRUE(s.addrs.empty());     // the address comes from the hook
+  EXPECT_TRUE(s.gateways.empty());
+  EXPECT_FALSE(s.forward);          // the view turns forwarding on for a mesh stack itself
+  EXPECT_TRUE(r.cfg.mesh_options.empty());
+  // Without --mesh no stack is a mesh stack.
+  r = parse({"--net", "vde:///s1"});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_FALSE(r.cfg.stacks[0].mesh);
+  // Static addresses and a slirp link beside the mesh stay what they are.
+  r = parse({"--net", "slirp://", "--net", "vde:///s1", "--mesh"});
+  ASSERT_TRUE(r.ok) << r.err;
+  expect_slirp_plan(r.cfg.stacks[0]);
+  EXPECT_TRUE(r.cfg.stacks[0].mesh);
+  r = parse({"--net", "vde:///s1", "--ip", "10.9.0.1/24", "--mesh"});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_EQ(r.cfg.stacks[0].addrs.size(), 1u);
+}
+
+TEST(Config, MeshKeyInStack) {
+  auto r = parse({"--stack", "m=vde:///s1,net=vde:///s2,mesh", "--stack", "plain=vde:///s3"});
+  ASSERT_TRUE(r.ok) << r.err;
+  ASSERT_EQ(r.cfg.stacks.size(), 2u);
+  EXPECT_EQ(r.cfg.stacks[0].name, "m");
+  EXPECT_TRUE(r.cfg.stacks[0].mesh);
+  EXPECT_EQ(r.cfg.stacks[0].links.size(), 2u);
+  EXPECT_FALSE(r.cfg.stacks[1].mesh);
+  r = parse({"--net", "vde:///s1", "--stack", "m=vde:///s2,mesh"});
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_FALSE(r.cfg.stacks[0].mesh);
+  EXPECT_TRUE(r.cfg.stacks[1].mesh);
+}
+
+// The router checks the values (its message is the error): the view keeps them verbatim, in
+// the order given, flags as "1".
+TEST(Config, MeshOptionsAreKeptAsGiven) {
+  auto r = parse({"--net", "vde:///s", "--mesh", "--mesh-radar-interval", "200ms",
+                  "--mesh-verbose", "--mesh-realm=10.0.0.0/8", "--mesh-radar-pings", "4",
+                  "--mesh-qspn-wait-round", "2s", "--mesh-hook-wait", "5x"});
+  ASSERT_TRUE(r.ok) << r.err;
+  using O = umnet::MeshOption;
+  EXPECT_EQ(r.cfg.mesh_options,
+            (std::vector<O>{{"mesh-radar-interval", "200ms"}, {"mesh-verbose", "1"},
+                            {"mesh-realm", "10.0.0.0/8"}, {"mesh-radar-pings", "4"},
+                            {"mesh-qspn-wait-round", "2s"}, {"mesh-hook-wait", "5x"}}));
+  // Every router option is accepted (with a mesh stack given by --stack too).
+  std::vector<std::string> args = {"--stack", "m=vde:///s,mesh"};
+  for (const char *const *o = umnet::kMeshOptions; *o; ++o) {
+    std::string k = *o;
+    bool val = k.back() == '=';
+    if (val) k.pop_back();
+    args.push_back("--" + k);
+    if (val) args.push_back("1");
+  }
+  r = parse(args);
+  ASSERT_TRUE(r.ok) << r.err;
+  EXPECT_EQ(r.cfg.mesh_options.size(), 11u);
+}
+
+TEST(Config, MeshErrorsAreExact) {
+  auto err = [](const std::vector<std::string> &a) {
+    auto r = parse(a);
+    EXPECT_FALSE(r.ok);
+    return r.err;
+  };
+  const std::string no_mesh =
+      ": no stack joins the mesh (add --mesh, or mesh in --stack NAME=URL,...,mesh)";
+  EXPECT_EQ(err({"--mesh"}), "--mesh needs --net (or use --stack NAME=URL,...)");
+  EXPECT_EQ(err({"--mesh=1"}), "--mesh takes no value");
+  EXPECT_EQ(err({"--net", "none", "--mesh"}),
+            "--mesh: not with --net none (a stack with only its loopback interface)");
+  EXPECT_EQ(err({"--net", "host", "--mesh"}),
+            "--mesh: not with --net host (the host's own network is used as it is)");
+  EXPECT_EQ(err({"--stack", "a=host,mesh"}),
+            "--stack a: mesh: not with host (the host's own network is used as it is)");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,mesh=yes"}), "--stack a: mesh=yes: mesh takes no value");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh-radar-interval", "1s"}), "--mesh-radar-interval 1s" + no_mesh);
+  EXPECT_EQ(err({"--mesh-verbose"}), "--mesh-verbose" + no_mesh);
+  EXPECT_EQ(err({"--stack", "a=vde:///s", "--mesh-maxroutes=4"}), "--mesh-maxroutes 4" + no_mesh);
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-radar-pings", "4", "--mesh-radar-pings", "8"}),
+            "--mesh-radar-pings 8: given twice");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-verbose", "--mesh-verbose"}),
+            "--mesh-verbose: given twice");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-verbose=1"}), "--mesh-verbose takes no value");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-realm"}), "--mesh-realm needs a value");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-realm="}), "--mesh-realm: empty value");
+  EXPECT_EQ(err({"--net", "vde:///s", "--mesh", "--mesh-bogus", "1"}), "unknown option --mesh-bogus");
+  EXPECT_EQ(err({"--stack", "a=vde:///s,mesh,mesh-radar-interval=1s"}),
+            "--stack a: mesh-radar-interval is not a stack setting; give --mesh-radar-interval "
+            "(it applies to every mesh stack of the view)");
 }
 
 struct Bad {

@@ -79,5 +79,53 @@ if command -v vde_switch >/dev/null; then
 else
   echo "note: vde_switch missing: no --wait-net timeout check"
 fi
+# --mesh: the router plug-in's messages and start gate, with a stand-in router
+# (tests/unit/fake_router.c) installed as threadnet-netsukuku.so in a module directory of
+# our own (searched first). Links: in-memory switches, no switch process.
+if [ -n "${FAKE_ROUTER:-}" ]; then
+  mkdir -p "$WORK/mods" "$WORK/none"
+  if ! "$TN" modules | grep -q "^netsukuku "; then
+    err=$(THREADNET_MODULE_PATH=$WORK/none timeout 30 "$TN" run --net mem://x --mesh -- true 2>&1)
+    code=$?
+    want="threadnet: --mesh: the mesh router threadnet-netsukuku.so is not installed (looked in $WORK/none:"
+    if [ "$code" != 2 ] || [ "${err:0:${#want}}" != "$want" ] || ! grep -q "; build modules/netsukuku or set THREADNET_MODULE_PATH)$" <<<"$err"; then
+      echo "FAIL: --mesh without the router -> exit $code: $err" >&2; FAILS=$((FAILS + 1))
+    fi
+  fi
+  cp "$FAKE_ROUTER" "$WORK/mods/threadnet-netsukuku.so"
+  M=(env THREADNET_MODULE_PATH="$WORK/mods" "$TN")
+  expect 2 "threadnet: --mesh-radar-interval bad: not a duration (500ms, 5s or milliseconds)" \
+    "${M[@]}" run --net mem://x --mesh --mesh-radar-interval bad -- sh -c 'echo RAN'
+  expect 2 "threadnet: --mesh: realm bad is not a prefix" \
+    "${M[@]}" run --net mem://x --mesh --mesh-realm bad -- sh -c 'echo RAN'
+  expect 2 "threadnet: --mesh-radar-pings 4: no stack joins the mesh (add --mesh, or mesh in --stack NAME=URL,...,mesh)" \
+    "${M[@]}" run --net mem://x --mesh-radar-pings 4 -- true
+  out=$("${M[@]}" modules)
+  grep -qxF "fake       a stand-in router for the --mesh glue tests  (router plug-in of umnet, for --mesh; $WORK/mods/threadnet-netsukuku.so)" <<<"$out" ||
+    { echo "FAIL: threadnet modules does not list the router plug-in: $out" >&2; FAILS=$((FAILS + 1)); }
+  "${M[@]}" options | grep -qx "router:fake --mesh-flood-rate=" ||
+    { echo "FAIL: threadnet options does not list the router plug-in's options" >&2; FAILS=$((FAILS + 1)); }
+  # Alone on its switch the stand-in never hooks: the program starts after --wait-net,
+  # and one line says what was missing.
+  expect 0 "threadnet: no mesh address (hook) on stack default after 1 s (--wait-net); starting the program anyway" \
+    "${M[@]}" run --net mem://x --mesh --wait-net 1 -- true
+  # Two mesh stacks of one view on one switch hook through each other (the view polls
+  # them at the router's deadlines): no wait-net message, the router's route in `ip route`
+  # of stack a, the router's log with --mesh-verbose.
+  t0=$(date +%s%N)
+  out=$(timeout 60 "${M[@]}" run --stack a=mem://x,mesh,mac=02:00:00:00:00:0a \
+    --stack b=mem://x,mesh,mac=02:00:00:00:00:0b --mesh-verbose --wait-net 20 -- \
+    ip -4 route 2>&1)
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  grep -q "after 20 s (--wait-net)" <<<"$out" && { echo "FAIL: two mesh stacks did not hook: $out" >&2; FAILS=$((FAILS + 1)); }
+  [ "$ms" -lt 15000 ] || { echo "FAIL: two mesh stacks took $ms ms to start the program" >&2; FAILS=$((FAILS + 1)); }
+  grep -A1 -E "^10\.99\.11\.0/24 " <<<"$out" | grep -Eq "nexthop via 10\.0\.0\.11 dev eth0" ||
+    { echo "FAIL: no mesh route in stack a's ip route: $out" >&2; FAILS=$((FAILS + 1)); }
+  for l in "threadnet: mesh (stack a): opt mesh-verbose=1" "threadnet: mesh (stack b): hooked via 10"; do
+    grep -qxF "$l" <<<"$out" || { echo "FAIL: no line '$l' in: $out" >&2; FAILS=$((FAILS + 1)); }
+  done
+else
+  echo "note: FAKE_ROUTER not given: no --mesh checks"
+fi
 [ "$FAILS" = 0 ] || { echo "$FAILS message(s) wrong"; exit 1; }
 echo "messages: all exact"
