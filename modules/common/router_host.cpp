@@ -8,6 +8,7 @@ namespace tn {
 
 static_assert(TN_ROUTER_MAX_NEXTHOPS == libstack::kMaxNextHops,
               "router.h and libstack disagree on the next-hop limit");
+static_assert(libstack::kMaxNextHopWeight == 256, "router.h: a next hop's weight is 1..256");
 
 namespace {
 libstack::IpAddr to_ip(const tn_router_addr &a) {
