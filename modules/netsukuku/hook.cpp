@@ -109,7 +109,11 @@ void Node::rehook(uint64_t now, const char* why, uint32_t avoid_gnode) {
 
 // Two gnodes meet and fit in one: the smaller (ties: lower id) joins the other (5.3.2).
 void Node::check_fusion(uint64_t now) {
+  // Our gnode's size: the largest any of us claims. A node that has just hooked knows few
+  // of its gnode yet; by its own count it would fuse straight back out of a big gnode.
   uint16_t mine = gnode_size();
+  for (auto& [k, n] : nbrs_)
+    if (n.alive && same_gnode(n.addr)) mine = std::max(mine, n.gsize);
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.addr || same_gnode(n.addr)) continue;
     bool smaller = mine < n.gsize || (mine == n.gsize && (addr_ >> 8) < (n.addr >> 8));
@@ -182,6 +186,13 @@ void Node::on_map_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   Nbr* n = find({ifindex, m.h.src_nid});
   if (!n || !n->alive || !hooked() || !same_gnode(m.h.src_addr)) return;
   if (!allow(*n, now)) return;
+  // Costs of another round would carry a node that left into this one (and count to
+  // infinity between neighbours): only this round's, or anything while our map is empty
+  // (just hooked, 5.2).
+  if (m.map_round != round_ && destinations() > 0) {
+    ++c_.rx_old_round;
+    return;
+  }
   ++c_.maps_received;
   for (const MapEntry& e : m.map) {
     if (e.pos == pos_of(addr_)) {

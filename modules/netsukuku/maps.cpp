@@ -60,14 +60,20 @@ void Node::learn_hops(const std::vector<Hop>& hops, const Nbr& via, uint32_t rou
 void Node::install(uint8_t pos) {
   Dest& d = map_[pos];
   std::vector<tn_router_nexthop> hops;
+  // Routes the current round confirmed, when it has confirmed any: an older route may
+  // still go through a node that has died since.
+  bool fresh = current_best(d) != UINT32_MAX;
   size_t n = std::min<size_t>({d.routes.size(), o_.maxroutes, TN_ROUTER_MAX_NEXTHOPS});
+  uint32_t best_cost = UINT32_MAX;
   for (size_t i = 0; i < n; ++i) {
     const Route& r = d.routes[i];
+    if (fresh && r.round != round_) continue;
+    best_cost = std::min(best_cost, r.cost_us);
     tn_router_nexthop x{};
     x.gateway.family = 4;
     for (int b = 0; b < 4; ++b) x.gateway.b[b] = uint8_t(r.gw >> (24 - 8 * b));
     x.ifindex = r.ifindex;
-    uint64_t best = std::max<uint32_t>(1, d.routes.front().cost_us);
+    uint64_t best = std::max<uint32_t>(1, best_cost);
     x.weight = uint16_t(std::clamp<uint64_t>(256 * best / std::max<uint32_t>(1, r.cost_us), 1, 256));
     hops.push_back(x);
   }
@@ -82,6 +88,11 @@ void Node::install(uint8_t pos) {
   uint32_t a = (addr_ & ~0xffu) | pos;
   for (int b = 0; b < 4; ++b) dst.b[b] = uint8_t(a >> (24 - 8 * b));
   ++c_.route_changes;
+  if (o_.verbose) {
+    std::string l = "route to " + std::to_string(pos) + ":";
+    for (const Route& r : d.routes) l += " " + std::to_string(r.gw & 255) + "/" + std::to_string(r.cost_us) + "/r" + std::to_string(r.round);
+    log(l);
+  }
   if (h_->set_route(h_->ctx, &dst, 32, hops.data(), int(hops.size())) < 0) ++c_.route_errors;
   d.installed = sig;
 }
@@ -182,11 +193,11 @@ void Node::send_map(const Nbr& to, uint64_t now, bool changed_only) {
   size_t mtu = 1500;
   for (const tn_router_if& f : ifs_)
     if (f.ifindex == to.ifindex && f.mtu) mtu = f.mtu;
-  size_t per = std::max<size_t>(1, (mtu - 28 - kHeaderLen - 2) / kMapEntryLen);
+  size_t per = std::max<size_t>(1, (mtu - 28 - kHeaderLen - 6) / kMapEntryLen);
   Header h = header(Type::MapReply, to.nid);
   for (size_t i = 0; i < v.size() || i == 0; i += per) {
     std::span<const MapEntry> part(v.data() + i, std::min(per, v.size() - i));
-    if (encode(out_, h, part, mtu - 28)) {
+    if (encode(out_, h, round_, part, mtu - 28)) {
       send(to.ifindex, out_);
       ++c_.maps_sent;
     }

@@ -39,7 +39,10 @@ void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now)
   uint64_t jitter = o_.qspn_wait_ns ? h_->random_u64(h_->ctx) % o_.qspn_wait_ns : 0;
   next_round_at_ = started + o_.qspn_wait_round_ns;
   if (origin != pos_of(addr_)) next_round_at_ += o_.qspn_wait_ns + jitter;
-  purge_at_ = now + o_.qspn_wait_ns;
+  // Routes this round has not confirmed go half a round later: by then its floods and
+  // map exchanges are long done even across a wide gnode (a 250-node ring's take ~10 s),
+  // and until then they are only a fallback (install() prefers this round's).
+  purge_at_ = now + std::max(o_.qspn_wait_ns, o_.qspn_wait_round_ns / 2);
 }
 
 void Node::qspn_start(uint64_t now) {

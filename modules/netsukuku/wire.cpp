@@ -101,10 +101,12 @@ bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span
   return true;
 }
 
-bool encode(std::vector<uint8_t>& out, const Header& h, std::span<const MapEntry> m, size_t max) {
-  size_t body = 2 + m.size() * kMapEntryLen;
+bool encode(std::vector<uint8_t>& out, const Header& h, uint32_t round, std::span<const MapEntry> m,
+            size_t max) {
+  size_t body = 6 + m.size() * kMapEntryLen;
   if (m.size() > kMaxGroupNode || kHeaderLen + body > max) return false;
   encode_header(out, h, body);
+  put32(out, round);
   put16(out, uint16_t(m.size()));
   for (const MapEntry& e : m) {
     put8(out, e.pos);
@@ -185,6 +187,7 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       break;
     }
     case Type::MapReply: {
+      m.map_round = r.u32();
       uint16_t n = r.u16();
       if (!r.ok || n > kMaxGroupNode || r.left() != size_t(n) * kMapEntryLen)
         return fail(WireError::BadBody);

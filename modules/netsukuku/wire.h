@@ -98,6 +98,7 @@ struct Message {
   Header h;
   Echo echo;
   HookReply hook;
+  uint32_t map_round = 0;  // MapReply: the QSPN round its costs belong to
   std::vector<MapEntry> map;
   Tracer tracer;
   uint8_t ext_level = 0;
@@ -112,7 +113,8 @@ void encode_header(std::vector<uint8_t>& out, const Header& h, size_t body_len);
 bool encode(std::vector<uint8_t>& out, const Header& h, const Echo& e);
 bool encode(std::vector<uint8_t>& out, const Header& h);  // HookRequest, MapRequest
 bool encode(std::vector<uint8_t>& out, const Header& h, const HookReply& r);
-bool encode(std::vector<uint8_t>& out, const Header& h, std::span<const MapEntry> m, size_t max);
+bool encode(std::vector<uint8_t>& out, const Header& h, uint32_t round, std::span<const MapEntry> m,
+            size_t max);
 bool encode(std::vector<uint8_t>& out, const Header& h, const Tracer& t, size_t max);
 bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span<const ExtEntry> e,
             size_t max);

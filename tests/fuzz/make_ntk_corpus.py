@@ -17,7 +17,7 @@ seeds = {
     "hook_reply": header(4, struct.pack(">II", 1500, 4) + bytes([0xfe] + [0xff] * 30 + [0x7f]) + bytes([0x02] + [0] * 31)),
     "ext_map": header(8, struct.pack(">BH", 1, 2) + struct.pack(">BI", 8, 2500) + struct.pack(">BI", 9, 0xffffffff), addr=0x0a010903),
     "map_request": header(5, b""),
-    "map_reply": header(6, struct.pack(">H", 2) + hop(4, 0xaabb, 3000) + hop(9, 0xccdd, 9000)),
+    "map_reply": header(6, struct.pack(">IH", 5, 2) + hop(4, 0xaabb, 3000) + hop(9, 0xccdd, 9000)),
     "tracer_close": header(7, struct.pack(">BBIBIB", 1, 0, 5, 0, 0, 2) + hop(3, 0x11, 0) + hop(8, 0x22, 4000)),
     "tracer_open": header(7, struct.pack(">BBIBIB", 2, 0, 5, 3, 0, 1) + hop(3, 0x11, 0)),
     "tracer_plain": header(7, struct.pack(">BBIBIB", 0, 0, 5, 0, 1, 1) + hop(6, 0x33, 0)),

@@ -50,7 +50,7 @@ void round_trip(const ntk::Message &m, const uint8_t *d, size_t n) {
     case ntk::Type::HookRequest:
     case ntk::Type::MapRequest: ok = ntk::encode(out, m.h); break;
     case ntk::Type::HookReply: ok = ntk::encode(out, m.h, m.hook); break;
-    case ntk::Type::MapReply: ok = ntk::encode(out, m.h, m.map, 1 << 20); break;
+    case ntk::Type::MapReply: ok = ntk::encode(out, m.h, m.map_round, m.map, 1 << 20); break;
     case ntk::Type::Tracer: ok = ntk::encode(out, m.h, m.tracer, 1 << 20); break;
     case ntk::Type::ExtMap: ok = ntk::encode(out, m.h, m.ext_level, m.ext, 1 << 20); break;
   }

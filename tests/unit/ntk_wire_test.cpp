@@ -110,9 +110,9 @@ TEST(NtkWire, HookAndMapGoldenBytes) {
   EXPECT_FALSE(decode(out, nullptr));
 
   std::vector<MapEntry> m = {{3, 0xaabbccdd, 1000}};
-  ASSERT_TRUE(encode(out, hdr(Type::MapReply), m, 1500));
-  want = golden_header(6, 11);
-  for (uint8_t b : {0, 1, 3, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0x03, 0xe8}) want.push_back(b);
+  ASSERT_TRUE(encode(out, hdr(Type::MapReply), 0x01020304, m, 1500));
+  want = golden_header(6, 15);
+  for (uint8_t b : {1, 2, 3, 4, 0, 1, 3, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0x03, 0xe8}) want.push_back(b);
   EXPECT_EQ(out, want);
 
   ASSERT_TRUE(encode(out, hdr(Type::HookRequest)));
@@ -127,7 +127,7 @@ TEST(NtkWire, EncodersRefuseWhatDoesNotFit) {
   EXPECT_FALSE(encode(out, hdr(Type::Tracer), t, 1472)) << "200 entries exceed an MTU of 1500";
   EXPECT_TRUE(encode(out, hdr(Type::Tracer), t, 65000));
   std::vector<MapEntry> m(257);
-  EXPECT_FALSE(encode(out, hdr(Type::MapReply), m, 65000));
+  EXPECT_FALSE(encode(out, hdr(Type::MapReply), 1, m, 65000));
 }
 
 TEST(NtkWire, EveryRefusalHasItsReason) {
@@ -175,7 +175,7 @@ TEST(NtkWire, EveryRefusalHasItsReason) {
   EXPECT_EQ(refuse(z), WireError::BadBody);
   // A map whose count disagrees with its entries.
   std::vector<MapEntry> m = {{3, 1, 1}};
-  encode(d, hdr(Type::MapReply), m, 1500);
-  d[kHeaderLen + 1] = 2;
+  encode(d, hdr(Type::MapReply), 1, m, 1500);
+  d[kHeaderLen + 5] = 2;
   EXPECT_EQ(refuse(d), WireError::BadBody);
 }

@@ -373,6 +373,9 @@ bool Sim::converge(uint64_t limit) {
     run_until(now_ + step);
     links_up();
     Stats st = stats();
+    if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "3") == 0)
+      std::fprintf(stderr, "t=%.0f changes +%llu unhooked %u round %u\n", double(now_) / 1e9,
+                   (unsigned long long)(st.changes - prev.changes), st.unhooked, max_round());
     if (now_ > last_start && st.unhooked == 0 && st.changes == prev.changes) quiet += step;
     else quiet = 0;
     prev = st;
