@@ -154,7 +154,9 @@ TEST_F(NodeFixture, FullGnodesMakeItFoundANewOne) {
   ASSERT_EQ(asks.size(), 2u) << "a full gnode: the next neighbour is asked";
   EXPECT_NE(asks[1].h.dst_nid, first);
   EXPECT_FALSE(r->hooked(self));
-  advance(1'100'000'000);  // the second never answers: hook_wait, then a new gnode
+  advance(1'100'000'000);  // the second never answers: hook_wait, then one more look
+  EXPECT_FALSE(r->hooked(self)) << "a crowd at a full gnode looks once more before founding";
+  advance(7'000'000'000);  // nobody answers that scan: a new gnode
   EXPECT_TRUE(r->hooked(self));
   EXPECT_EQ(node().counters().gnodes_founded, 1u);
   EXPECT_NE(node().gnode(), 0x0a0102u) << "not inside the full gnode";

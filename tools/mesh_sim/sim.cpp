@@ -81,6 +81,10 @@ struct FloodKey {
 class Sim {
  public:
   explicit Sim(const Config &c) : cfg_(c), g_(c.graph) {}
+  ~Sim() {
+    for (auto &s : n_)
+      if (s->self) r_->destroy(s->self), s->self = nullptr;
+  }
   bool build(std::string *err);
   void run_until(uint64_t t);
   bool converge(uint64_t limit);
