@@ -38,19 +38,7 @@ namespace {
 
 using libstack::Instant;
 
-class SplitMix final : public libstack::Random {
- public:
-  explicit SplitMix(uint64_t s) : s_(s) {}
-  uint64_t next_u64() override {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-
- private:
-  uint64_t s_;
-};
+using SplitMix = libstack::SplitMix64;  // the project's deterministic generator
 
 class Sim;
 struct SimNode {
