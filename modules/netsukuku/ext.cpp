@@ -2,14 +2,22 @@
 // multipath route per gnode covering its /24 range.
 //
 // A border node (a neighbour in another gnode of the same level-1 gnode) knows that gnode
-// at the neighbour's RTT. Every node sends its neighbours in the level-1 gnode its best
-// cost to each gnode (not counting routes through the receiver: split horizon), at once
-// when one changes (a withdrawn gnode is sent as unreachable) and in full every three radar
-// intervals; routes not heard for four refreshes expire. This is a distance vector over
-// gnodes where the document floods level-1 tracers between border nodes (docs/mesh.md
-// "Departures"): it keeps the routes and ranges of 5.3 with far less machinery, and its
-// costs count the RTT to the gnode's border, not to the node inside it, so routes across
-// gnodes have a stretch the level-0 routes do not.
+// at the neighbour's RTT. Every node sends its neighbours in the level-1 gnode its selected
+// cost to each gnode, at once when it changes and in full every three radar intervals;
+// routes not heard for four refreshes expire. This is a distance vector over gnodes where
+// the document floods level-1 tracers between border nodes (docs/mesh.md "Departures"): it
+// keeps the routes and ranges of 5.3 with far less machinery, and its costs count the RTT
+// to the gnode's border, not to the node inside it.
+//
+// A plain distance vector counts to infinity when a gnode goes (measured: a gnode that
+// fused away was still "reachable" at 3 s and climbing minutes later, rewriting routes at
+// every node all the while). So it is loop-free the way Babel is (RFC 8966 3.5): each cost
+// carries the destination gnode's sequence number (the low 16 bits of its QSPN round, in
+// every header; the gnode's border neighbours read it from the radar), a node keeps the
+// best (seq, cost) it has advertised as its feasibility distance, and selects only routes
+// that are feasible: a newer seq, or the same seq and a neighbour's own cost below that
+// distance. A node left with no feasible route withdraws the gnode and waits for a newer
+// seq, which comes with the gnode's next round (a change at its border starts one at once).
 #include <algorithm>
 
 #include "node.h"
@@ -17,47 +25,75 @@
 namespace ntk {
 
 namespace {
-constexpr uint32_t kMaxCost = 60'000'000;  // 60 s: beyond it a route counts to infinity
+constexpr uint32_t kMaxCost = 60'000'000;  // 60 s: beyond it a gnode counts as unreachable
+bool newer(uint16_t a, uint16_t b) { return int16_t(uint16_t(a - b)) > 0; }  // RFC 1982
+}  // namespace
+
+bool Node::ext_feasible(const ExtDest& d, const ExtRoute& r) const {
+  return !d.fd_set || newer(r.seq, d.fd_seq) || (r.seq == d.fd_seq && r.adv_us < d.fd_us);
+}
+
+const Node::ExtRoute* Node::ext_best(uint8_t g, const Key* not_via) const {
+  const ExtDest& d = ext_[g];
+  for (const ExtRoute& r : d.routes)
+    if ((!not_via || r.via() != *not_via) && ext_feasible(d, r)) return &r;
+  return nullptr;
 }
 
 uint32_t Node::ext_best_cost(uint8_t g) const {
-  return ext_[g].routes.empty() ? UINT32_MAX : ext_[g].routes.front().cost_us;
+  const ExtRoute* b = ext_best(g, nullptr);
+  return b ? b->cost_us : UINT32_MAX;
 }
 
 size_t Node::ext_destinations() const {
   size_t n = 0;
-  for (const ExtDest& d : ext_) n += !d.routes.empty();
+  for (unsigned g = 0; g < kMaxGroupNode; ++g) n += ext_best(uint8_t(g), nullptr) != nullptr;
   return n;
 }
 
-uint32_t Node::ext_best_not_via(uint8_t g, const Key& k) const {
-  for (const ExtRoute& r : ext_[g].routes)
-    if (r.via() != k) return r.cost_us;
-  return kUnreachable;
-}
-
-void Node::ext_learn(uint8_t g, const Nbr& via, uint64_t cost_us, uint64_t now) {
+void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint32_t adv_us,
+                     uint64_t cost_us, uint64_t now) {
   if (!hooked() || g == gnode_of(addr_)) return;
   ExtDest& d = ext_[g];
-  uint32_t before = ext_best_cost(g);
+  if (tag != d.tag) {
+    // Two gnodes took this id (founded at once, each out of sight of the other): the one
+    // with the larger tag keeps it everywhere, the other re-hooks when it hears of it.
+    if (!d.routes.empty() && tag < d.tag) return;
+    if (adv_us == kUnreachable) return;
+    d.routes.clear();
+    d.fd_set = false;
+    d.tag = tag;
+  }
+  const ExtRoute* b = ext_best(g, nullptr);
+  uint32_t before = b ? b->cost_us : UINT32_MAX;
+  uint16_t before_seq = b ? b->seq : 0;
   Key k{via.ifindex, via.nid};
   auto it = std::find_if(d.routes.begin(), d.routes.end(), [&](const ExtRoute& r) { return r.via() == k; });
-  if (cost_us >= kMaxCost) {
+  if (adv_us == kUnreachable || cost_us >= kMaxCost) {
     if (it == d.routes.end()) return;
     d.routes.erase(it);
   } else if (it != d.routes.end()) {
+    if (it->cost_us == cost_us && it->seq == seq && it->gw == via.addr) {
+      it->heard_at = now;
+      return;
+    }
     it->cost_us = uint32_t(cost_us);
+    it->adv_us = adv_us;
+    it->seq = seq;
     it->gw = via.addr;
     it->heard_at = now;
   } else {
     if (d.routes.size() >= o_.maxroutes && cost_us >= d.routes.back().cost_us) return;
     if (d.routes.empty()) d.routes.reserve(o_.maxroutes);
-    d.routes.push_back({via.nid, via.ifindex, via.addr, uint32_t(cost_us), now});
+    ExtRoute r{via.nid, via.ifindex, via.addr, uint32_t(cost_us), adv_us, seq, now};
+    if (d.routes.size() >= o_.maxroutes) d.routes.back() = r;  // the worst goes (no regrowth)
+    else d.routes.push_back(r);
   }
   std::stable_sort(d.routes.begin(), d.routes.end(),
                    [](const ExtRoute& a, const ExtRoute& b) { return a.cost_us < b.cost_us; });
   if (d.routes.size() > o_.maxroutes) d.routes.resize(o_.maxroutes);
-  if (ext_best_cost(g) != before) {
+  b = ext_best(g, nullptr);
+  if ((b ? b->cost_us : UINT32_MAX) != before || (b && b->seq != before_seq)) {
     ext_dirty_[g] = true;
     ext_push_at_ = std::min(ext_push_at_, now + std::max<uint64_t>(o_.qspn_wait_ns / 64, 1'000'000));
   }
@@ -68,7 +104,8 @@ void Node::ext_drop_via(const Key& k) {
   for (unsigned g = 0; g < kMaxGroupNode; ++g) {
     ExtDest& d = ext_[g];
     size_t before = d.routes.size();
-    bool was_best = !d.routes.empty() && d.routes.front().via() == k;
+    const ExtRoute* b = ext_best(uint8_t(g), nullptr);
+    bool was_best = b && b->via() == k;
     std::erase_if(d.routes, [&](const ExtRoute& r) { return r.via() == k; });
     if (d.routes.size() == before) continue;
     if (was_best) {
@@ -79,18 +116,23 @@ void Node::ext_drop_via(const Key& k) {
   }
 }
 
+// The feasible routes, cheapest first, and next to them the routes one seq behind the
+// feasibility distance: while a newer seq spreads, a neighbour that has not heard it yet
+// still goes the way it went (dropping it would rewrite the route twice every round).
 void Node::ext_install(uint8_t g) {
   ExtDest& d = ext_[g];
   std::vector<tn_router_nexthop> hops;
   uint64_t sig = 0;
-  if (!d.routes.empty()) {
+  const ExtRoute* b = ext_best(g, nullptr);
+  if (b) {
     sig = 1469598103934665603ull;
-    uint64_t best = std::max<uint32_t>(1, d.routes.front().cost_us);
-    for (size_t i = 0; i < std::min<size_t>(d.routes.size(), TN_ROUTER_MAX_NEXTHOPS); ++i) {
-      const ExtRoute& r = d.routes[i];
+    uint64_t best = std::max<uint32_t>(1, b->cost_us);
+    for (const ExtRoute& r : d.routes) {
+      if (hops.size() >= TN_ROUTER_MAX_NEXTHOPS) break;
+      if (!ext_feasible(d, r) && !(d.fd_set && uint16_t(d.fd_seq - r.seq) == 1)) continue;
       tn_router_nexthop x{};
       x.gateway.family = 4;
-      for (int b = 0; b < 4; ++b) x.gateway.b[b] = uint8_t(r.gw >> (24 - 8 * b));
+      for (int i = 0; i < 4; ++i) x.gateway.b[i] = uint8_t(r.gw >> (24 - 8 * i));
       x.ifindex = r.ifindex;
       x.weight = uint16_t(std::clamp<uint64_t>(256 * best / std::max<uint32_t>(1, r.cost_us), 1, 256));
       hops.push_back(x);
@@ -102,8 +144,14 @@ void Node::ext_install(uint8_t g) {
   tn_router_addr dst{};
   dst.family = 4;
   uint32_t a = (addr_ & 0xffff0000u) | uint32_t(g) << 8;
-  for (int b = 0; b < 4; ++b) dst.b[b] = uint8_t(a >> (24 - 8 * b));
+  for (int i = 0; i < 4; ++i) dst.b[i] = uint8_t(a >> (24 - 8 * i));
   ++c_.route_changes;
+  if (o_.verbose) {
+    std::string l = "gnode route to " + std::to_string(g) + ":";
+    for (const ExtRoute& r : d.routes)
+      l += " " + std::to_string(r.gw & 255) + "/" + std::to_string(r.cost_us) + "/s" + std::to_string(r.seq);
+    log(l);
+  }
   if (h_->set_route(h_->ctx, &dst, 24, hops.data(), int(hops.size())) < 0) ++c_.route_errors;
   d.installed = sig;
 }
@@ -131,33 +179,53 @@ void Node::ext_clear() {
   ext_push_at_ = ext_refresh_at_ = UINT64_MAX;
 }
 
-// Our costs to the neighbours of the level-1 gnode: the changed ones, or all (refresh).
+// Our selected costs to the neighbours of the level-1 gnode: the changed ones, or all
+// (refresh). The same entry goes to every neighbour, the selected route's own next hop
+// too: there the cost is above its feasibility distance, so it cannot loop back.
 void Node::ext_push(uint64_t now, bool full) {
   ext_push_at_ = UINT64_MAX;
   if (full) {
     ext_expire(now);
     ext_refresh_at_ = now + 3 * o_.radar_interval_ns;
   }
+  std::vector<ExtEntry> all;
+  for (unsigned g = 0; g < kMaxGroupNode; ++g) {
+    ExtDest& d = ext_[g];
+    const ExtRoute* b = ext_best(uint8_t(g), nullptr);
+    if (!(full ? b != nullptr : ext_dirty_[g])) continue;
+    if (!b) {
+      if (!d.fd_set) continue;  // never told anyone: nothing to withdraw
+      all.push_back({uint8_t(g), d.fd_seq, d.tag, kUnreachable});
+      continue;
+    }
+    all.push_back({uint8_t(g), b->seq, d.tag, b->cost_us});
+    if (!d.fd_set || newer(b->seq, d.fd_seq)) {
+      d.fd_set = true;
+      d.fd_seq = b->seq;
+      d.fd_us = b->cost_us;
+      ext_install(uint8_t(g));  // routes behind the new distance are not feasible now
+    } else if (b->seq == d.fd_seq) {
+      d.fd_us = std::min(d.fd_us, b->cost_us);
+    }
+  }
+  ext_dirty_.fill(false);
+  if (all.empty()) return;
   std::vector<ExtEntry> v;
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.rtt_us || !same_level1(n.addr)) continue;
-    v.clear();
-    for (unsigned g = 0; g < kMaxGroupNode; ++g) {
-      if (g == gnode_of(n.addr) || !(full ? !ext_[g].routes.empty() : ext_dirty_[g])) continue;
-      v.push_back({uint8_t(g), ext_best_not_via(uint8_t(g), k)});
-    }
-    // A neighbour in another gnode learns ours from its radar; our gnode-mates do not
-    // need it. Nothing to say: no message.
-    if (v.empty()) continue;
+    // Its own gnode too: a route there that is not into its gnode tells it that another
+    // gnode has its id.
+    v.assign(all.begin(), all.end());
     size_t mtu = 1500;
     for (const tn_router_if& f : ifs_)
       if (f.ifindex == n.ifindex && f.mtu) mtu = f.mtu;
     if (encode(out_, header(Type::ExtMap, n.nid), 1, v, mtu - 28)) {
       send(n.ifindex, out_);
       ++c_.ext_maps_sent;
+    } else {
+      ++c_.tx_too_long;
     }
   }
-  ext_dirty_.fill(false);
 }
 
 void Node::on_ext_map(uint32_t ifindex, const Message& m, uint64_t now) {
@@ -174,8 +242,16 @@ void Node::on_ext_map(uint32_t ifindex, const Message& m, uint64_t now) {
   }
   ++c_.ext_maps_received;
   for (const ExtEntry& e : m.ext) {
+    if (e.gnode == gnode_of(addr_)) {
+      if (e.cost_us != kUnreachable && e.tag > gtag_) {
+        ++c_.rehooks_gnode_id;
+        rehook(now, "another gnode has our id", addr_ >> 8);
+        return;
+      }
+      continue;
+    }
     uint64_t cost = e.cost_us == kUnreachable ? kMaxCost : uint64_t(e.cost_us) + n->rtt_us;
-    ext_learn(e.gnode, *n, cost, now);
+    ext_learn(e.gnode, *n, e.seq, e.tag, e.cost_us, cost, now);
   }
 }
 

@@ -16,7 +16,7 @@ void Node::hook_begin(uint64_t now) {
   std::vector<Nbr*> v;
   for (auto& [k, n] : nbrs_)
     if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_ &&
-        (!fusion_target_ || (n.addr >> 8) == fusion_target_))
+        (!fusion_target_ || (n.addr >> fusion_shift_) == fusion_target_))
       v.push_back(&n);
   fusion_target_ = 0;  // if that gnode refuses, the next hook may go anywhere
   // Nearest first; among a fusion, the bigger gnode first.
@@ -72,6 +72,7 @@ void Node::found_gnode(uint64_t now) {
   }
   uint32_t p = kFirstPos + uint32_t(h_->random_u64(h_->ctx) % (kLastPos - kFirstPos + 1));
   ++c_.gnodes_founded;
+  gtag_ = uint32_t(h_->random_u64(h_->ctx)) | 1;  // never 0 (not hooked)
   log("founded a new gnode");
   hooked_at(a | p, now);
 }
@@ -103,24 +104,53 @@ void Node::rehook(uint64_t now, const char* why, uint32_t avoid_gnode) {
   clear_address();
   avoid_gnode_ = avoid_gnode;
   state_ = State::Scanning;
-  next_round_at_ = pending_qspn_at_ = purge_at_ = map_push_at_ = UINT64_MAX;
+  next_round_at_ = pending_qspn_at_ = purge_at_ = map_push_at_ = full_map_at_ = UINT64_MAX;
+  pending_change_ = round_change_ = false;
   scan_at_ = now;  // the scan's end starts the hook again
 }
 
+// Gnodes our level-1 gnode has, the largest any neighbour in it claims (a node that has
+// just hooked knows none of the others yet).
+uint8_t Node::l1_claim() const {
+  size_t l1 = ext_destinations() + 1;
+  for (const auto& [k, n] : nbrs_)
+    if (n.alive && same_level1(n.addr)) l1 = std::max<size_t>(l1, n.l1);
+  return uint8_t(std::min<size_t>(l1, 255));
+}
+
 // Two gnodes meet and fit in one: the smaller (ties: lower id) joins the other (5.3.2).
+// Two level-1 gnodes that meet (meshes founded apart, each with random ids) become one:
+// while both are a single gnode, by that fusion (they fit) or else the lower id moves;
+// once one has more gnodes, the one that has fewer (ties: the lower id) moves, node by
+// node as each of its nodes sees a neighbour across. Levels above 1 do not exist in this
+// version, so one level-1 gnode (254 gnodes of 254 nodes) is the mesh.
 void Node::check_fusion(uint64_t now) {
   // Our gnode's size: the largest any of us claims. A node that has just hooked knows few
   // of its gnode yet; by its own count it would fuse straight back out of a big gnode.
   uint16_t mine = gnode_size();
   for (auto& [k, n] : nbrs_)
     if (n.alive && same_gnode(n.addr)) mine = std::max(mine, n.gsize);
+  uint8_t l1 = l1_claim();
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.addr || same_gnode(n.addr)) continue;
+    if (!same_level1(n.addr) && (l1 > 1 || n.l1 > 1)) continue;  // level-1 fusion's case
     bool smaller = mine < n.gsize || (mine == n.gsize && (addr_ >> 8) < (n.addr >> 8));
     if (smaller && mine + n.gsize <= kLastPos) {
       ++c_.rehooks_fusion;
       rehook(now, "gnode fusion", addr_ >> 8);
       fusion_target_ = n.addr >> 8;
+      fusion_shift_ = 8;
+      return;
+    }
+  }
+  for (auto& [k, n] : nbrs_) {
+    if (!n.alive || !n.addr || same_level1(n.addr) || !n.l1) continue;
+    if (l1 == 1 && n.l1 == 1 && mine + n.gsize <= kLastPos) continue;  // gnode fusion's case
+    if (std::pair(l1, addr_ >> 16) < std::pair(n.l1, n.addr >> 16)) {
+      ++c_.rehooks_fusion;
+      rehook(now, "level-1 gnode fusion", addr_ >> 8);
+      fusion_target_ = n.addr >> 16;
+      fusion_shift_ = 16;
       return;
     }
   }
@@ -148,6 +178,7 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
   for (unsigned g = 0; g < kMaxGroupNode; ++g)
     if (!ext_[g].routes.empty()) r.gnodes[g / 8] |= uint8_t(1u << (g % 8));
   r.round = round_;
+  r.gtag = gtag_;
   r.qspn_age_ms = uint32_t(std::min<uint64_t>((now - std::min(now, round_start_)) / 1'000'000, UINT32_MAX));
   encode(out_, header(Type::HookReply, m.h.src_nid), r);
   send(ifindex, out_);
@@ -172,6 +203,7 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   }
   uint8_t p = free[h_->random_u64(h_->ctx) % free.size()];
   round_ = r.round;
+  gtag_ = r.gtag ? r.gtag : 1;
   round_start_ = now - std::min<uint64_t>(now, uint64_t(r.qspn_age_ms) * 1'000'000);
   hooked_at((m.h.src_addr & ~0xffu) | p, now);
 }

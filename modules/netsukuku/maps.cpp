@@ -22,13 +22,16 @@ void Node::learn(uint8_t pos, uint32_t tag, const Nbr& via, uint64_t cost_us, ui
     // A newer round replaces what an older one said; within a round the cheaper wins.
     if (round == it->round && cost >= it->cost_us && it->gw == via.addr) return;
     if (round < it->round) return;
+    it->shown_us = round_change_ || it->gw != via.addr ? cost : std::min(it->shown_us, cost);
     it->cost_us = cost;
     it->round = round;
     it->gw = via.addr;
   } else {
     if (d.routes.size() >= o_.maxroutes && cost >= d.routes.back().cost_us) return;
     if (d.routes.empty()) d.routes.reserve(o_.maxroutes);
-    d.routes.push_back({via.nid, via.ifindex, via.addr, cost, round});
+    Route r{via.nid, via.ifindex, via.addr, cost, round, cost};
+    if (d.routes.size() >= o_.maxroutes) d.routes.back() = r;  // the worst goes (no regrowth)
+    else d.routes.push_back(r);
   }
   std::stable_sort(d.routes.begin(), d.routes.end(),
                    [](const Route& a, const Route& b) { return a.cost_us < b.cost_us; });
@@ -60,21 +63,29 @@ void Node::learn_hops(const std::vector<Hop>& hops, const Nbr& via, uint32_t rou
 void Node::install(uint8_t pos) {
   Dest& d = map_[pos];
   std::vector<tn_router_nexthop> hops;
-  // Routes the current round confirmed, when it has confirmed any: an older route may
-  // still go through a node that has died since.
-  bool fresh = current_best(d) != UINT32_MAX;
+  // After a change, the routes the current round confirmed, when it has confirmed any: an
+  // older route may go through a node that has died since. A refresh round keeps the
+  // last round's routes next to this one's until the purge, so a mesh where nothing
+  // changed installs nothing new (the routes would otherwise shrink to the first one
+  // confirmed and grow back, every round, at every node).
+  bool fresh = round_change_ && current_best(d) != UINT32_MAX;
   size_t n = std::min<size_t>({d.routes.size(), o_.maxroutes, TN_ROUTER_MAX_NEXTHOPS});
+  std::array<const Route*, TN_ROUTER_MAX_NEXTHOPS> order{};
+  size_t m = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (!fresh || d.routes[i].round == round_) order[m++] = &d.routes[i];
+  std::stable_sort(order.begin(), order.begin() + m,
+                   [](const Route* a, const Route* b) { return a->shown_us < b->shown_us; });
   uint32_t best_cost = UINT32_MAX;
-  for (size_t i = 0; i < n; ++i) {
-    const Route& r = d.routes[i];
-    if (fresh && r.round != round_) continue;
-    best_cost = std::min(best_cost, r.cost_us);
+  for (size_t i = 0; i < m; ++i) {
+    const Route& r = *order[i];
+    best_cost = std::min(best_cost, r.shown_us);
     tn_router_nexthop x{};
     x.gateway.family = 4;
     for (int b = 0; b < 4; ++b) x.gateway.b[b] = uint8_t(r.gw >> (24 - 8 * b));
     x.ifindex = r.ifindex;
     uint64_t best = std::max<uint32_t>(1, best_cost);
-    x.weight = uint16_t(std::clamp<uint64_t>(256 * best / std::max<uint32_t>(1, r.cost_us), 1, 256));
+    x.weight = uint16_t(std::clamp<uint64_t>(256 * best / std::max<uint32_t>(1, r.shown_us), 1, 256));
     hops.push_back(x);
   }
   uint64_t sig = hops.empty() ? 0 : 1469598103934665603ull;  // FNV-1a of the next hops
@@ -116,6 +127,9 @@ void Node::purge(uint64_t now) {
     Dest& d = map_[p];
     size_t before = d.routes.size();
     std::erase_if(d.routes, [&](const Route& r) { return r.round < round_; });
+    bool shown = false;  // the round is over: its own costs from now on
+    for (Route& r : d.routes) shown |= r.shown_us != r.cost_us, r.shown_us = r.cost_us;
+    if (shown && d.routes.size() == before) install(uint8_t(p));
     if (d.routes.size() == before) continue;
     c_.routes_purged += before - d.routes.size();
     if (d.routes.empty()) log("position " + std::to_string(p) + " is gone");

@@ -41,6 +41,8 @@ Header Node::header(Type t, uint64_t dst) const {
   h.dst_nid = dst;
   h.src_addr = hooked() ? addr_ : 0;
   h.gnode_size = gnode_size();
+  h.gseq = uint16_t(round_);
+  h.l1_gnodes = hooked() ? l1_claim() : 0;
   return h;
 }
 
@@ -155,18 +157,22 @@ uint64_t Node::poll(uint64_t now) {
   }
   if (now >= pending_qspn_at_) {
     pending_qspn_at_ = UINT64_MAX;
-    qspn_request(now);
+    qspn_request(now, pending_change_);
   }
   if (now >= next_round_at_) {
     next_round_at_ = UINT64_MAX;
-    qspn_request(now);
+    qspn_request(now, false);  // the refresh, not a change
   }
   if (now >= purge_at_) purge(now);
   if (now >= map_push_at_) push_map(now);
+  if (now >= full_map_at_) {
+    full_map_at_ = UINT64_MAX;
+    for (Nbr* n : gnode_neighbours()) send_map(*n, now, false);
+  }
   if (now >= ext_refresh_at_) ext_push(now, true);
   if (now >= ext_push_at_) ext_push(now, false);
   return std::min({scan_at_, scan_done_at_, hook_deadline_, pending_qspn_at_, next_round_at_,
-                   purge_at_, map_push_at_, ext_push_at_, ext_refresh_at_});
+                   purge_at_, map_push_at_, full_map_at_, ext_push_at_, ext_refresh_at_});
 }
 
 void Node::link_event(uint32_t ifindex, bool up) {

@@ -51,7 +51,7 @@ namespace ntk {
   X(rx_other_gnode) X(rx_rate_limited) X(rx_old_round) X(rx_duplicate) X(rx_loop)           \
   X(rx_bad_hops) X(rx_late_reply) X(ext_maps_sent) X(ext_maps_received) X(neighbours_full) X(tx_datagrams) X(tx_errors)            \
   X(tx_too_long) X(rounds_started) X(closes_forwarded) X(opens_sent) X(opens_forwarded)      \
-  X(plain_forwarded) X(maps_sent) X(maps_received) X(hooks) X(gnodes_founded) X(rehooks_duplicate) X(rehooks_fusion)       \
+  X(plain_forwarded) X(maps_sent) X(maps_received) X(hooks) X(gnodes_founded) X(rehooks_duplicate) X(rehooks_fusion) X(rehooks_gnode_id)       \
   X(neighbours_new) X(neighbours_lost) X(routes_purged) X(route_changes) X(route_errors)
 
 struct Counters {
@@ -99,6 +99,9 @@ class Node {
     uint32_t addr = 0;
     uint32_t scan_addr = 0;  // its address at the previous scan
     uint16_t gsize = 0;
+    uint16_t gseq = 0;  // its gnode's sequence number (level 1)
+    uint32_t gtag = 0;  // its gnode's tag
+    uint8_t l1 = 0;     // gnodes it knows in its level-1 gnode
     uint32_t rtt_us = 0;
     uint64_t last_heard = 0;  // its last radar reply
     bool alive = false;
@@ -107,25 +110,37 @@ class Node {
     double tokens = 0;
     uint64_t tokens_at = 0;
   };
-  struct Route {  // 24 bytes: up to maxroutes of them per position
+  struct Route {  // 32 bytes: up to maxroutes of them per position
     uint64_t nid = 0;       // the neighbour it goes through ...
     uint32_t ifindex = 0;   // ... on this interface
     uint32_t gw = 0;        // its address (the next hop)
     uint32_t cost_us = 0;
     uint32_t round = 0;     // the round that last confirmed it
+    // The cost the installed route was weighted by. In a refresh round the costs rise
+    // and fall again as the floods and maps arrive; until the purge the stack keeps the
+    // lower of this round's and the last round's, so a mesh where nothing changed
+    // rewrites no route.
+    uint32_t shown_us = 0;
     Key via() const { return {ifindex, nid}; }
   };
   struct ExtRoute {  // a route to another gnode of our level-1 gnode
     uint64_t nid = 0;
     uint32_t ifindex = 0;
     uint32_t gw = 0;
-    uint32_t cost_us = 0;
+    uint32_t cost_us = 0;   // adv_us + the RTT to the neighbour
+    uint32_t adv_us = 0;    // the neighbour's own cost (feasibility)
+    uint16_t seq = 0;       // the gnode's sequence number it is for
     uint64_t heard_at = 0;
     Key via() const { return {ifindex, nid}; }
   };
   struct ExtDest {
-    std::vector<ExtRoute> routes;  // best first
+    std::vector<ExtRoute> routes;  // cheapest first (feasible or not)
     uint64_t installed = 0;
+    uint32_t tag = 0;  // the gnode's tag: of two that took this id, the larger keeps it
+    // Feasibility distance (RFC 8966 3.5.1): the best (seq, cost) we have advertised.
+    bool fd_set = false;
+    uint16_t fd_seq = 0;
+    uint32_t fd_us = 0;
   };
   struct Dest {
     bool used = false;
@@ -162,6 +177,7 @@ class Node {
   void hooked_at(uint32_t a, uint64_t now);
   void rehook(uint64_t now, const char* why, uint32_t avoid_gnode);
   void check_fusion(uint64_t now);
+  uint8_t l1_claim() const;
   void on_hook_request(uint32_t ifindex, const Message& m, uint64_t now);
   void on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now);
   void on_map_request(uint32_t ifindex, const Message& m, uint64_t now);
@@ -169,9 +185,9 @@ class Node {
   void duplicate_seen(uint8_t pos, uint32_t other_tag, uint64_t now);
 
   // qspn.cpp
-  void qspn_request(uint64_t now);
-  void qspn_start(uint64_t now);
-  void new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now);
+  void qspn_request(uint64_t now, bool change = true);
+  void qspn_start(uint64_t now, bool change);
+  void new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now, bool change);
   void on_tracer(uint32_t ifindex, const Message& m, uint64_t now);
   void forward(const Tracer& t, const Nbr& from, const std::vector<Nbr*>& to);
   void announce(uint64_t now);
@@ -179,14 +195,16 @@ class Node {
   // ext.cpp: level 1
   bool same_level1(uint32_t a) const { return a && addr_ && (a >> 16) == (addr_ >> 16); }
   static uint8_t gnode_of(uint32_t a) { return uint8_t(a >> 8); }
-  void ext_learn(uint8_t g, const Nbr& via, uint64_t cost_us, uint64_t now);
+  void ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint32_t adv_us, uint64_t cost_us,
+                 uint64_t now);
+  bool ext_feasible(const ExtDest& d, const ExtRoute& r) const;
+  const ExtRoute* ext_best(uint8_t g, const Key* not_via) const;
   void ext_drop_via(const Key& k);
   void ext_install(uint8_t g);
   void ext_expire(uint64_t now);
   void ext_clear();
   void ext_push(uint64_t now, bool full);
   void on_ext_map(uint32_t ifindex, const Message& m, uint64_t now);
-  uint32_t ext_best_not_via(uint8_t g, const Key& k) const;
 
   // maps.cpp
   void learn(uint8_t pos, uint32_t tag, const Nbr& via, uint64_t cost_us, uint32_t round);
@@ -205,6 +223,7 @@ class Node {
   State state_ = State::Idle;
   uint64_t nid_ = 0;
   uint32_t addr_ = 0;
+  uint32_t gtag_ = 0;  // our gnode's tag: random when founded, the hook reply's when joined
   std::vector<tn_router_if> ifs_;
   std::map<Key, Nbr> nbrs_;
   std::array<Dest, kMaxGroupNode> map_{};
@@ -223,7 +242,8 @@ class Node {
   Key hook_asked_{};
   uint64_t hook_deadline_ = UINT64_MAX;
   uint32_t avoid_gnode_ = 0;    // fusion: not back into the gnode being left
-  uint32_t fusion_target_ = 0;  // fusion: only into this gnode
+  uint32_t fusion_target_ = 0;  // fusion: only into this gnode (addr >> fusion_shift_) ...
+  int fusion_shift_ = 8;        // ... or this level-1 gnode (shift 16)
 
   // level 1
   std::array<ExtDest, kMaxGroupNode> ext_{};
@@ -242,9 +262,12 @@ class Node {
   bool have_close_rx_ = false, have_close_tx_ = false;
   uint64_t purge_at_ = UINT64_MAX;
   uint64_t map_push_at_ = UINT64_MAX;  // send our map to the gnode neighbours
+  uint64_t full_map_at_ = UINT64_MAX;  // once a round, the whole of it
   bool improved_ = false;              // a best cost fell since the last push
   uint8_t round_origin_ = 255;    // the current round's starter (the lowest of a tie)
   bool starter_ = false;          // started the current round
+  bool round_change_ = false;     // the current round was started by a change
+  bool pending_change_ = false;   // the pending request is for a change
   bool opened_ = false;           // sent our qspn_open this round
   std::vector<Key> closed_;       // links that sent us a close this round
   std::array<bool, kMaxGroupNode> close_seen_{};  // origins whose close we forwarded

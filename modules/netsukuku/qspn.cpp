@@ -12,20 +12,23 @@ namespace ntk {
 
 // A change (or the round timer): start a round now if no close went or came within
 // QSPN_WAIT, else once that wait is over.
-void Node::qspn_request(uint64_t now) {
+void Node::qspn_request(uint64_t now, bool change) {
   if (!hooked()) return;
+  if (pending_qspn_at_ != UINT64_MAX) change = change || pending_change_;
   uint64_t ready = 0;
   if (have_close_rx_) ready = std::max(ready, last_close_rx_ + o_.qspn_wait_ns);
   if (have_close_tx_) ready = std::max(ready, last_close_tx_ + o_.qspn_wait_ns);
   if (now < ready) {
     pending_qspn_at_ = std::min(pending_qspn_at_, ready);
+    pending_change_ = change;
     return;
   }
-  qspn_start(now);
+  qspn_start(now, change);
 }
 
-void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now) {
+void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now, bool change) {
   round_ = r;
+  round_change_ = change;
   round_origin_ = origin;
   round_start_ = started;
   starter_ = false;
@@ -43,17 +46,22 @@ void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now)
   // map exchanges are long done even across a wide gnode (a 250-node ring's take ~10 s),
   // and until then they are only a fallback (install() prefers this round's).
   purge_at_ = now + std::max(o_.qspn_wait_ns, o_.qspn_wait_round_ns / 2);
+  // Once the floods are done, the whole map once to each gnode neighbour: the exchange
+  // sends only costs that fell, and a cost that fell while a neighbour was still in the
+  // last round (it refused it) would otherwise not be offered again this round.
+  full_map_at_ = now + 2 * o_.qspn_wait_ns;
 }
 
-void Node::qspn_start(uint64_t now) {
+void Node::qspn_start(uint64_t now, bool change) {
   std::vector<Nbr*> to = gnode_neighbours();
   if (to.empty()) {  // alone in the gnode: nothing to tell, look again later
     next_round_at_ = now + o_.qspn_wait_round_ns;
     return;
   }
-  new_round(round_ + 1, pos_of(addr_), now, now);
+  new_round(round_ + 1, pos_of(addr_), now, now, change);
   starter_ = true;
   pending_qspn_at_ = UINT64_MAX;
+  pending_change_ = false;
   last_close_tx_ = now;
   have_close_tx_ = true;
   ++c_.rounds_started;
@@ -61,6 +69,7 @@ void Node::qspn_start(uint64_t now) {
   close_seen_[pos_of(addr_)] = true;
   Tracer t;
   t.kind = TracerKind::Close;
+  t.flags = change ? kTracerChange : 0;
   t.round = round_;
   t.hops.push_back({pos_of(addr_), tag(), 0});
   Header h = header(Type::Tracer, 0);
@@ -168,9 +177,13 @@ void Node::on_tracer(uint32_t ifindex, const Message& m, uint64_t now) {
   if (t.round > round_ || (t.kind == TracerKind::Close && origin < round_origin_)) {
     uint64_t path_ns = uint64_t(from->rtt_us) * 1000;
     for (const Hop& x : t.hops) path_ns += uint64_t(x.rtt_us) * 1000;
-    new_round(t.round, t.kind == TracerKind::Close ? origin : 255, now - std::min(now, path_ns / 2), now);
+    bool change = t.flags & kTracerChange;
+    new_round(t.round, t.kind == TracerKind::Close ? origin : 255, now - std::min(now, path_ns / 2), now,
+              change);
     log("takes round " + std::to_string(round_) + " from " + std::to_string(origin));
-    pending_qspn_at_ = UINT64_MAX;  // this round carries our change too
+    // A change round carries our change too; a refresh does not tell the others to drop
+    // the last round's routes at once, so a pending change still starts its own.
+    if (change || !pending_change_) pending_qspn_at_ = UINT64_MAX, pending_change_ = false;
   }
   learn_hops(t.hops, *from, round_);
   Key fk{from->ifindex, from->nid};
@@ -200,6 +213,7 @@ void Node::on_tracer(uint32_t ifindex, const Message& m, uint64_t now) {
       log("extreme node: opens");
       Tracer o;
       o.kind = TracerKind::Open;
+      o.flags = round_change_ ? kTracerChange : 0;
       o.round = round_;
       o.sub_id = pos_of(addr_);
       o.hops.push_back({pos_of(addr_), tag(), 0});

@@ -21,7 +21,7 @@ void Node::scan(uint64_t now) {
     nb.samples = 0;
   }
   for (uint32_t i = 0; i < o_.radar_pings; ++i) {
-    Echo e{scan_id_ << 8 | i, now};
+    Echo e{scan_id_ << 8 | i, now, hooked() ? gtag_ : 0};
     encode(out_, header(Type::Echo, 0), e);
     for (const tn_router_if& f : ifs_)
       if (f.up) send(f.ifindex, out_);
@@ -34,7 +34,9 @@ void Node::on_echo(uint32_t ifindex, const Message& m, uint64_t now) {
   Key k{ifindex, m.h.src_nid};
   Nbr* n = find(k);
   if (n ? !allow(*n, now) : !allow_stranger(now)) return;
-  encode(out_, header(Type::EchoReply, m.h.src_nid), m.echo);
+  Echo r = m.echo;  // its seq and time back, our gnode tag
+  r.gtag = hooked() ? gtag_ : 0;
+  encode(out_, header(Type::EchoReply, m.h.src_nid), r);
   send(ifindex, out_);
 }
 
@@ -61,6 +63,9 @@ void Node::on_echo_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   if (n->samples == 1) {  // what the neighbour says of itself, once a scan
     n->addr = m.h.src_addr;
     n->gsize = m.h.gnode_size;
+    n->gseq = m.h.gseq;
+    n->gtag = m.echo.gtag;
+    n->l1 = m.h.l1_gnodes;
   }
 }
 
@@ -111,6 +116,8 @@ void Node::scan_done(uint64_t now) {
   if (!hooked()) return;
   check_fusion(now);
   if (!hooked()) return;
+  // Two meshes that met with one gnode id are one gnode now: it keeps the larger tag.
+  for (Nbr* n : gnode_neighbours()) gtag_ = std::max(gtag_, n->gtag);
   // Direct routes: each gnode neighbour at its measured RTT.
   for (Nbr* n : gnode_neighbours()) {
     if (pos_of(n->addr) == pos_of(addr_)) {
@@ -122,7 +129,7 @@ void Node::scan_done(uint64_t now) {
   }
   // Level 1: a neighbour in another gnode of our level-1 gnode makes us a border node.
   for (auto& [k, n] : nbrs_)
-    if (n.alive && same_level1(n.addr) && !same_gnode(n.addr)) ext_learn(gnode_of(n.addr), n, n.rtt_us, now);
+    if (n.alive && same_level1(n.addr) && !same_gnode(n.addr)) ext_learn(gnode_of(n.addr), n, n.gseq, n.gtag, 0, n.rtt_us, now);
   if (ext_refresh_at_ == UINT64_MAX) ext_refresh_at_ = now + 3 * o_.radar_interval_ns;
   if (changed) qspn_request(now);
 }

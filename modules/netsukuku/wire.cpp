@@ -44,8 +44,8 @@ void put64(std::vector<uint8_t>& o, uint64_t v) {
   put32(o, uint32_t(v));
 }
 
-constexpr size_t kEchoLen = 12;
-constexpr size_t kHookReplyLen = 8 + 2 * (kMaxGroupNode / 8);
+constexpr size_t kEchoLen = 16;
+constexpr size_t kHookReplyLen = 12 + 2 * (kMaxGroupNode / 8);
 constexpr size_t kTracerFixedLen = 12;  // kind flags round sub_id pkt_id nhops
 
 }  // namespace
@@ -57,19 +57,20 @@ void encode_header(std::vector<uint8_t>& out, const Header& h, size_t body_len) 
   put8(out, kWireVersion);
   put8(out, uint8_t(h.type));
   put8(out, h.flags);
-  put8(out, 0);
+  put8(out, h.l1_gnodes);
   put16(out, uint16_t(body_len));
   put64(out, h.src_nid);
   put64(out, h.dst_nid);
   put32(out, h.src_addr);
   put16(out, h.gnode_size);
-  put16(out, 0);
+  put16(out, h.gseq);
 }
 
 bool encode(std::vector<uint8_t>& out, const Header& h, const Echo& e) {
   encode_header(out, h, kEchoLen);
   put32(out, e.seq);
   put64(out, e.sent_ns);
+  put32(out, e.gtag);
   return true;
 }
 
@@ -84,6 +85,7 @@ bool encode(std::vector<uint8_t>& out, const Header& h, const HookReply& r) {
   put32(out, r.round);
   out.insert(out.end(), std::begin(r.free), std::end(r.free));
   out.insert(out.end(), std::begin(r.gnodes), std::end(r.gnodes));
+  put32(out, r.gtag);
   return true;
 }
 
@@ -96,6 +98,8 @@ bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span
   put16(out, uint16_t(e.size()));
   for (const ExtEntry& x : e) {
     put8(out, x.gnode);
+    put16(out, x.seq);
+    put32(out, x.tag);
     put32(out, x.cost_us);
   }
   return true;
@@ -146,13 +150,13 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
   Message m;
   uint8_t type = r.u8();
   m.h.flags = r.u8();
-  r.u8();
+  m.h.l1_gnodes = r.u8();
   uint16_t body = r.u16();
   m.h.src_nid = r.u64();
   m.h.dst_nid = r.u64();
   m.h.src_addr = r.u32();
   m.h.gnode_size = r.u16();
-  r.u16();
+  m.h.gseq = r.u16();
   if (size_t(body) != r.left()) return fail(WireError::BadLength);
   if (type < uint8_t(Type::Echo) || type > uint8_t(Type::ExtMap)) return fail(WireError::UnknownType);
   m.h.type = Type(type);
@@ -162,6 +166,7 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       if (body != kEchoLen) return fail(WireError::BadBody);
       m.echo.seq = r.u32();
       m.echo.sent_ns = r.u64();
+      m.echo.gtag = r.u32();
       break;
     case Type::HookRequest:
     case Type::MapRequest:
@@ -173,6 +178,7 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       m.hook.round = r.u32();
       for (uint8_t& b : m.hook.free) b = r.u8();
       for (uint8_t& b : m.hook.gnodes) b = r.u8();
+      m.hook.gtag = r.u32();
       break;
     case Type::ExtMap: {
       m.ext_level = r.u8();
@@ -182,6 +188,8 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       m.ext.resize(n);
       for (ExtEntry& x : m.ext) {
         x.gnode = r.u8();
+        x.seq = r.u16();
+        x.tag = r.u32();
         x.cost_us = r.u32();
       }
       break;

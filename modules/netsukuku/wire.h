@@ -6,9 +6,9 @@
 // not talk). decode() checks every length against the datagram before reading and says
 // why it refused; the caller counts the refusal and drops the datagram.
 //
-//   header: magic "NK" | version u8 | type u8 | flags u8 | reserved u8 | body length u16 |
+//   header: magic "NK" | version u8 | type u8 | flags u8 | level-1 gnodes u8 | body length u16 |
 //           source node id u64 | destination node id u64 (0: every node on the link) |
-//           source mesh address u32 (0: not hooked yet) | gnode size u16 | reserved u16
+//           source mesh address u32 (0: not hooked yet) | gnode size u16 | gnode seqno u16
 #pragma once
 
 #include <cstddef>
@@ -45,11 +45,14 @@ struct Header {
   uint64_t dst_nid = 0;
   uint32_t src_addr = 0;   // host order; 0 before the hook
   uint16_t gnode_size = 0; // nodes the sender knows in its level-0 gnode (itself included)
+  uint16_t gseq = 0;       // its gnode's sequence number for level-1 routes (its round, low bits)
+  uint8_t l1_gnodes = 0;   // gnodes the sender knows in its level-1 gnode (fusion), at most 255
 };
 
 struct Echo {  // Echo and EchoReply
   uint32_t seq = 0;
   uint64_t sent_ns = 0;  // the prober's clock, echoed back unchanged
+  uint32_t gtag = 0;     // the sender's gnode tag (0: not hooked)
 };
 
 struct HookReply {
@@ -57,6 +60,7 @@ struct HookReply {
   uint32_t round = 0;            // its round id
   uint8_t free[kMaxGroupNode / 8]{};  // bit p set: position p is free in its gnode
   uint8_t gnodes[kMaxGroupNode / 8]{};  // bit g set: gnode id g is taken (level 1)
+  uint32_t gtag = 0;             // its gnode's tag (the joiner takes it)
 };
 
 struct MapEntry {
@@ -67,9 +71,11 @@ struct MapEntry {
 
 struct ExtEntry {
   uint8_t gnode = 0;
+  uint16_t seq = 0;      // that gnode's sequence number the cost is for
+  uint32_t tag = 0;      // that gnode's tag: two gnodes that took one id are told apart
   uint32_t cost_us = 0;  // kUnreachable: withdrawn
 };
-inline constexpr size_t kExtEntryLen = 5;
+inline constexpr size_t kExtEntryLen = 11;
 inline constexpr uint32_t kUnreachable = 0xffffffffu;
 
 struct Hop {
@@ -79,6 +85,9 @@ struct Hop {
 };
 
 enum class TracerKind : uint8_t { Plain = 0, Close = 1, Open = 2 };
+// Tracer flags. Change: the round was started by a change (a neighbour new, lost or
+// re-addressed), not by the round timer; its routes replace the last round's at once.
+constexpr uint8_t kTracerChange = 1;
 
 struct Tracer {
   TracerKind kind = TracerKind::Plain;

@@ -18,12 +18,14 @@ Header hdr(Type t) {
   h.dst_nid = 0x1112131415161718ull;
   h.src_addr = 0x0a010203;
   h.gnode_size = 0x0105;
+  h.gseq = 0x0a0b;
+  h.l1_gnodes = 0x21;
   return h;
 }
 
 const std::vector<uint8_t> kHeaderGolden = {
-    'N', 'K', 1, 0 /*type*/, 0, 0, 0, 0 /*len*/, 1, 2, 3, 4, 5, 6, 7, 8,
-    0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 10, 1, 2, 3, 0x01, 0x05, 0, 0};
+    'N', 'K', 1, 0 /*type*/, 0, 0x21, 0, 0 /*len*/, 1, 2, 3, 4, 5, 6, 7, 8,
+    0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 10, 1, 2, 3, 0x01, 0x05, 0x0a, 0x0b};
 
 std::vector<uint8_t> golden_header(uint8_t type, uint16_t len) {
   auto g = kHeaderGolden;
@@ -37,9 +39,9 @@ std::vector<uint8_t> golden_header(uint8_t type, uint16_t len) {
 
 TEST(NtkWire, EchoGoldenBytes) {
   std::vector<uint8_t> out;
-  ASSERT_TRUE(encode(out, hdr(Type::Echo), Echo{0xa1b2c3d4, 0x0000000102030405ull}));
-  auto want = golden_header(1, 12);
-  for (uint8_t b : {0xa1, 0xb2, 0xc3, 0xd4, 0, 0, 0, 1, 2, 3, 4, 5}) want.push_back(b);
+  ASSERT_TRUE(encode(out, hdr(Type::Echo), Echo{0xa1b2c3d4, 0x0000000102030405ull, 0x0c0d0e0f}));
+  auto want = golden_header(1, 16);
+  for (uint8_t b : {0xa1, 0xb2, 0xc3, 0xd4, 0, 0, 0, 1, 2, 3, 4, 5, 0x0c, 0x0d, 0x0e, 0x0f}) want.push_back(b);
   EXPECT_EQ(out, want);
   WireError e;
   auto m = decode(out, &e);
@@ -49,8 +51,10 @@ TEST(NtkWire, EchoGoldenBytes) {
   EXPECT_EQ(m->h.dst_nid, 0x1112131415161718ull);
   EXPECT_EQ(m->h.src_addr, 0x0a010203u);
   EXPECT_EQ(m->h.gnode_size, 0x0105);
+  EXPECT_EQ(m->h.l1_gnodes, 0x21);
   EXPECT_EQ(m->echo.seq, 0xa1b2c3d4u);
   EXPECT_EQ(m->echo.sent_ns, 0x0000000102030405ull);
+  EXPECT_EQ(m->echo.gtag, 0x0c0d0e0fu);
 }
 
 TEST(NtkWire, TracerGoldenBytes) {
@@ -86,25 +90,33 @@ TEST(NtkWire, HookAndMapGoldenBytes) {
   r.free[0] = 0x02;  // position 1
   r.free[31] = 0x40; // position 254
   r.gnodes[1] = 0x01; // gnode id 8
+  r.gtag = 0x11223344;
   std::vector<uint8_t> out;
   ASSERT_TRUE(encode(out, hdr(Type::HookReply), r));
-  auto want = golden_header(4, 72);
+  auto want = golden_header(4, 76);
   for (uint8_t b : {1, 2, 3, 4, 0, 0, 0, 5}) want.push_back(b);
   for (int i = 0; i < 32; ++i) want.push_back(i == 0 ? 0x02 : i == 31 ? 0x40 : 0);
   for (int i = 0; i < 32; ++i) want.push_back(i == 1 ? 0x01 : 0);
+  for (uint8_t b : {0x11, 0x22, 0x33, 0x44}) want.push_back(b);
   EXPECT_EQ(out, want);
   auto hm = decode(out, nullptr);
   ASSERT_TRUE(hm);
   EXPECT_EQ(hm->hook.gnodes[1], 0x01);
+  EXPECT_EQ(hm->hook.gtag, 0x11223344u);
 
-  std::vector<ExtEntry> ext = {{8, 2500}, {9, kUnreachable}};
+  std::vector<ExtEntry> ext = {{8, 0x0102, 0xa0b0c0d0, 2500}, {9, 0xfffe, 7, kUnreachable}};
   ASSERT_TRUE(encode(out, hdr(Type::ExtMap), 1, ext, 1500));
-  want = golden_header(8, 13);
-  for (uint8_t b : {1, 0, 2, 8, 0, 0, 0x09, 0xc4, 9, 0xff, 0xff, 0xff, 0xff}) want.push_back(b);
+  want = golden_header(8, 25);
+  for (uint8_t b : {1, 0, 2, 8, 1, 2, 0xa0, 0xb0, 0xc0, 0xd0, 0, 0, 0x09, 0xc4}) want.push_back(b);
+  for (uint8_t b : {9, 0xff, 0xfe, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff}) want.push_back(b);
   EXPECT_EQ(out, want);
   auto em = decode(out, nullptr);
   ASSERT_TRUE(em);
+  EXPECT_EQ(em->h.gseq, 0x0a0b);
   ASSERT_EQ(em->ext.size(), 2u);
+  EXPECT_EQ(em->ext[0].seq, 0x0102);
+  EXPECT_EQ(em->ext[0].tag, 0xa0b0c0d0u);
+  EXPECT_EQ(em->ext[1].seq, 0xfffe);
   EXPECT_EQ(em->ext[1].cost_us, kUnreachable);
   out[kHeaderLen] = 0;  // level 0 has no ext map
   EXPECT_FALSE(decode(out, nullptr));

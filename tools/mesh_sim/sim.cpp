@@ -85,6 +85,7 @@ class Sim {
  private:
   struct Stats {
     uint64_t changes = 0;
+    uint64_t routes = 0, hooks = 0, nbrs = 0, starts = 0;  // parts of changes (debug)
     uint32_t unhooked = 0;
   };
   Stats stats() const;
@@ -331,6 +332,8 @@ Sim::Stats Sim::stats() const {
     if (!s->alive) continue;
     const ntk::Counters &c = s->node()->counters();
     st.changes += c.route_changes + c.hooks + c.neighbours_new + c.neighbours_lost;
+    st.routes += c.route_changes, st.hooks += c.hooks, st.starts += c.rounds_started;
+    st.nbrs += c.neighbours_new + c.neighbours_lost;
     st.unhooked += !s->node()->hooked();
   }
   return st;
@@ -366,8 +369,11 @@ bool Sim::converge(uint64_t limit) {
     links_up();
     Stats st = stats();
     if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "3") == 0)
-      std::fprintf(stderr, "t=%.0f changes +%llu unhooked %u round %u\n", double(now_) / 1e9,
-                   (unsigned long long)(st.changes - prev.changes), st.unhooked, max_round());
+      std::fprintf(stderr, "t=%.0f changes +%llu (routes +%llu hooks +%llu neighbours +%llu) rounds started +%llu unhooked %u round %u\n",
+                   double(now_) / 1e9, (unsigned long long)(st.changes - prev.changes),
+                   (unsigned long long)(st.routes - prev.routes), (unsigned long long)(st.hooks - prev.hooks),
+                   (unsigned long long)(st.nbrs - prev.nbrs), (unsigned long long)(st.starts - prev.starts),
+                   st.unhooked, max_round());
     if (now_ > last_start && st.unhooked == 0 && st.changes == prev.changes) quiet += step;
     else quiet = 0;
     prev = st;
@@ -456,7 +462,7 @@ void Sim::check(Result *r, bool full) {
     for (uint32_t i : live)
       std::fprintf(stderr, "node %u %08x round %u dests %zu\n", i, n_[i]->address(),
                    n_[i]->node()->round(), n_[i]->node()->destinations()),
-      std::fprintf(stderr, "%s", n_[i]->node()->dump_map().c_str());
+      std::fprintf(stderr, "%s%s\n", n_[i]->node()->dump_map().c_str(), n_[i]->node()->status_json().c_str());
   r->reachable_checked = r->reachable_ok = r->exact_checked = r->exact_ok = 0;
   std::vector<double> stretch;
   uint32_t last_src = UINT32_MAX;
