@@ -61,7 +61,7 @@ void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint
     if (!d.routes.empty() && tag < d.tag) return;
     if (adv_us == kUnreachable) return;
     d.routes.clear();
-    d.fd_set = false;
+    d.fd_set = d.prev_set = false;
     d.tag = tag;
   }
   const ExtRoute* b = ext_best(g, nullptr);
@@ -116,9 +116,10 @@ void Node::ext_drop_via(const Key& k) {
   }
 }
 
-// The feasible routes, cheapest first, and next to them the routes one seq behind the
-// feasibility distance: while a newer seq spreads, a neighbour that has not heard it yet
-// still goes the way it went (dropping it would rewrite the route twice every round).
+// The feasible routes, cheapest first, and next to them the routes that were feasible
+// by the distance before the last newer seq: while a newer seq spreads, a neighbour that
+// has not heard it yet still goes the way it went (judged by the new distance alone its
+// route would go and come back, a rewrite at every node for every gnode's every round).
 void Node::ext_install(uint8_t g) {
   ExtDest& d = ext_[g];
   std::vector<tn_router_nexthop> hops;
@@ -129,7 +130,12 @@ void Node::ext_install(uint8_t g) {
     uint64_t best = std::max<uint32_t>(1, b->cost_us);
     for (const ExtRoute& r : d.routes) {
       if (hops.size() >= TN_ROUTER_MAX_NEXTHOPS) break;
-      if (!ext_feasible(d, r) && !(d.fd_set && uint16_t(d.fd_seq - r.seq) == 1)) continue;
+      // A newer seq makes any cost feasible; installed, though, only below the distance
+      // (or as the selected route), so that the set does not grow and shrink back as
+      // the seq passes.
+      bool now_ok = &r == b || (ext_feasible(d, r) && (!d.fd_set || r.adv_us < d.fd_us));
+      bool before_ok = d.prev_set && r.seq == d.prev_seq && r.adv_us < d.prev_us;
+      if (!now_ok && !before_ok) continue;
       tn_router_nexthop x{};
       x.gateway.family = 4;
       for (int i = 0; i < 4; ++i) x.gateway.b[i] = uint8_t(r.gw >> (24 - 8 * i));
@@ -200,6 +206,9 @@ void Node::ext_push(uint64_t now, bool full) {
     }
     all.push_back({uint8_t(g), b->seq, d.tag, b->cost_us});
     if (!d.fd_set || newer(b->seq, d.fd_seq)) {
+      d.prev_set = d.fd_set;
+      d.prev_seq = d.fd_seq;
+      d.prev_us = d.fd_us;
       d.fd_set = true;
       d.fd_seq = b->seq;
       d.fd_us = b->cost_us;

@@ -141,6 +141,9 @@ class Node {
     bool fd_set = false;
     uint16_t fd_seq = 0;
     uint32_t fd_us = 0;
+    uint16_t prev_seq = 0;  // the distance before the last newer seq (install only)
+    uint32_t prev_us = 0;
+    bool prev_set = false;
   };
   struct Dest {
     bool used = false;
