@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 """Seeds for ntk_fuzz: one message of each type in the Netsukuku wire format, version 1
+(header with level-1 gnodes and gnode seq, echoes and hook replies with the gnode tag, ext
+entries with seq and tag)
 (modules/netsukuku/wire.h), as a router sends them. Run from tests/fuzz/."""
 import os
 import struct
 
-def header(t, body, src=0x0102030405060708, dst=0, addr=0x0a010203, gsize=3):
-    return b"NK" + struct.pack(">BBBBH QQ IHH", 1, t, 0, 0, len(body), src, dst, addr, gsize, 0) + body
+def header(t, body, src=0x0102030405060708, dst=0, addr=0x0a010203, gsize=3, l1=2, gseq=5):
+    return b"NK" + struct.pack(">BBBBH QQ IHH", 1, t, 0, l1, len(body), src, dst, addr, gsize, gseq) + body
 
 def hop(pos, tag, rtt):
     return struct.pack(">BII", pos, tag, rtt)
 
 seeds = {
-    "echo": header(1, struct.pack(">IQ", 0x0100, 1_000_000_000)),
-    "echo_reply": header(2, struct.pack(">IQ", 0x0100, 1_000_000_000), dst=7),
+    "echo": header(1, struct.pack(">IQI", 0x0100, 1_000_000_000, 0x5eed0001)),
+    "echo_reply": header(2, struct.pack(">IQI", 0x0100, 1_000_000_000, 0x5eed0001), dst=7),
     "hook_request": header(3, b""),
-    "hook_reply": header(4, struct.pack(">II", 1500, 4) + bytes([0xfe] + [0xff] * 30 + [0x7f]) + bytes([0x02] + [0] * 31)),
-    "ext_map": header(8, struct.pack(">BH", 1, 2) + struct.pack(">BI", 8, 2500) + struct.pack(">BI", 9, 0xffffffff), addr=0x0a010903),
+    "hook_reply": header(4, struct.pack(">II", 1500, 4) + bytes([0xfe] + [0xff] * 30 + [0x7f]) + bytes([0x02] + [0] * 31) + struct.pack(">I", 0x5eed0001)),
+    "ext_map": header(8, struct.pack(">BH", 1, 2) + struct.pack(">BHII", 8, 5, 0x5eed0002, 2500)
+                      + struct.pack(">BHII", 9, 4, 0x5eed0003, 0xffffffff), addr=0x0a010903),
+    # an entry for the receiver's own gnode id with another tag (the duplicate-id path)
+    "ext_map_own_id": header(8, struct.pack(">BH", 1, 1) + struct.pack(">BHII", 2, 5, 0xfffffff0, 900),
+                             addr=0x0a010903),
     "map_request": header(5, b""),
     "map_reply": header(6, struct.pack(">IH", 5, 2) + hop(4, 0xaabb, 3000) + hop(9, 0xccdd, 9000)),
     "tracer_close": header(7, struct.pack(">BBIBIB", 1, 0, 5, 0, 0, 2) + hop(3, 0x11, 0) + hop(8, 0x22, 4000)),
+    "tracer_close_change": header(7, struct.pack(">BBIBIB", 1, 1, 6, 0, 0, 2) + hop(3, 0x11, 0) + hop(8, 0x22, 4000)),
     "tracer_open": header(7, struct.pack(">BBIBIB", 2, 0, 5, 3, 0, 1) + hop(3, 0x11, 0)),
     "tracer_plain": header(7, struct.pack(">BBIBIB", 0, 0, 5, 0, 1, 1) + hop(6, 0x33, 0)),
 }
