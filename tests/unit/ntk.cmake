@@ -5,6 +5,8 @@
 if(TARGET ntk_sim)
   add_executable(ntk_test ntk_wire_test.cpp ntk_node_test.cpp ntk_mesh_test.cpp)
   target_link_libraries(ntk_test PRIVATE ntk_sim GTest::gtest_main)
+  target_compile_definitions(ntk_test PRIVATE
+    NTK_FUZZ_CORPUS="${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/ntk_fuzz")
   if(THREADNET_SANITIZE)
     target_compile_definitions(ntk_test PRIVATE NTK_TEST_SANITIZED=1)
   endif()
