@@ -45,11 +45,7 @@ uint32_t Node::ext_best_cost(uint8_t g) const {
   return b ? b->cost_us : UINT32_MAX;
 }
 
-size_t Node::ext_destinations() const {
-  size_t n = 0;
-  for (unsigned g = 0; g < kMaxGroupNode; ++g) n += ext_best(uint8_t(g), nullptr) != nullptr;
-  return n;
-}
+size_t Node::ext_destinations() const { return ext_reachable_; }
 
 void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint32_t adv_us,
                      uint64_t cost_us, uint64_t now) {
@@ -125,6 +121,10 @@ void Node::ext_install(uint8_t g) {
   std::vector<tn_router_nexthop> hops;
   uint64_t sig = 0;
   const ExtRoute* b = ext_best(g, nullptr);
+  if (d.counted != (b != nullptr)) {
+    d.counted = b != nullptr;
+    ext_reachable_ = d.counted ? ext_reachable_ + 1 : ext_reachable_ - 1;
+  }
   if (b) {
     sig = 1469598103934665603ull;
     uint64_t best = std::max<uint32_t>(1, b->cost_us);
@@ -181,6 +181,7 @@ void Node::ext_clear() {
     ext_install(uint8_t(g));
     ext_[g] = ExtDest{};
   }
+  ext_reachable_ = 0;
   ext_dirty_.fill(false);
   ext_push_at_ = ext_refresh_at_ = UINT64_MAX;
 }

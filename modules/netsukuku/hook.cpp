@@ -130,7 +130,7 @@ void Node::check_fusion(uint64_t now) {
   uint16_t mine = gnode_size();
   for (auto& [k, n] : nbrs_)
     if (n.alive && same_gnode(n.addr)) mine = std::max(mine, n.gsize);
-  uint8_t l1 = l1_claim();
+  uint8_t l1 = l1_claim_ = l1_claim();
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.addr || same_gnode(n.addr)) continue;
     if (!same_level1(n.addr) && (l1 > 1 || n.l1 > 1)) continue;  // level-1 fusion's case

@@ -42,7 +42,7 @@ Header Node::header(Type t, uint64_t dst) const {
   h.src_addr = hooked() ? addr_ : 0;
   h.gnode_size = gnode_size();
   h.gseq = uint16_t(round_);
-  h.l1_gnodes = hooked() ? l1_claim() : 0;
+  h.l1_gnodes = hooked() ? l1_claim_ : 0;
   return h;
 }
 

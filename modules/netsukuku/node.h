@@ -144,6 +144,7 @@ class Node {
     uint16_t prev_seq = 0;  // the distance before the last newer seq (install only)
     uint32_t prev_us = 0;
     bool prev_set = false;
+    bool counted = false;  // in ext_reachable_ (it has a feasible route)
   };
   struct Dest {
     bool used = false;
@@ -251,6 +252,8 @@ class Node {
   // level 1
   std::array<ExtDest, kMaxGroupNode> ext_{};
   std::array<bool, kMaxGroupNode> ext_dirty_{};
+  size_t ext_reachable_ = 0;  // gnodes with a feasible route (kept by ext_install)
+  uint8_t l1_claim_ = 0;      // l1_claim() as of the last scan: every header carries it
   uint64_t ext_push_at_ = UINT64_MAX, ext_refresh_at_ = UINT64_MAX;
   uint32_t hook_retries_ = 0;  // full gnodes seen: one more look before founding
   uint32_t hook_level1_ = 0;                        // refusers' level-1 gnode (addr >> 16)

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -283,4 +284,91 @@ TEST(NtkOptions, ValuesAndRefusals) {
     const char *v = k == "--mesh-realm" ? "10.0.0.0/8" : k == "--mesh-qspn-wait-round" ? "60s" : "1";
     EXPECT_TRUE(try_args({k.c_str(), v})) << k << ": " << err;
   }
+}
+
+namespace {
+
+// A founded node with two level-1 neighbours, N1 and N2, in two other gnodes (full ones,
+// so nobody fuses). Returns the node's address.
+struct Level1Fixture : NodeFixture {
+  uint32_t self_addr = 0, n1 = 0, n2 = 0, g_far = 0;
+  void SetUp() override {
+    make();
+    r->start(self);
+    advance(2'000'000'000);  // alone: founds a gnode, then scans again
+    ASSERT_TRUE(r->hooked(self));
+    self_addr = host.addrs.at(0).second;
+    uint32_t g = self_addr >> 8 & 255;
+    n1 = (self_addr & 0xffff0000u) | ((g + 1) & 255) << 8 | 5;
+    n2 = (self_addr & 0xffff0000u) | ((g + 2) & 255) << 8 | 6;
+    g_far = (g + 3) & 255;
+    host.sent.clear();
+    for (int i = 0; i < 1000 && host.of(ntk::Type::Echo).empty(); ++i) advance(10'000'000);
+    ASSERT_FALSE(host.of(ntk::Type::Echo).empty()) << "the next scan";
+    host.now += 2'000'000;  // its replies come 2 ms later
+    answer_echoes(0xa1, n1, 254);
+    answer_echoes(0xa2, n2, 254);
+    advance(2'000'000'000);  // the scan ends: two border neighbours
+    ASSERT_TRUE(r->hooked(self));
+    ASSERT_EQ(node().alive_neighbours(), 2u);
+  }
+  void ext_from(uint64_t nid, uint32_t addr, std::vector<ntk::ExtEntry> e) {
+    ntk::Header h;
+    h.type = ntk::Type::ExtMap;
+    h.src_nid = nid;
+    h.dst_nid = node().nid();
+    h.src_addr = addr;
+    h.gnode_size = 254;
+    std::vector<uint8_t> d;
+    ASSERT_TRUE(ntk::encode(d, h, 1, e, 1500));
+    feed(d);
+  }
+  // The last cost the node advertised for gnode g (nullopt: none yet).
+  std::optional<uint32_t> advertised(uint32_t g) {
+    std::optional<uint32_t> v;
+    for (const auto &m : host.of(ntk::Type::ExtMap))
+      for (const auto &e : m.ext)
+        if (e.gnode == g) v = e.cost_us;
+    return v;
+  }
+};
+
+}  // namespace
+
+// Level 1 is loop-free (RFC 8966 3.5): when the way through N1 goes, the cost N2 offers
+// (its route runs through us: above our feasibility distance) is not taken, the gnode is
+// withdrawn, and a newer seq from the gnode makes N2's route good again. A plain distance
+// vector takes N2's offer and counts to infinity with it.
+TEST_F(Level1Fixture, NoCountToInfinityWhenAGnodeGoes) {
+  const uint32_t tag = 0x7777;
+  ext_from(0xa1, n1, {{uint8_t(g_far), 5, tag, 1000}});
+  uint32_t via_n1 = node().ext_best_cost(uint8_t(g_far));
+  ASSERT_NE(via_n1, UINT32_MAX);
+  EXPECT_GT(via_n1, 1000u) << "its cost plus the RTT to N1";
+  advance(500'000'000);  // we advertise it: our feasibility distance is via_n1
+  ASSERT_EQ(advertised(g_far), via_n1);
+  ext_from(0xa2, n2, {{uint8_t(g_far), 5, tag, via_n1 + 2000}});  // N2 goes through us
+  EXPECT_EQ(node().ext_best_cost(uint8_t(g_far)), via_n1) << "N1's route stays the best";
+  ext_from(0xa1, n1, {{uint8_t(g_far), 5, tag, ntk::kUnreachable}});  // N1 lost it
+  EXPECT_EQ(node().ext_best_cost(uint8_t(g_far)), UINT32_MAX)
+      << "N2's offer is not feasible: taking it would loop through us";
+  advance(500'000'000);
+  EXPECT_EQ(advertised(g_far), ntk::kUnreachable) << "and we withdraw the gnode";
+  ext_from(0xa2, n2, {{uint8_t(g_far), 6, tag, 9000}});  // the gnode's next round
+  EXPECT_NE(node().ext_best_cost(uint8_t(g_far)), UINT32_MAX) << "a newer seq is feasible";
+  EXPECT_GT(node().ext_best_cost(uint8_t(g_far)), 9000u);
+}
+
+// An ext entry for our own gnode id with a larger gnode tag: another gnode took our id
+// and keeps it; we re-hook. With a smaller tag the other one moves, we stay.
+TEST_F(Level1Fixture, AnotherGnodeWithOurIdMakesTheSmallerTagMove) {
+  uint8_t own = uint8_t(self_addr >> 8);
+  ext_from(0xa1, n1, {{own, 3, 1, 4000}});  // tag 1: below any tag we draw (odd, nonzero)
+  EXPECT_TRUE(r->hooked(self));
+  EXPECT_EQ(node().counters().rehooks_gnode_id, 0u);
+  ext_from(0xa1, n1, {{own, 3, 0xffffffffu, ntk::kUnreachable}});
+  EXPECT_TRUE(r->hooked(self)) << "a withdrawal says nothing of who holds the id";
+  ext_from(0xa1, n1, {{own, 3, 0xffffffffu, 4000}});
+  EXPECT_EQ(node().counters().rehooks_gnode_id, 1u);
+  EXPECT_FALSE(r->hooked(self));
 }
