@@ -1,5 +1,6 @@
 // Hook: joining the mesh, duplicate positions and gnode fusion (node.h "Hook").
 #include <algorithm>
+#include <cstdio>
 
 #include "node.h"
 
@@ -14,10 +15,13 @@ void Node::hook_begin(uint64_t now) {
   state_ = State::Hooking;
   hook_candidates_.clear();
   std::vector<Nbr*> v;
+  hook_busy_ = false;
   for (auto& [k, n] : nbrs_)
     if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_ &&
-        (!fusion_target_ || (n.addr >> fusion_shift_) == fusion_target_))
-      v.push_back(&n);
+        (!fusion_target_ || (n.addr >> fusion_shift_) == fusion_target_)) {
+      if (n.busy) hook_busy_ = true;  // its map is not complete yet: not asked, looked at again
+      else v.push_back(&n);
+    }
   fusion_target_ = 0;  // if that gnode refuses, the next hook may go anywhere
   // Nearest first; among a fusion, the bigger gnode first.
   std::sort(v.begin(), v.end(), [](const Nbr* a, const Nbr* b) {
@@ -39,6 +43,14 @@ void Node::hook_ask_next(uint64_t now) {
     encode(out_, header(Type::HookRequest, k.second));
     send(k.first, out_);
     hook_deadline_ = now + o_.hook_wait_ns;
+    return;
+  }
+  // A neighbour that has just joined its gnode is busy: look again a random while later
+  // (by then it will have its map) rather than found a gnode beside it.
+  if (hook_busy_) {
+    state_ = State::Scanning;
+    hook_deadline_ = UINT64_MAX;
+    scan_at_ = now + o_.hook_wait_ns + h_->random_u64(h_->ctx) % std::max<uint64_t>(o_.radar_interval_ns, 1);
     return;
   }
   // Every neighbour's gnode is full. Before founding a new one, look once more a random
@@ -75,10 +87,13 @@ void Node::found_gnode(uint64_t now) {
   gtag_ = uint32_t(h_->random_u64(h_->ctx)) | 1;  // never 0 (not hooked)
   log("founded a new gnode");
   hooked_at(a | p, now);
+  map_ready_ = true;  // a gnode of one: its map is complete
 }
 
 void Node::hooked_at(uint32_t a, uint64_t now) {
   set_address(a);
+  map_ready_ = false;
+  joined_at_ = now;
   state_ = State::Hooked;
   hook_deadline_ = UINT64_MAX;
   hook_retries_ = 0;
@@ -132,7 +147,7 @@ void Node::check_fusion(uint64_t now) {
     if (n.alive && same_gnode(n.addr)) mine = std::max(mine, n.gsize);
   uint8_t l1 = l1_claim_ = l1_claim();
   for (auto& [k, n] : nbrs_) {
-    if (!n.alive || !n.addr || same_gnode(n.addr)) continue;
+    if (!n.alive || !n.addr || n.busy || same_gnode(n.addr)) continue;
     if (!same_level1(n.addr) && (l1 > 1 || n.l1 > 1)) continue;  // level-1 fusion's case
     bool smaller = mine < n.gsize || (mine == n.gsize && (addr_ >> 8) < (n.addr >> 8));
     if (smaller && mine + n.gsize <= kLastPos) {
@@ -144,7 +159,7 @@ void Node::check_fusion(uint64_t now) {
     }
   }
   for (auto& [k, n] : nbrs_) {
-    if (!n.alive || !n.addr || same_level1(n.addr) || !n.l1) continue;
+    if (!n.alive || !n.addr || n.busy || same_level1(n.addr) || !n.l1) continue;
     if (l1 == 1 && n.l1 == 1 && mine + n.gsize <= kLastPos) continue;  // gnode fusion's case
     if (std::pair(l1, addr_ >> 16) < std::pair(n.l1, n.addr >> 16)) {
       ++c_.rehooks_fusion;
@@ -160,7 +175,9 @@ void Node::duplicate_seen(uint8_t pos, uint32_t other_tag, uint64_t now) {
   if (pos != pos_of(addr_) || other_tag == tag()) return;
   if (tag() < other_tag) {  // the smaller tag moves; the other keeps its place
     ++c_.rehooks_duplicate;
-    rehook(now, "duplicate position", 0);
+    char why[64];
+    std::snprintf(why, sizeof why, "duplicate position (tag %u holds it)", unsigned(other_tag));
+    rehook(now, why, 0);
   }
 }
 
@@ -169,6 +186,13 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
   if (n ? !allow(*n, now) : !allow_stranger(now)) return;
   if (!hooked()) return;
   HookReply r;
+  Header hd = header(Type::HookReply, m.h.src_nid);
+  if (!map_ready_) {  // hd says busy: no position offered
+    ++c_.hook_busy_replies;
+    encode(out_, hd, r);
+    send(ifindex, out_);
+    return;
+  }
   for (unsigned p = kFirstPos; p <= kLastPos; ++p)
     if (!map_[p].used && p != pos_of(addr_)) r.free[p / 8] |= uint8_t(1u << (p % 8));
   // Anti-spoofing (9): nobody may take a position a neighbour of ours holds.
@@ -180,12 +204,18 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
   r.round = round_;
   r.gtag = gtag_;
   r.qspn_age_ms = uint32_t(std::min<uint64_t>((now - std::min(now, round_start_)) / 1'000'000, UINT32_MAX));
-  encode(out_, header(Type::HookReply, m.h.src_nid), r);
+  encode(out_, hd, r);
   send(ifindex, out_);
 }
 
 void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   if (state_ != State::Hooking || Key{ifindex, m.h.src_nid} != hook_asked_ || !m.h.src_addr) return;
+  if (m.h.flags & kHeaderBusy) {  // it joined since our scan: the next, or look again
+    hook_busy_ = true;
+    hook_deadline_ = UINT64_MAX;
+    hook_ask_next(now);
+    return;
+  }
   HookReply r = m.hook;
   for (auto& [k, x] : nbrs_)  // positions our other neighbours hold in that gnode
     if (x.alive && x.addr && (x.addr >> 8) == (m.h.src_addr >> 8))
@@ -211,7 +241,7 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
 void Node::on_map_request(uint32_t ifindex, const Message& m, uint64_t now) {
   Nbr* n = find({ifindex, m.h.src_nid});
   if (!n || !allow(*n, now) || !hooked()) return;
-  send_map(*n, now, false);
+  send_map(*n, now, false, true);
 }
 
 void Node::on_map_reply(uint32_t ifindex, const Message& m, uint64_t now) {
@@ -234,6 +264,8 @@ void Node::on_map_reply(uint32_t ifindex, const Message& m, uint64_t now) {
     }
     learn(e.pos, e.tag, *n, uint64_t(e.cost_us) + n->rtt_us, round_);
   }
+  // The whole map of a neighbour whose own map was complete: ours is complete now.
+  if ((m.h.flags & kHeaderWholeMap) && !(m.h.flags & kHeaderBusy)) map_ready_ = true;
 }
 
 }  // namespace ntk

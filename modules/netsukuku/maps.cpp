@@ -123,6 +123,7 @@ void Node::drop_via(const Key& k) {
 void Node::purge(uint64_t now) {
   (void)now;
   purge_at_ = UINT64_MAX;
+  if (round_seen_at_ > joined_at_) map_ready_ = true;  // a whole round since we joined
   for (unsigned p = 0; p < kMaxGroupNode; ++p) {
     Dest& d = map_[p];
     size_t before = d.routes.size();
@@ -191,14 +192,18 @@ void Node::push_map(uint64_t now) {
 
 // Our best costs of this round (only the ones that fell since the last push, when
 // `changed_only`) to a gnode neighbour, in MTU-sized parts.
-void Node::send_map(const Nbr& to, uint64_t now, bool changed_only) {
+// changed_only: the positions whose best cost fell; else the whole of this round's map.
+// whole (the answer to a newcomer's request): every position we know, of any round (its
+// map is empty: a position of the last round that has not been confirmed yet is still
+// taken), the last datagram flagged kHeaderWholeMap.
+void Node::send_map(const Nbr& to, uint64_t now, bool changed_only, bool whole) {
   (void)now;
   std::vector<MapEntry> v;
   for (unsigned p = 0; p < kMaxGroupNode; ++p) {
     const Dest& d = map_[p];
     if (changed_only && !map_dirty_[p]) continue;
     for (const Route& r : d.routes)
-      if (r.round == round_ && r.via() != Key{to.ifindex, to.nid}) {  // split horizon
+      if ((r.round == round_ || whole) && r.via() != Key{to.ifindex, to.nid}) {  // split horizon
         v.push_back({uint8_t(p), d.tag, r.cost_us});
         break;
       }
@@ -211,6 +216,7 @@ void Node::send_map(const Nbr& to, uint64_t now, bool changed_only) {
   Header h = header(Type::MapReply, to.nid);
   for (size_t i = 0; i < v.size() || i == 0; i += per) {
     std::span<const MapEntry> part(v.data() + i, std::min(per, v.size() - i));
+    if (whole && i + per >= v.size()) h.flags |= kHeaderWholeMap;
     if (encode(out_, h, round_, part, mtu - 28)) {
       send(to.ifindex, out_);
       ++c_.maps_sent;

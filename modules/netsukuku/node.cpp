@@ -43,6 +43,7 @@ Header Node::header(Type t, uint64_t dst) const {
   h.gnode_size = gnode_size();
   h.gseq = uint16_t(round_);
   h.l1_gnodes = hooked() ? l1_claim_ : 0;
+  if (hooked() && !map_ready_) h.flags |= kHeaderBusy;
   return h;
 }
 

@@ -31,6 +31,7 @@ void Node::new_round(uint32_t r, uint8_t origin, uint64_t started, uint64_t now,
   round_change_ = change;
   round_origin_ = origin;
   round_start_ = started;
+  round_seen_at_ = now;
   starter_ = false;
   opened_ = false;
   closed_.clear();

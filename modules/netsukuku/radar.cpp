@@ -66,6 +66,7 @@ void Node::on_echo_reply(uint32_t ifindex, const Message& m, uint64_t now) {
     n->gseq = m.h.gseq;
     n->gtag = m.echo.gtag;
     n->l1 = m.h.l1_gnodes;
+    n->busy = m.h.flags & kHeaderBusy;
   }
 }
 

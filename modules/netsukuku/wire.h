@@ -38,6 +38,14 @@ enum class Type : uint8_t {
   ExtMap = 8,      // level 1: costs to the other gnodes (a distance vector)
 };
 
+// Header flags. Busy: the sender joined its gnode so recently that its map may lack nodes
+// (no QSPN round has completed since): it offers no position to a newcomer (a hook reply
+// with this flag is a refusal: ask again later) and no gnode fuses into it yet.
+inline constexpr uint8_t kHeaderBusy = 1;
+// Whole map (map reply): the last datagram of the answer to a map request, which holds
+// every position the sender knows.
+inline constexpr uint8_t kHeaderWholeMap = 2;
+
 struct Header {
   Type type = Type::Echo;
   uint8_t flags = 0;

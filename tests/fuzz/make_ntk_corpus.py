@@ -6,8 +6,8 @@ entries with seq and tag)
 import os
 import struct
 
-def header(t, body, src=0x0102030405060708, dst=0, addr=0x0a010203, gsize=3, l1=2, gseq=5):
-    return b"NK" + struct.pack(">BBBBH QQ IHH", 1, t, 0, l1, len(body), src, dst, addr, gsize, gseq) + body
+def header(t, body, src=0x0102030405060708, dst=0, addr=0x0a010203, gsize=3, l1=2, gseq=5, flags=0):
+    return b"NK" + struct.pack(">BBBBH QQ IHH", 1, t, flags, l1, len(body), src, dst, addr, gsize, gseq) + body
 
 def hop(pos, tag, rtt):
     return struct.pack(">BII", pos, tag, rtt)
@@ -22,6 +22,9 @@ seeds = {
     # an entry for the receiver's own gnode id with another tag (the duplicate-id path)
     "ext_map_own_id": header(8, struct.pack(">BH", 1, 1) + struct.pack(">BHII", 2, 5, 0xfffffff0, 900),
                              addr=0x0a010903),
+    # flags: bit 0 busy (a refusal: the sender's map is not complete), bit 1 whole map
+    "hook_reply_busy": header(4, struct.pack(">II", 1500, 4) + bytes(64) + struct.pack(">I", 0x5eed0001), flags=1),
+    "map_reply_whole": header(6, struct.pack(">IH", 5, 1) + hop(4, 0xaabb, 3000), flags=2),
     "map_request": header(5, b""),
     "map_reply": header(6, struct.pack(">IH", 5, 2) + hop(4, 0xaabb, 3000) + hop(9, 0xccdd, 9000)),
     "tracer_close": header(7, struct.pack(">BBIBIB", 1, 0, 5, 0, 0, 2) + hop(3, 0x11, 0) + hop(8, 0x22, 4000)),

@@ -100,10 +100,11 @@ struct NodeFixture : ::testing::Test {
     r->poll(self, host.now);
   }
   // A neighbour with node id `nid` at `addr` answers every echo the node sent so far.
-  void answer_echoes(uint64_t nid, uint32_t addr, uint16_t gsize) {
+  void answer_echoes(uint64_t nid, uint32_t addr, uint16_t gsize, uint8_t flags = 0) {
     for (const auto &m : host.of(ntk::Type::Echo)) {
       ntk::Header h;
       h.type = ntk::Type::EchoReply;
+      h.flags = flags;
       h.src_nid = nid;
       h.dst_nid = m.h.src_nid;
       h.src_addr = addr;
@@ -189,6 +190,93 @@ TEST_F(NodeFixture, ItTakesAFreePositionAndNotANeighboursOne) {
 }
 
 // Malformed datagrams: every one counted and dropped, the node unharmed.
+// A node that has just joined knows only what its first neighbours told it: it offers no
+// position (its hook reply and headers say busy) until a neighbour whose own map was
+// complete sent it a whole map. At 1,000 nodes such nodes handed out taken positions.
+TEST_F(NodeFixture, JustJoinedItAnswersBusyUntilAWholeMapCame) {
+  make();
+  r->start(self);
+  advance(100'000);
+  answer_echoes(0xb1, 0x0a070801, 2);
+  host.now += 1'000'000;
+  advance(1'100'000'000);
+  auto asks = host.of(ntk::Type::HookRequest);
+  ASSERT_EQ(asks.size(), 1u);
+  ntk::HookReply rep;
+  rep.free[0] = 0x04;  // position 2
+  ntk::Header h;
+  h.type = ntk::Type::HookReply;
+  h.src_nid = 0xb1;
+  h.dst_nid = asks[0].h.src_nid;
+  h.src_addr = 0x0a070801;
+  std::vector<uint8_t> d;
+  ntk::encode(d, h, rep);
+  feed(d);
+  ASSERT_TRUE(r->hooked(self));
+  auto ask_it = [&] {  // a newcomer (a stranger to its radar) asks for free positions
+    host.sent.clear();
+    ntk::Header q;
+    q.type = ntk::Type::HookRequest;
+    q.src_nid = 0xc1;
+    q.dst_nid = node().nid();
+    std::vector<uint8_t> x;
+    ntk::encode(x, q);
+    feed(x);
+    auto v = host.of(ntk::Type::HookReply);
+    EXPECT_EQ(v.size(), 1u);
+    return v.empty() ? ntk::Message{} : v[0];
+  };
+  ntk::Message a = ask_it();
+  EXPECT_TRUE(a.h.flags & ntk::kHeaderBusy) << "just joined: busy";
+  for (uint8_t b : a.hook.free) EXPECT_EQ(b, 0) << "and no position offered";
+  EXPECT_EQ(node().counters().hook_busy_replies, 1u);
+  // A map reply that is not the whole map (a neighbour's changed costs) changes nothing.
+  ntk::Header mh;
+  mh.type = ntk::Type::MapReply;
+  mh.src_nid = 0xb1;
+  mh.dst_nid = node().nid();
+  mh.src_addr = 0x0a070801;
+  std::vector<ntk::MapEntry> entries{{5, 0x55, 3000}, {9, 0x99, 4000}};
+  ntk::encode(d, mh, rep.round, entries, 1400);
+  feed(d);
+  EXPECT_TRUE(ask_it().h.flags & ntk::kHeaderBusy) << "a partial map: still busy";
+  // The whole map from a neighbour that is not busy itself: ready, and 5 and 9 are taken.
+  mh.flags = ntk::kHeaderWholeMap;
+  ntk::encode(d, mh, rep.round, entries, 1400);
+  feed(d);
+  a = ask_it();
+  EXPECT_FALSE(a.h.flags & ntk::kHeaderBusy);
+  auto is_free = [&](unsigned p) { return a.hook.free[p / 8] >> (p % 8) & 1; };
+  EXPECT_TRUE(is_free(3));
+  EXPECT_FALSE(is_free(1)) << "the neighbour's";
+  EXPECT_FALSE(is_free(2)) << "our own";
+  EXPECT_FALSE(is_free(5));
+  EXPECT_FALSE(is_free(9));
+}
+
+// Neighbours whose maps are not complete are not asked; with no other, the newcomer looks
+// again later instead of founding a gnode of its own beside them.
+TEST_F(NodeFixture, BusyNeighboursMakeItLookAgainNotFound) {
+  make();
+  r->start(self);
+  advance(100'000);
+  answer_echoes(0xd1, 0x0a090801, 3, ntk::kHeaderBusy);
+  host.now += 1'000'000;
+  advance(1'100'000'000);  // the scan ends
+  EXPECT_TRUE(host.of(ntk::Type::HookRequest).empty()) << "a busy neighbour is not asked";
+  EXPECT_FALSE(r->hooked(self)) << "nor a gnode founded";
+  // Its next scans: the neighbour is ready now.
+  for (int i = 0; i < 40 && host.of(ntk::Type::HookRequest).empty(); ++i) {
+    host.sent.clear();
+    advance(200'000'000);
+    answer_echoes(0xd1, 0x0a090801, 3);
+  }
+  auto asks = host.of(ntk::Type::HookRequest);
+  ASSERT_EQ(asks.size(), 1u) << "asked once it is ready";
+  EXPECT_EQ(asks[0].h.dst_nid, 0xd1u);
+  EXPECT_EQ(node().counters().gnodes_founded, 0u);
+}
+
 TEST_F(NodeFixture, RandomBytesAreCountedAndDropped) {
   make();
   r->start(self);

@@ -86,9 +86,13 @@ class Sim {
   struct Stats {
     uint64_t changes = 0;
     uint64_t routes = 0, hooks = 0, nbrs = 0, starts = 0;  // parts of changes (debug)
+    uint64_t founded = 0, fusion = 0, dup = 0, gid = 0;   // why nodes (re-)hooked (debug)
     uint32_t unhooked = 0;
   };
   Stats stats() const;
+  void debug_duplicate(uint32_t id, const char *line);
+  std::vector<uint64_t> dbg_hooked_at_;
+  std::vector<std::string> dbg_why_;
   void resched(uint32_t i);
   void poll_node(uint32_t i);
   static int sim_send(void *ctx, uint32_t ifindex, const tn_router_addr *dst, uint16_t port,
@@ -219,6 +223,10 @@ bool Sim::build(std::string *err) {
     if (std::getenv("NTK_SIM_DEBUG"))
       s.host.log = [](void *c, const char *line) {
         auto *p = static_cast<SimNode *>(c);
+        if (std::strcmp(std::getenv("NTK_SIM_DEBUG"), "dup") == 0) {
+          p->sim->debug_duplicate(p->id, line);
+          return;
+        }
         std::fprintf(stderr, "%10.3f n%u %s\n", double(p->sim->now_) / 1e9, p->id, line);
       };
     s.host.send = sim_send;
@@ -326,6 +334,51 @@ void Sim::links_up() {
   });
 }
 
+// NTK_SIM_DEBUG=dup: each re-hook for a duplicate position, classified by what the
+// simulator sees: the other tag's node at our address (real), elsewhere (stale), or gone.
+void Sim::debug_duplicate(uint32_t id, const char *line) {
+  if (dbg_hooked_at_.size() < n_.size()) dbg_hooked_at_.resize(n_.size()), dbg_why_.resize(n_.size(), "first");
+  if (std::strstr(line, "hooked at")) {
+    dbg_hooked_at_[id] = now_;
+    return;
+  }
+  if (const char *r = std::strstr(line, "re-hooking: ")) {
+    dbg_why_[id] = std::string(r + 12, std::min<size_t>(std::strlen(r + 12), 18));
+    for (char &ch : dbg_why_[id]) if (ch == ' ') ch = '_';
+  }
+  unsigned tag = 0;
+  const char *t = std::strstr(line, "(tag ");
+  if (!t || std::sscanf(t, "(tag %u", &tag) != 1) return;
+  uint32_t mine = n_[id]->node()->address();
+  const char *what = "gone";
+  uint32_t other = 0;
+  for (const auto &s : n_) {
+    if (!s->alive || uint32_t(s->node()->nid()) != tag) continue;
+    uint32_t a = s->node()->address();
+    other = s->id;
+    what = a == mine ? "real" : (a >> 8) == (mine >> 8) ? "stale-same-gnode" : a ? "stale-other-gnode" : "stale-unhooked";
+  }
+  // Is the other connected, inside the gnode and not through us, to our gnode neighbours?
+  const char *split = "-";
+  if (other != id && n_[other]->node()->address() == mine) {
+    std::vector<char> seen(n_.size(), 0);
+    std::vector<uint32_t> q{other};
+    seen[other] = 1, seen[id] = 1;
+    while (!q.empty()) {
+      uint32_t x = q.back();
+      q.pop_back();
+      for (auto [y, e] : adj_[x])
+        if (!seen[y] && n_[y]->alive && n_[y]->node()->gnode() == (mine >> 8)) seen[y] = 1, q.push_back(y);
+    }
+    split = "split";
+    for (auto [y, e] : adj_[id])
+      if (y != other && seen[y] && n_[y]->node()->gnode() == (mine >> 8)) split = "joined";
+  }
+  std::fprintf(stderr, "%10.3f dup n%u %s %s mine-age %.1f (%s) other-age %.1f (%s)\n", double(now_) / 1e9, id, what, split,
+               double(now_ - dbg_hooked_at_[id]) / 1e9, dbg_why_[id].c_str(),
+               double(now_ - dbg_hooked_at_[other]) / 1e9, dbg_why_[other].c_str());
+}
+
 Sim::Stats Sim::stats() const {
   Stats st;
   for (const auto &s : n_) {
@@ -334,6 +387,8 @@ Sim::Stats Sim::stats() const {
     st.changes += c.route_changes + c.hooks + c.neighbours_new + c.neighbours_lost;
     st.routes += c.route_changes, st.hooks += c.hooks, st.starts += c.rounds_started;
     st.nbrs += c.neighbours_new + c.neighbours_lost;
+    st.founded += c.gnodes_founded, st.fusion += c.rehooks_fusion, st.dup += c.rehooks_duplicate;
+    st.gid += c.rehooks_gnode_id;
     st.unhooked += !s->node()->hooked();
   }
   return st;
@@ -369,11 +424,13 @@ bool Sim::converge(uint64_t limit) {
     links_up();
     Stats st = stats();
     if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "3") == 0)
-      std::fprintf(stderr, "t=%.0f changes +%llu (routes +%llu hooks +%llu neighbours +%llu) rounds started +%llu unhooked %u round %u\n",
+      std::fprintf(stderr, "t=%.0f changes +%llu (routes +%llu hooks +%llu neighbours +%llu) rounds started +%llu unhooked %u round %u founded +%llu fusion +%llu dup +%llu gnode-id +%llu\n",
                    double(now_) / 1e9, (unsigned long long)(st.changes - prev.changes),
                    (unsigned long long)(st.routes - prev.routes), (unsigned long long)(st.hooks - prev.hooks),
                    (unsigned long long)(st.nbrs - prev.nbrs), (unsigned long long)(st.starts - prev.starts),
-                   st.unhooked, max_round());
+                   st.unhooked, max_round(), (unsigned long long)(st.founded - prev.founded),
+                   (unsigned long long)(st.fusion - prev.fusion), (unsigned long long)(st.dup - prev.dup),
+                   (unsigned long long)(st.gid - prev.gid));
     if (now_ > last_start && st.unhooked == 0 && st.changes == prev.changes) quiet += step;
     else quiet = 0;
     prev = st;
