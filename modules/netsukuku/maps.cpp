@@ -79,6 +79,15 @@ void Node::install(uint8_t pos) {
   uint32_t best_cost = UINT32_MAX;
   for (size_t i = 0; i < m; ++i) {
     const Route& r = *order[i];
+    // An alternative next hop only when it is downstream (RFC 5286 3.6: its own cost to
+    // the destination is below ours), so every hop of a flow comes nearer: on a shared
+    // link (every view on one vxvde:// network) two nodes would otherwise each route the
+    // other's way and a flow hashed onto that pair of hops loops until its TTL is gone.
+    if (i > 0 && pos_of(r.gw) != pos) {
+      auto nb = nbrs_.find(r.via());
+      uint32_t own = nb == nbrs_.end() || r.shown_us < nb->second.rtt_us ? r.shown_us : r.shown_us - nb->second.rtt_us;
+      if (own >= best_cost) continue;
+    }
     best_cost = std::min(best_cost, r.shown_us);
     tn_router_nexthop x{};
     x.gateway.family = 4;
