@@ -88,6 +88,8 @@ void Node::found_gnode(uint64_t now) {
   log("founded a new gnode");
   hooked_at(a | p, now);
   map_ready_ = true;  // a gnode of one: its map is complete
+  // Its rounds, even alone: the round is the gnode's seq for level 1 (qspn_start).
+  if (next_round_at_ == UINT64_MAX) next_round_at_ = now + o_.qspn_wait_round_ns;
 }
 
 void Node::hooked_at(uint32_t a, uint64_t now) {

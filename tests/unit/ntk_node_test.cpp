@@ -132,6 +132,25 @@ TEST_F(NodeFixture, AloneItFoundsAGnode) {
   EXPECT_EQ(host.of(ntk::Type::Echo).size(), 32u) << "and a second scan once hooked (5.2)";
 }
 
+// A gnode of one floods nothing, but its rounds still count: the round is the gnode's
+// sequence number for level 1, and nodes elsewhere that lost their feasible routes to it
+// wait for a newer one. Its headers carry the new seq.
+TEST_F(NodeFixture, AloneItsRoundsStillMoveItsSeq) {
+  make();
+  r->start(self);
+  advance(2'000'000'000);
+  ASSERT_TRUE(r->hooked(self));
+  uint32_t r0 = node().round();
+  advance(130'000'000'000);  // two QSPN_WAIT_ROUNDs (60 s) and some
+  EXPECT_GE(node().round(), r0 + 2);
+  host.sent.clear();
+  advance(6'000'000'000);  // the next radar scan
+  auto echoes = host.of(ntk::Type::Echo);
+  ASSERT_FALSE(echoes.empty());
+  EXPECT_EQ(echoes.back().h.gseq, uint16_t(node().round()));
+  EXPECT_TRUE(host.of(ntk::Type::Tracer).empty()) << "nobody to flood";
+}
+
 // Every neighbour's gnode is full: ask each in turn, then found a new gnode (5.2).
 TEST_F(NodeFixture, FullGnodesMakeItFoundANewOne) {
   make();

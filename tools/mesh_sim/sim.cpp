@@ -227,6 +227,9 @@ bool Sim::build(std::string *err) {
           p->sim->debug_duplicate(p->id, line);
           return;
         }
+        // NTK_SIM_DEBUG_FROM=S: only the lines from virtual second S on (a long run's end)
+        if (const char *from = std::getenv("NTK_SIM_DEBUG_FROM"); from && double(p->sim->now_) / 1e9 < std::atof(from))
+          return;
         std::fprintf(stderr, "%10.3f n%u %s\n", double(p->sim->now_) / 1e9, p->id, line);
       };
     s.host.send = sim_send;
