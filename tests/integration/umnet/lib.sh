@@ -37,6 +37,14 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, taps)"; }
+# need_mesh_router: --mesh tests; the router plug-in this build made, whatever else is
+# installed (skipped in a tree without modules/netsukuku, or for kernel "views").
+need_mesh_router() {
+  [ "${TN_VIEW:-}" = kernel ] && skip "--mesh: umnet only"
+  [ -n "${MESH_ROUTER:-}" ] || skip "no mesh router in this tree (modules/netsukuku)"
+  [ -f "$MESH_ROUTER" ] || fail "the mesh router $MESH_ROUTER is not built"
+  export THREADNET_MODULE_PATH=$(dirname "$MESH_ROUTER")
+}
 # wait_log FILE REGEX [SECONDS]: until FILE has a line matching REGEX.
 wait_log() {
   local i

@@ -10,11 +10,7 @@
 # same node is watched before, during and after B's death.
 . "$(dirname "$0")/lib.sh"
 need curl
-[ "${TN_VIEW:-}" = kernel ] && skip "--mesh: umnet only"
-[ -n "${MESH_ROUTER:-}" ] || skip "no mesh router in this tree (modules/netsukuku)"
-[ -f "$MESH_ROUTER" ] || fail "the mesh router $MESH_ROUTER is not built"
-# The router this build made, whatever else is installed.
-export THREADNET_MODULE_PATH=$(dirname "$MESH_ROUTER")
+need_mesh_router
 SW1=$(new_switch sw1) || exit 1
 SW2=$(new_switch sw2) || exit 1
 MESH=(--mesh --mesh-radar-interval 200ms --mesh-radar-timeout 100ms --mesh-radar-pings 4

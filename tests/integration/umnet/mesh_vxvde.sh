@@ -10,10 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 need curl
 need_root
-[ "${TN_VIEW:-}" = kernel ] && skip "--mesh: umnet only"
-[ -n "${MESH_ROUTER:-}" ] || skip "no mesh router in this tree (modules/netsukuku)"
-[ -f "$MESH_ROUTER" ] || fail "the mesh router $MESH_ROUTER is not built"
-export THREADNET_MODULE_PATH=$(dirname "$MESH_ROUTER")
+need_mesh_router
 H1=$(new_ns vx1) || exit 1
 H2=$(new_ns vx2) || exit 1
 ip -n "$H1" link add vxa type veth peer name vxb netns "$H2" || fail "veth $H1-$H2"
