@@ -157,6 +157,8 @@ void usage(FILE *f) {
           "                          answers (default 1s)\n"
           "  --mesh-flood-rate N     packets per second taken from one neighbour, beyond:\n"
           "                          dropped (default 500)\n"
+          "  --mesh-gnode-size N     nodes one gnode takes, 2..254; fewer make many small\n"
+          "                          gnodes, a small model of a big mesh (default 254)\n"
           "  --mesh-verbose          the router's log lines on stderr\n"
           "URL forms (--net, --stack):\n"
           "  none                    loopback only\n"

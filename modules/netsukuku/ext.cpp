@@ -47,8 +47,8 @@ uint32_t Node::ext_best_cost(uint8_t g) const {
 
 size_t Node::ext_destinations() const { return ext_reachable_; }
 
-void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint32_t adv_us,
-                     uint64_t cost_us, uint64_t now) {
+void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint8_t origin,
+                     uint8_t size, uint32_t adv_us, uint64_t cost_us, uint64_t now) {
   if (!hooked() || g == gnode_of(addr_)) return;
   ExtDest& d = ext_[g];
   if (tag != d.tag) {
@@ -69,6 +69,8 @@ void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint
     if (it == d.routes.end()) return;
     d.routes.erase(it);
   } else if (it != d.routes.end()) {
+    it->origin = origin;
+    it->size = size;
     if (it->cost_us == cost_us && it->seq == seq && it->gw == via.addr) {
       it->heard_at = now;
       return;
@@ -81,7 +83,7 @@ void Node::ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint
   } else {
     if (d.routes.size() >= o_.maxroutes && cost_us >= d.routes.back().cost_us) return;
     if (d.routes.empty()) d.routes.reserve(o_.maxroutes);
-    ExtRoute r{via.nid, via.ifindex, via.addr, uint32_t(cost_us), adv_us, seq, now};
+    ExtRoute r{via.nid, via.ifindex, via.addr, uint32_t(cost_us), adv_us, seq, now, origin, size};
     if (d.routes.size() >= o_.maxroutes) d.routes.back() = r;  // the worst goes (no regrowth)
     else d.routes.push_back(r);
   }
@@ -205,7 +207,7 @@ void Node::ext_push(uint64_t now, bool full) {
       all.push_back({uint8_t(g), d.fd_seq, d.tag, kUnreachable});
       continue;
     }
-    all.push_back({uint8_t(g), b->seq, d.tag, b->cost_us});
+    all.push_back({uint8_t(g), b->seq, d.tag, b->cost_us, b->origin, b->size});
     if (!d.fd_set || newer(b->seq, d.fd_seq)) {
       d.prev_set = d.fd_set;
       d.prev_seq = d.fd_seq;
@@ -224,8 +226,21 @@ void Node::ext_push(uint64_t now, bool full) {
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.rtt_us || !same_level1(n.addr)) continue;
     // Its own gnode too: a route there that is not into its gnode tells it that another
-    // gnode has its id.
+    // gnode has its id. In a full refresh also the cheapest route there that reaches a
+    // round or starter other than the one advertised: our best leads to its own part of
+    // the gnode, that one may reach the other part of a split gnode, which it then sees.
     v.assign(all.begin(), all.end());
+    if (full && !same_gnode(n.addr) && v.size() < kMaxGroupNode) {
+      uint8_t theirs = gnode_of(n.addr);
+      auto it = std::find_if(v.begin(), v.end(), [&](const ExtEntry& e) { return e.gnode == theirs; });
+      const ExtRoute* other = nullptr;
+      if (it != v.end())
+        for (const ExtRoute& r : ext_[theirs].routes)
+          if (r.cost_us < kMaxCost && (r.seq != it->seq || r.origin != it->origin) &&
+              (!other || r.cost_us < other->cost_us))
+            other = &r;
+      if (other) v.push_back({theirs, other->seq, ext_[theirs].tag, other->cost_us, other->origin, other->size});
+    }
     size_t mtu = 1500;
     for (const tn_router_if& f : ifs_)
       if (f.ifindex == n.ifindex && f.mtu) mtu = f.mtu;
@@ -258,10 +273,37 @@ void Node::on_ext_map(uint32_t ifindex, const Message& m, uint64_t now) {
         rehook(now, "another gnode has our id", addr_ >> 8);
         return;
       }
+      // Our own id and tag, from across another gnode, with a round ours has not had or
+      // our round with another starter: the gnode has fallen in two parts (its nodes left
+      // one by one) that meet only through other gnodes, each running its own rounds and
+      // handing out the other's positions. A part that is behind leaves; of two in step,
+      // the smaller (ties: the lower starter), node by node as each hears of the other (a
+      // node that has left tells its old neighbours the same way). Only a settled node
+      // judges, and only what it still sees a while later: a round that has not reached
+      // us yet, or a tie of starters not yet settled at the border, is not a split.
+      if (e.cost_us != kUnreachable && e.tag == gtag_ && map_ready_) {
+        uint16_t mine = uint16_t(round_);
+        bool ahead = newer(e.seq, mine);
+        // (255: no round seen since we joined, so no starter of ours to compare)
+        bool beside = e.seq == mine && round_origin_ != 255 && e.origin != round_origin_;
+        uint8_t size = uint8_t(std::min<uint16_t>(gnode_size(), 255));
+        bool leave = ahead || (beside && (e.size > size || (e.size == size && round_origin_ < e.origin)));
+        uint64_t wait = ahead ? o_.qspn_wait_ns : 4 * o_.radar_interval_ns;
+        if (leave) {
+          if (!split_since_ || now - split_since_ > 3 * wait) {
+            split_since_ = std::max<uint64_t>(now, 1);
+          } else if (now - split_since_ >= wait) {
+            ++c_.rehooks_split;
+            shun(addr_ >> 8, now);
+            rehook(now, "our gnode is split: the other part is ahead or larger", addr_ >> 8);
+            return;
+          }
+        }
+      }
       continue;
     }
     uint64_t cost = e.cost_us == kUnreachable ? kMaxCost : uint64_t(e.cost_us) + n->rtt_us;
-    ext_learn(e.gnode, *n, e.seq, e.tag, e.cost_us, cost, now);
+    ext_learn(e.gnode, *n, e.seq, e.tag, e.origin, e.size, e.cost_us, cost, now);
   }
 }
 

@@ -19,7 +19,9 @@ void Node::hook_begin(uint64_t now) {
   for (auto& [k, n] : nbrs_)
     if (n.alive && n.addr && (n.addr >> 8) != avoid_gnode_ &&
         (!fusion_target_ || (n.addr >> fusion_shift_) == fusion_target_)) {
-      if (n.busy) hook_busy_ = true;  // its map is not complete yet: not asked, looked at again
+      // A busy neighbour's map is not complete yet: it is not asked, and we look again
+      // later rather than found a gnode beside it, unless its gnode is full anyway.
+      if (n.busy) hook_busy_ |= n.gsize < o_.gnode_size && !known_full(n.addr >> 8, now);
       else v.push_back(&n);
     }
   fusion_target_ = 0;  // if that gnode refuses, the next hook may go anywhere
@@ -29,6 +31,8 @@ void Node::hook_begin(uint64_t now) {
   });
   for (Nbr* n : v) hook_candidates_.push_back({n->ifindex, n->nid});
   hook_next_ = 0;
+  hook_collecting_ = false;
+  hook_pending_.clear();
   hook_level1_ = 0;
   std::fill(std::begin(hook_gnodes_), std::end(hook_gnodes_), 0);
   hook_ask_next(now);
@@ -47,7 +51,10 @@ void Node::hook_ask_next(uint64_t now) {
   }
   // A neighbour that has just joined its gnode is busy: look again a random while later
   // (by then it will have its map) rather than found a gnode beside it.
-  if (hook_busy_) {
+  // Bounded: a neighbour that stays busy (it keeps re-hooking) cannot hold us for ever.
+  // A round and a wait is as long as an honest one stays busy (its first round's purge).
+  if (hook_busy_ && !hook_busy_since_) hook_busy_since_ = std::max<uint64_t>(now, 1);
+  if (hook_busy_ && now - hook_busy_since_ < o_.qspn_wait_round_ns + 2 * o_.qspn_wait_ns) {
     state_ = State::Scanning;
     hook_deadline_ = UINT64_MAX;
     scan_at_ = now + o_.hook_wait_ns + h_->random_u64(h_->ctx) % std::max<uint64_t>(o_.radar_interval_ns, 1);
@@ -82,7 +89,7 @@ void Node::found_gnode(uint64_t now) {
       a = o_.realm | (uint32_t(h_->random_u64(h_->ctx)) & 0xffff00u & ~mask);
     } while (a >> 8 == avoid_gnode_);
   }
-  uint32_t p = kFirstPos + uint32_t(h_->random_u64(h_->ctx) % (kLastPos - kFirstPos + 1));
+  uint32_t p = kFirstPos + uint32_t(h_->random_u64(h_->ctx) % (o_.gnode_size - kFirstPos + 1));
   ++c_.gnodes_founded;
   gtag_ = uint32_t(h_->random_u64(h_->ctx)) | 1;  // never 0 (not hooked)
   log("founded a new gnode");
@@ -99,7 +106,12 @@ void Node::hooked_at(uint32_t a, uint64_t now) {
   state_ = State::Hooked;
   hook_deadline_ = UINT64_MAX;
   hook_retries_ = 0;
+  hook_busy_since_ = 0;
+  hook_collecting_ = false;
+  hook_pending_.clear();
   avoid_gnode_ = 0;
+  dup_since_ = 0;
+  split_since_ = 0;
   ++c_.hooks;
   log("hooked at " + std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
       std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255));
@@ -152,7 +164,7 @@ void Node::check_fusion(uint64_t now) {
     if (!n.alive || !n.addr || n.busy || same_gnode(n.addr)) continue;
     if (!same_level1(n.addr) && (l1 > 1 || n.l1 > 1)) continue;  // level-1 fusion's case
     bool smaller = mine < n.gsize || (mine == n.gsize && (addr_ >> 8) < (n.addr >> 8));
-    if (smaller && mine + n.gsize <= kLastPos) {
+    if (smaller && mine + n.gsize <= o_.gnode_size && !known_full(n.addr >> 8, now)) {
       ++c_.rehooks_fusion;
       rehook(now, "gnode fusion", addr_ >> 8);
       fusion_target_ = n.addr >> 8;
@@ -162,7 +174,7 @@ void Node::check_fusion(uint64_t now) {
   }
   for (auto& [k, n] : nbrs_) {
     if (!n.alive || !n.addr || n.busy || same_level1(n.addr) || !n.l1) continue;
-    if (l1 == 1 && n.l1 == 1 && mine + n.gsize <= kLastPos) continue;  // gnode fusion's case
+    if (l1 == 1 && n.l1 == 1 && mine + n.gsize <= o_.gnode_size) continue;  // gnode fusion's case
     if (std::pair(l1, addr_ >> 16) < std::pair(n.l1, n.addr >> 16)) {
       ++c_.rehooks_fusion;
       rehook(now, "level-1 gnode fusion", addr_ >> 8);
@@ -173,14 +185,44 @@ void Node::check_fusion(uint64_t now) {
   }
 }
 
+void Node::shun(uint32_t g, uint64_t now) {
+  std::erase_if(full_gnodes_, [&](const auto& e) { return e.first == g || e.second <= now; });
+  if (full_gnodes_.size() >= 16) full_gnodes_.erase(full_gnodes_.begin());  // bounded
+  full_gnodes_.push_back({g, now + 2 * o_.qspn_wait_round_ns});
+}
+
+bool Node::known_full(uint32_t gnode, uint64_t now) const {
+  return std::any_of(full_gnodes_.begin(), full_gnodes_.end(),
+                     [&](const auto& e) { return e.first == gnode && e.second > now; });
+}
+
 void Node::duplicate_seen(uint8_t pos, uint32_t other_tag, uint64_t now) {
   if (pos != pos_of(addr_) || other_tag == tag()) return;
-  if (tag() < other_tag) {  // the smaller tag moves; the other keeps its place
-    ++c_.rehooks_duplicate;
-    char why[64];
-    std::snprintf(why, sizeof why, "duplicate position (tag %u holds it)", unsigned(other_tag));
-    rehook(now, why, 0);
+  // The newer holder moves. A node whose map is not complete yet has just taken the
+  // position from an offer that did not know it was held: it moves, whatever the tags.
+  // A node settled in its position that sees a larger tag there gives the other a grace
+  // (qspn_wait) to see it and move, and tells the gnode that it holds the position (a
+  // plain tracer: its entry replaces the newcomer's in the maps that took it). Only a
+  // duplicate still seen after the grace is settled by the tags (two settled gnodes that
+  // met with one id). At 1,000 nodes, settled nodes that moved for newcomers were a third
+  // of all duplicate re-hooks, and each one was a round of route changes in its gnode.
+  bool move = !map_ready_;
+  if (!move && tag() < other_tag) {
+    // One grace for every larger tag seen there: three nodes that took one position
+    // would otherwise restart each other's grace for ever.
+    if (!dup_since_ || now - dup_last_ > 3 * o_.qspn_wait_round_ns) {
+      dup_since_ = dup_last_ = std::max<uint64_t>(now, 1);
+      announce(now);
+      return;
+    }
+    dup_last_ = now;
+    move = now - dup_since_ >= o_.qspn_wait_ns;
   }
+  if (!move) return;
+  ++c_.rehooks_duplicate;
+  char why[64];
+  std::snprintf(why, sizeof why, "duplicate position (tag %u holds it)", unsigned(other_tag));
+  rehook(now, why, 0);
 }
 
 void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
@@ -195,8 +237,17 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
     send(ifindex, out_);
     return;
   }
-  for (unsigned p = kFirstPos; p <= kLastPos; ++p)
-    if (!map_[p].used && p != pos_of(addr_)) r.free[p / 8] |= uint8_t(1u << (p % 8));
+  // Positions whose holder has been gone a while first: one purged a moment ago may be
+  // held still by a node whose routes a round missed, or taken again by a node moving.
+  for (bool cold : {true, false}) {
+    for (unsigned p = kFirstPos; p <= o_.gnode_size; ++p) {
+      const Dest& d = map_[p];
+      if (d.used || p == pos_of(addr_)) continue;
+      if (cold && d.gone_at && now - d.gone_at < o_.qspn_wait_round_ns) continue;
+      r.free[p / 8] |= uint8_t(1u << (p % 8));
+    }
+    if (std::any_of(std::begin(r.free), std::end(r.free), [](uint8_t b) { return b != 0; })) break;
+  }
   // Anti-spoofing (9): nobody may take a position a neighbour of ours holds.
   for (auto& [k, x] : nbrs_)
     if (x.alive && same_gnode(x.addr)) r.free[pos_of(x.addr) / 8] &= uint8_t(~(1u << (pos_of(x.addr) % 8)));
@@ -211,7 +262,18 @@ void Node::on_hook_request(uint32_t ifindex, const Message& m, uint64_t now) {
 }
 
 void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
-  if (state_ != State::Hooking || Key{ifindex, m.h.src_nid} != hook_asked_ || !m.h.src_addr) return;
+  if (state_ != State::Hooking || !m.h.src_addr) return;
+  Key from{ifindex, m.h.src_nid};
+  if (hook_collecting_) {  // another neighbour in the offered gnode narrows the offer
+    auto it = std::find(hook_pending_.begin(), hook_pending_.end(), from);
+    if (it == hook_pending_.end() || (m.h.src_addr >> 8) != (hook_offer_addr_ >> 8)) return;
+    hook_pending_.erase(it);
+    if (!(m.h.flags & kHeaderBusy))  // a busy one knows less than the first: no say
+      for (size_t i = 0; i < sizeof hook_offer_.free; ++i) hook_offer_.free[i] &= m.hook.free[i];
+    if (hook_pending_.empty()) hook_take(now);
+    return;
+  }
+  if (from != hook_asked_) return;
   if (m.h.flags & kHeaderBusy) {  // it joined since our scan: the next, or look again
     hook_busy_ = true;
     hook_deadline_ = UINT64_MAX;
@@ -222,14 +284,40 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   for (auto& [k, x] : nbrs_)  // positions our other neighbours hold in that gnode
     if (x.alive && x.addr && (x.addr >> 8) == (m.h.src_addr >> 8))
       r.free[pos_of(x.addr) / 8] &= uint8_t(~(1u << (pos_of(x.addr) % 8)));
+  hook_offer_ = r;
+  hook_offer_addr_ = m.h.src_addr;
+  bool any = std::any_of(std::begin(r.free), std::end(r.free), [](uint8_t b) { return b != 0; });
+  // A position is taken only if every neighbour in that gnode calls it free: one node's
+  // map can lack a position that is held (it fused into the gnode a moment ago, a round
+  // missed the holder). At 1,000 nodes most duplicate positions came from such offers.
+  hook_pending_.clear();
+  if (any)
+    for (auto& [k, x] : nbrs_)
+      if (x.alive && !x.busy && k != from && x.addr && (x.addr >> 8) == (m.h.src_addr >> 8)) {
+        encode(out_, header(Type::HookRequest, x.nid));
+        send(x.ifindex, out_);
+        hook_pending_.push_back(k);
+      }
+  hook_collecting_ = true;
+  hook_deadline_ = now + o_.hook_wait_ns;
+  if (hook_pending_.empty()) hook_take(now);
+}
+
+// The offer is complete (every neighbour asked answered, or hook_wait is over): a random
+// position of it, or, when none is left, a full gnode: the next neighbour is asked.
+void Node::hook_take(uint64_t now) {
+  hook_collecting_ = false;
+  hook_pending_.clear();
+  hook_deadline_ = UINT64_MAX;
+  const HookReply& r = hook_offer_;
   std::vector<uint8_t> free;
-  for (unsigned p = kFirstPos; p <= kLastPos; ++p)
+  for (unsigned p = kFirstPos; p <= o_.gnode_size; ++p)
     if (is_free(r, p)) free.push_back(uint8_t(p));
-  if (free.empty()) {  // a full gnode: ask the next neighbour
-    if (!hook_level1_) hook_level1_ = m.h.src_addr >> 16;
-    if ((m.h.src_addr >> 16) == hook_level1_)
-      for (size_t i = 0; i < sizeof hook_gnodes_; ++i) hook_gnodes_[i] |= m.hook.gnodes[i];
-    hook_deadline_ = UINT64_MAX;
+  if (free.empty()) {
+    shun(hook_offer_addr_ >> 8, now);
+    if (!hook_level1_) hook_level1_ = hook_offer_addr_ >> 16;
+    if ((hook_offer_addr_ >> 16) == hook_level1_)
+      for (size_t i = 0; i < sizeof hook_gnodes_; ++i) hook_gnodes_[i] |= r.gnodes[i];
     hook_ask_next(now);
     return;
   }
@@ -237,7 +325,7 @@ void Node::on_hook_reply(uint32_t ifindex, const Message& m, uint64_t now) {
   round_ = r.round;
   gtag_ = r.gtag ? r.gtag : 1;
   round_start_ = now - std::min<uint64_t>(now, uint64_t(r.qspn_age_ms) * 1'000'000);
-  hooked_at((m.h.src_addr & ~0xffu) | p, now);
+  hooked_at((hook_offer_addr_ & ~0xffu) | p, now);
 }
 
 void Node::on_map_request(uint32_t ifindex, const Message& m, uint64_t now) {

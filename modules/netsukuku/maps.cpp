@@ -124,13 +124,13 @@ void Node::drop_via(const Key& k) {
     size_t before = d.routes.size();
     std::erase_if(d.routes, [&](const Route& r) { return r.via() == k; });
     if (d.routes.size() != before) install(uint8_t(p));
+    if (d.routes.empty() && before) d.gone_at = std::max<uint64_t>(now_, 1);
     if (d.routes.empty()) d.used = false;
   }
 }
 
 // Routes the current round did not refresh are gone (a dead node, a broken path).
 void Node::purge(uint64_t now) {
-  (void)now;
   purge_at_ = UINT64_MAX;
   if (round_seen_at_ > joined_at_) map_ready_ = true;  // a whole round since we joined
   for (unsigned p = 0; p < kMaxGroupNode; ++p) {
@@ -144,7 +144,7 @@ void Node::purge(uint64_t now) {
     c_.routes_purged += before - d.routes.size();
     if (d.routes.empty()) log("position " + std::to_string(p) + " is gone");
     install(uint8_t(p));
-    if (d.routes.empty()) d.used = false;
+    if (d.routes.empty()) d.used = false, d.gone_at = std::max<uint64_t>(now, 1);
   }
 }
 

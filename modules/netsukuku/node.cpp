@@ -154,7 +154,8 @@ uint64_t Node::poll(uint64_t now) {
   if (now >= scan_done_at_) scan_done(now);
   if (now >= hook_deadline_) {
     hook_deadline_ = UINT64_MAX;
-    hook_ask_next(now);
+    if (hook_collecting_) hook_take(now);  // the neighbours that did not answer have no say
+    else hook_ask_next(now);
   }
   if (now >= pending_qspn_at_) {
     pending_qspn_at_ = UINT64_MAX;
@@ -213,6 +214,9 @@ void Node::clear_address() {
 std::string Node::status_json() const {
   std::string s = "{\"hooked\":";
   s += hooked() ? "true" : "false";
+  static const char* const kState[] = {"idle", "scanning", "hooking", "hooked"};
+  s += ",\"state\":\"" + std::string(kState[int(state_)]) + "\",\"busy\":";
+  s += map_ready_ ? "false" : "true";
   s += ",\"address\":\"" + ip(addr_) + "\",\"gnode\":\"" + ip(addr_ & ~0xffu) + "/24\"";
   s += ",\"node_id\":\"" + std::to_string(nid_) + "\",\"round\":" + std::to_string(round_);
   s += ",\"gnode_size\":" + std::to_string(gnode_size());
@@ -224,7 +228,8 @@ std::string Node::status_json() const {
     if (!first) s += ",";
     first = false;
     s += "{\"ifindex\":" + std::to_string(n.ifindex) + ",\"address\":\"" + ip(n.addr) +
-         "\",\"rtt_us\":" + std::to_string(n.rtt_us) + "}";
+         "\",\"rtt_us\":" + std::to_string(n.rtt_us) + ",\"gnode_size\":" + std::to_string(n.gsize) +
+         ",\"busy\":" + (n.busy ? "true" : "false") + "}";
   }
   s += "],\"counters\":{";
   first = true;

@@ -51,7 +51,7 @@ namespace ntk {
   X(rx_other_gnode) X(rx_rate_limited) X(rx_old_round) X(rx_duplicate) X(rx_loop)           \
   X(rx_bad_hops) X(rx_late_reply) X(hook_busy_replies) X(ext_maps_sent) X(ext_maps_received) X(neighbours_full) X(tx_datagrams) X(tx_errors)            \
   X(tx_too_long) X(rounds_started) X(closes_forwarded) X(opens_sent) X(opens_forwarded)      \
-  X(plain_forwarded) X(maps_sent) X(maps_received) X(hooks) X(gnodes_founded) X(rehooks_duplicate) X(rehooks_fusion) X(rehooks_gnode_id)       \
+  X(plain_forwarded) X(maps_sent) X(maps_received) X(hooks) X(gnodes_founded) X(rehooks_duplicate) X(rehooks_fusion) X(rehooks_gnode_id) X(rehooks_split)       \
   X(neighbours_new) X(neighbours_lost) X(routes_purged) X(route_changes) X(route_errors)
 
 struct Counters {
@@ -101,6 +101,7 @@ class Node {
     uint16_t gsize = 0;
     uint16_t gseq = 0;  // its gnode's sequence number (level 1)
     uint32_t gtag = 0;  // its gnode's tag
+    uint8_t gorigin = 0;  // the starter of its gnode's current round
     uint8_t l1 = 0;     // gnodes it knows in its level-1 gnode
     bool busy = false;  // it has just joined: its map is not complete (kHeaderBusy)
     uint32_t rtt_us = 0;
@@ -132,6 +133,8 @@ class Node {
     uint32_t adv_us = 0;    // the neighbour's own cost (feasibility)
     uint16_t seq = 0;       // the gnode's sequence number it is for
     uint64_t heard_at = 0;
+    uint8_t origin = 0;     // that round's starter, and the gnode's size (split gnodes)
+    uint8_t size = 0;
     Key via() const { return {ifindex, nid}; }
   };
   struct ExtDest {
@@ -152,6 +155,7 @@ class Node {
     uint32_t tag = 0;
     std::vector<Route> routes;  // best first, at most maxroutes
     uint64_t installed = 0;  // hash of the next hops given to the stack (0: none)
+    uint64_t gone_at = 0;    // when its last route was purged (0: never)
   };
 
   // node.cpp: dispatch and helpers
@@ -179,6 +183,7 @@ class Node {
   void hook_begin(uint64_t now);
   void hook_ask_next(uint64_t now);
   void found_gnode(uint64_t now);
+  void hook_take(uint64_t now);
   void hooked_at(uint32_t a, uint64_t now);
   void rehook(uint64_t now, const char* why, uint32_t avoid_gnode);
   void check_fusion(uint64_t now);
@@ -200,8 +205,8 @@ class Node {
   // ext.cpp: level 1
   bool same_level1(uint32_t a) const { return a && addr_ && (a >> 16) == (addr_ >> 16); }
   static uint8_t gnode_of(uint32_t a) { return uint8_t(a >> 8); }
-  void ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint32_t adv_us, uint64_t cost_us,
-                 uint64_t now);
+  void ext_learn(uint8_t g, const Nbr& via, uint16_t seq, uint32_t tag, uint8_t origin, uint8_t size,
+                 uint32_t adv_us, uint64_t cost_us, uint64_t now);
   bool ext_feasible(const ExtDest& d, const ExtRoute& r) const;
   const ExtRoute* ext_best(uint8_t g, const Key* not_via) const;
   void ext_drop_via(const Key& k);
@@ -258,6 +263,22 @@ class Node {
   uint64_t ext_push_at_ = UINT64_MAX, ext_refresh_at_ = UINT64_MAX;
   uint32_t hook_retries_ = 0;  // full gnodes seen: one more look before founding
   bool hook_busy_ = false;     // a neighbour's gnode answered busy: look again, found nothing
+  uint64_t hook_busy_since_ = 0;  // first look that found only busy neighbours (bounded)
+  // The first offer of free positions, narrowed by every other neighbour in that gnode.
+  bool hook_collecting_ = false;
+  HookReply hook_offer_{};
+  uint32_t hook_offer_addr_ = 0;   // the first replier's address (the gnode offered)
+  std::vector<Key> hook_pending_;  // neighbours asked to narrow it that have not answered
+  // Gnodes not to fuse into, and until when: they refused us as full (a neighbour's size
+  // claim lags, and a gnode of one that fused into a full gnode founded again and tried
+  // again, every scan, for ever), or we left them as the smaller part of a split (nodes
+  // that left fused straight back into the other part, and out again).
+  std::vector<std::pair<uint32_t, uint64_t>> full_gnodes_;
+  bool known_full(uint32_t gnode, uint64_t now) const;
+  void shun(uint32_t gnode, uint64_t now);
+  // A duplicate of our position seen while settled in it: the grace the newer holder has.
+  uint64_t dup_since_ = 0, dup_last_ = 0;
+  uint64_t split_since_ = 0;  // our id and tag seen with a newer round (ext.cpp)
   // Our map is complete enough to hand out positions: we founded the gnode, a neighbour
   // whose map was complete sent us its map, or a QSPN round that began after we joined
   // it is over (purged). A node that has just joined

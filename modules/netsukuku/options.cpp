@@ -10,7 +10,7 @@ namespace ntk {
 const char* const kOptionNames[] = {
     "mesh-radar-interval=", "mesh-radar-pings=", "mesh-radar-timeout=", "mesh-rtt-threshold=",
     "mesh-qspn-wait-round=", "mesh-qspn-wait=", "mesh-maxroutes=", "mesh-realm=",
-    "mesh-hook-wait=", "mesh-flood-rate=", "mesh-verbose", nullptr};
+    "mesh-hook-wait=", "mesh-flood-rate=", "mesh-gnode-size=", "mesh-verbose", nullptr};
 
 namespace {
 
@@ -83,6 +83,7 @@ bool parse_options(int argc, const char* const* argv, Options* o, std::string* e
     else if (k == "mesh-radar-pings") ok = parse_u64(v, &n) && n >= 1 && n <= 64 && (o->radar_pings = uint32_t(n));
     else if (k == "mesh-maxroutes") ok = parse_u64(v, &n) && n >= 1 && n <= 24 && (o->maxroutes = uint32_t(n));
     else if (k == "mesh-flood-rate") ok = parse_u64(v, &n) && n >= 1 && n <= 1'000'000 && (o->flood_rate = uint32_t(n));
+    else if (k == "mesh-gnode-size") ok = parse_u64(v, &n) && n >= 2 && n <= 254 && (o->gnode_size = uint32_t(n));
     else if (k == "mesh-realm") ok = parse_realm(v, o);
     else if (k == "mesh-verbose") ok = (v == "1" || v == "0") && ((o->verbose = v == "1"), true);
     else {
@@ -93,8 +94,9 @@ bool parse_options(int argc, const char* const* argv, Options* o, std::string* e
       *err = "mesh: bad value '" + std::string(v) + "' for --" + std::string(k);
       if (k == "mesh-maxroutes") *err += " (1..24)";
       else if (k == "mesh-radar-pings") *err += " (1..64)";
+      else if (k == "mesh-gnode-size") *err += " (2..254)";
       else if (k == "mesh-realm") *err += " (an IPv4 prefix of length 0..8, e.g. 10.0.0.0/8)";
-      else if (k != "mesh-flood-rate" && k != "mesh-verbose") *err += " (e.g. 500ms or 5s)";
+      else if (k != "mesh-flood-rate" && k != "mesh-verbose" && k != "mesh-gnode-size") *err += " (e.g. 500ms or 5s)";
       return false;
     }
   }

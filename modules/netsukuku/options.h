@@ -19,6 +19,9 @@ struct Options {
   uint8_t realm_plen = 8;
   uint64_t hook_wait_ns = 1'000'000'000;        // a hook/map reply later than this: next
   uint32_t flood_rate = 500;                    // tracer+hook packets/s per neighbour
+  // Positions of a level-0 gnode (1..gnode_size): 254, its /24, as ntkd. Fewer make many
+  // gnodes of few nodes, a small model of a big mesh for tests and the simulator.
+  uint32_t gnode_size = 254;
   bool verbose = false;
 };
 

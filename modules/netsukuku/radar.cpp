@@ -21,7 +21,7 @@ void Node::scan(uint64_t now) {
     nb.samples = 0;
   }
   for (uint32_t i = 0; i < o_.radar_pings; ++i) {
-    Echo e{scan_id_ << 8 | i, now, hooked() ? gtag_ : 0};
+    Echo e{scan_id_ << 8 | i, now, hooked() ? gtag_ : 0, hooked() ? round_origin_ : uint8_t(0)};
     encode(out_, header(Type::Echo, 0), e);
     for (const tn_router_if& f : ifs_)
       if (f.up) send(f.ifindex, out_);
@@ -36,6 +36,7 @@ void Node::on_echo(uint32_t ifindex, const Message& m, uint64_t now) {
   if (n ? !allow(*n, now) : !allow_stranger(now)) return;
   Echo r = m.echo;  // its seq and time back, our gnode tag
   r.gtag = hooked() ? gtag_ : 0;
+  r.origin = hooked() ? round_origin_ : 0;
   encode(out_, header(Type::EchoReply, m.h.src_nid), r);
   send(ifindex, out_);
 }
@@ -65,6 +66,7 @@ void Node::on_echo_reply(uint32_t ifindex, const Message& m, uint64_t now) {
     n->gsize = m.h.gnode_size;
     n->gseq = m.h.gseq;
     n->gtag = m.echo.gtag;
+    n->gorigin = m.echo.origin;
     n->l1 = m.h.l1_gnodes;
     n->busy = m.h.flags & kHeaderBusy;
   }
@@ -130,7 +132,8 @@ void Node::scan_done(uint64_t now) {
   }
   // Level 1: a neighbour in another gnode of our level-1 gnode makes us a border node.
   for (auto& [k, n] : nbrs_)
-    if (n.alive && same_level1(n.addr) && !same_gnode(n.addr)) ext_learn(gnode_of(n.addr), n, n.gseq, n.gtag, 0, n.rtt_us, now);
+    if (n.alive && same_level1(n.addr) && !same_gnode(n.addr)) ext_learn(gnode_of(n.addr), n, n.gseq, n.gtag, n.gorigin,
+                                                                                 uint8_t(std::min<uint16_t>(n.gsize, 255)), 0, n.rtt_us, now);
   if (ext_refresh_at_ == UINT64_MAX) ext_refresh_at_ = now + 3 * o_.radar_interval_ns;
   if (changed) qspn_request(now);
 }

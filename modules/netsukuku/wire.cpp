@@ -44,7 +44,7 @@ void put64(std::vector<uint8_t>& o, uint64_t v) {
   put32(o, uint32_t(v));
 }
 
-constexpr size_t kEchoLen = 16;
+constexpr size_t kEchoLen = 17;
 constexpr size_t kHookReplyLen = 12 + 2 * (kMaxGroupNode / 8);
 constexpr size_t kTracerFixedLen = 12;  // kind flags round sub_id pkt_id nhops
 
@@ -71,6 +71,7 @@ bool encode(std::vector<uint8_t>& out, const Header& h, const Echo& e) {
   put32(out, e.seq);
   put64(out, e.sent_ns);
   put32(out, e.gtag);
+  put8(out, e.origin);
   return true;
 }
 
@@ -101,6 +102,8 @@ bool encode(std::vector<uint8_t>& out, const Header& h, uint8_t level, std::span
     put16(out, x.seq);
     put32(out, x.tag);
     put32(out, x.cost_us);
+    put8(out, x.origin);
+    put8(out, x.size);
   }
   return true;
 }
@@ -167,6 +170,7 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
       m.echo.seq = r.u32();
       m.echo.sent_ns = r.u64();
       m.echo.gtag = r.u32();
+      m.echo.origin = r.u8();
       break;
     case Type::HookRequest:
     case Type::MapRequest:
@@ -191,6 +195,8 @@ std::optional<Message> decode(std::span<const uint8_t> d, WireError* err) {
         x.seq = r.u16();
         x.tag = r.u32();
         x.cost_us = r.u32();
+        x.origin = r.u8();
+        x.size = r.u8();
       }
       break;
     }

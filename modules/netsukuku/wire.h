@@ -1,4 +1,4 @@
-// Netsukuku wire format, version 1 (docs/mesh.md "Wire format").
+// Netsukuku wire format, version 2 (docs/mesh.md "Wire format").
 //
 // Every message is one UDP datagram on the router's port: a 32-byte header, then the
 // body of its type. All fields are fixed width and big-endian; nothing depends on the
@@ -19,7 +19,7 @@
 
 namespace ntk {
 
-inline constexpr uint8_t kWireVersion = 1;
+inline constexpr uint8_t kWireVersion = 2;  // 2: echo and ext entries say the round's starter
 inline constexpr uint16_t kPort = 269;  // UDP, every message (ntkd's radar port)
 inline constexpr size_t kHeaderLen = 32;
 inline constexpr size_t kHopLen = 9;        // tracer entry: pos u8 | tag u32 | rtt_us u32
@@ -61,6 +61,7 @@ struct Echo {  // Echo and EchoReply
   uint32_t seq = 0;
   uint64_t sent_ns = 0;  // the prober's clock, echoed back unchanged
   uint32_t gtag = 0;     // the sender's gnode tag (0: not hooked)
+  uint8_t origin = 0;    // the starter (a position) of its gnode's current round
 };
 
 struct HookReply {
@@ -82,8 +83,12 @@ struct ExtEntry {
   uint16_t seq = 0;      // that gnode's sequence number the cost is for
   uint32_t tag = 0;      // that gnode's tag: two gnodes that took one id are told apart
   uint32_t cost_us = 0;  // kUnreachable: withdrawn
+  // The starter of that round and the gnode's size, as its border said: two parts of a
+  // split gnode (one id, one tag) are told apart by these, and the smaller leaves.
+  uint8_t origin = 0;
+  uint8_t size = 0;
 };
-inline constexpr size_t kExtEntryLen = 11;
+inline constexpr size_t kExtEntryLen = 13;
 inline constexpr uint32_t kUnreachable = 0xffffffffu;
 
 struct Hop {

@@ -31,7 +31,7 @@ const char *const kViewOptions[] = {
     // The router's options (kMeshOptions); their defaults are the router's own.
     "mesh-radar-interval=", "mesh-radar-pings=", "mesh-radar-timeout=", "mesh-rtt-threshold=",
     "mesh-qspn-wait-round=", "mesh-qspn-wait=", "mesh-maxroutes=", "mesh-realm=",
-    "mesh-hook-wait=", "mesh-flood-rate=", "mesh-verbose", nullptr};
+    "mesh-hook-wait=", "mesh-flood-rate=", "mesh-gnode-size=", "mesh-verbose", nullptr};
 const char *const *const kMeshOptions = kViewOptions + 15;
 
 namespace {

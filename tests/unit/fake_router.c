@@ -35,7 +35,7 @@ static const char *const opts[] = {
     "mesh-qspn-wait-round=", "mesh-qspn-wait=", "mesh-maxroutes=", "mesh-realm=",
     "mesh-hook-wait=",
 #ifndef FEWOPTS
-    "mesh-flood-rate=",
+    "mesh-flood-rate=", "mesh-gnode-size=",
 #endif
     "mesh-verbose", NULL};
 

@@ -37,7 +37,7 @@ done
 # page give each one's default, and umnet's table has exactly these, in the router's order.
 MESH_DEFAULTS=(mesh-radar-interval=5s mesh-radar-pings=16 mesh-radar-timeout=1s
   mesh-rtt-threshold=1000ms mesh-qspn-wait-round=60s mesh-qspn-wait=5s mesh-maxroutes=10
-  mesh-realm=10.0.0.0/8 mesh-hook-wait=1s mesh-flood-rate=500)
+  mesh-realm=10.0.0.0/8 mesh-hook-wait=1s mesh-flood-rate=500 mesh-gnode-size=254)
 UMNET_MESH=$("$TN" options | awk '$1 == "umnet" && $2 ~ /^--mesh-/ {print $2}')
 want=$(printf -- '--%s=\n' "${MESH_DEFAULTS[@]%%=*}"; echo "--mesh-verbose")
 [ "$UMNET_MESH" = "$want" ] || bad "umnet's mesh options are not the router's list: $(tr '\n' ' ' <<<"$UMNET_MESH")"

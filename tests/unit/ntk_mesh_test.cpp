@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "sim.h"
 
@@ -19,7 +20,8 @@ constexpr uint32_t kBig = 250;  // the largest level-0 gnode (254 positions)
 #endif
 
 ntksim::Result run(const std::string &topology, uint32_t nodes, uint32_t kill = 0,
-                   uint64_t join_gap_ms = 100, uint64_t seed = 1) {
+                   uint64_t join_gap_ms = 100, uint64_t seed = 1,
+                   std::vector<std::string> router_args = {}) {
   ntksim::Config c;
   std::string err;
   EXPECT_TRUE(ntksim::Graph::make(topology, nodes, 4, seed, &c.graph, &err)) << err;
@@ -27,6 +29,7 @@ ntksim::Result run(const std::string &topology, uint32_t nodes, uint32_t kill = 
   c.kill = kill;
   c.join_gap_ns = join_gap_ms * 1'000'000;
   c.max_virtual_ns = 3000'000'000'000ull;
+  c.router_args = std::move(router_args);
   ntksim::Result r;
   EXPECT_TRUE(ntksim::run(c, &r, &err)) << err;
   std::printf("%s\n", r.json().c_str());
@@ -92,4 +95,29 @@ TEST(NtkMesh, TwoMeshesThatMeetMerge) {
   ntksim::Result r = run(path, 0);
   expect_converged_exact(r);
   std::remove(path.c_str());
+}
+
+// Level 1 at a small scale: gnodes of 16 positions (8 under the sanitizers) make a mesh of
+// 200 nodes (100) a mesh of many gnodes, as a big mesh is of 254-node ones. Every pair is
+// reachable through the stacks' routes (across gnodes: level-1 routes to each gnode's
+// /24), every pair inside a gnode exact, no duplicate survives: the hook's narrowed
+// offers, the newer holder moving, split gnodes losing their smaller part.
+TEST(NtkMesh, ManySmallGnodesRouteEndToEnd) {
+#ifdef NTK_TEST_SANITIZED
+  ntksim::Result r = run("random", 100, 0, 100, 1, {"--mesh-gnode-size", "8"});
+#else
+  ntksim::Result r = run("random", 200, 0, 100, 1, {"--mesh-gnode-size", "16"});
+#endif
+  EXPECT_TRUE(r.converged);
+  EXPECT_EQ(r.unhooked, 0u);
+  EXPECT_EQ(r.duplicate_addresses, 0u);
+  EXPECT_GE(r.gnodes, 10u);
+  EXPECT_EQ(r.levels, 2u);
+  EXPECT_EQ(r.reachable_checked, uint64_t(r.nodes) * (r.nodes - 1));
+  EXPECT_EQ(r.reachable_ok, r.reachable_checked);
+  EXPECT_GT(r.exact_checked, 0u);
+  EXPECT_EQ(r.exact_ok, r.exact_checked);
+  EXPECT_GE(r.stretch_mean, 1.0);
+  EXPECT_LE(r.max_routes_per_destination, 10u);
+  EXPECT_EQ(r.dropped_malformed, 0u);
 }

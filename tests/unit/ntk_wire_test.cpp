@@ -28,7 +28,7 @@ Header hdr(Type t) {
 }
 
 const std::vector<uint8_t> kHeaderGolden = {
-    'N', 'K', 1, 0 /*type*/, 0, 0x21, 0, 0 /*len*/, 1, 2, 3, 4, 5, 6, 7, 8,
+    'N', 'K', 2, 0 /*type*/, 0, 0x21, 0, 0 /*len*/, 1, 2, 3, 4, 5, 6, 7, 8,
     0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 10, 1, 2, 3, 0x01, 0x05, 0x0a, 0x0b};
 
 std::vector<uint8_t> golden_header(uint8_t type, uint16_t len) {
@@ -43,9 +43,9 @@ std::vector<uint8_t> golden_header(uint8_t type, uint16_t len) {
 
 TEST(NtkWire, EchoGoldenBytes) {
   std::vector<uint8_t> out;
-  ASSERT_TRUE(encode(out, hdr(Type::Echo), Echo{0xa1b2c3d4, 0x0000000102030405ull, 0x0c0d0e0f}));
-  auto want = golden_header(1, 16);
-  for (uint8_t b : {0xa1, 0xb2, 0xc3, 0xd4, 0, 0, 0, 1, 2, 3, 4, 5, 0x0c, 0x0d, 0x0e, 0x0f}) want.push_back(b);
+  ASSERT_TRUE(encode(out, hdr(Type::Echo), Echo{0xa1b2c3d4, 0x0000000102030405ull, 0x0c0d0e0f, 0x42}));
+  auto want = golden_header(1, 17);
+  for (uint8_t b : {0xa1, 0xb2, 0xc3, 0xd4, 0, 0, 0, 1, 2, 3, 4, 5, 0x0c, 0x0d, 0x0e, 0x0f, 0x42}) want.push_back(b);
   EXPECT_EQ(out, want);
   WireError e;
   auto m = decode(out, &e);
@@ -108,11 +108,11 @@ TEST(NtkWire, HookAndMapGoldenBytes) {
   EXPECT_EQ(hm->hook.gnodes[1], 0x01);
   EXPECT_EQ(hm->hook.gtag, 0x11223344u);
 
-  std::vector<ExtEntry> ext = {{8, 0x0102, 0xa0b0c0d0, 2500}, {9, 0xfffe, 7, kUnreachable}};
+  std::vector<ExtEntry> ext = {{8, 0x0102, 0xa0b0c0d0, 2500, 17, 200}, {9, 0xfffe, 7, kUnreachable}};
   ASSERT_TRUE(encode(out, hdr(Type::ExtMap), 1, ext, 1500));
-  want = golden_header(8, 25);
-  for (uint8_t b : {1, 0, 2, 8, 1, 2, 0xa0, 0xb0, 0xc0, 0xd0, 0, 0, 0x09, 0xc4}) want.push_back(b);
-  for (uint8_t b : {9, 0xff, 0xfe, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff}) want.push_back(b);
+  want = golden_header(8, 29);
+  for (uint8_t b : {1, 0, 2, 8, 1, 2, 0xa0, 0xb0, 0xc0, 0xd0, 0, 0, 0x09, 0xc4, 17, 200}) want.push_back(b);
+  for (uint8_t b : {9, 0xff, 0xfe, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff, 0, 0}) want.push_back(b);
   EXPECT_EQ(out, want);
   auto em = decode(out, nullptr);
   ASSERT_TRUE(em);
@@ -120,6 +120,8 @@ TEST(NtkWire, HookAndMapGoldenBytes) {
   ASSERT_EQ(em->ext.size(), 2u);
   EXPECT_EQ(em->ext[0].seq, 0x0102);
   EXPECT_EQ(em->ext[0].tag, 0xa0b0c0d0u);
+  EXPECT_EQ(em->ext[0].origin, 17);
+  EXPECT_EQ(em->ext[0].size, 200);
   EXPECT_EQ(em->ext[1].seq, 0xfffe);
   EXPECT_EQ(em->ext[1].cost_us, kUnreachable);
   out[kHeaderLen] = 0;  // level 0 has no ext map
@@ -160,7 +162,7 @@ TEST(NtkWire, EveryRefusalHasItsReason) {
   d[0] = 'X';
   EXPECT_EQ(refuse(d), WireError::BadMagic);
   d = good;
-  d[2] = 2;
+  d[2] = 1;  // version 1: echoes and ext entries without the round's starter
   EXPECT_EQ(refuse(d), WireError::BadVersion);
   d = good;
   d.push_back(0);

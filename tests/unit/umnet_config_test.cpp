@@ -265,7 +265,7 @@ TEST(Config, ViewOptionsTable) {
     EXPECT_NE(std::find(opts.begin(), opts.end(), want), opts.end()) << want;
   for (const char *const *o = umnet::kMeshOptions; *o; ++o)
     EXPECT_NE(std::find(opts.begin(), opts.end(), *o), opts.end()) << *o;
-  EXPECT_EQ(opts.size(), 15u + 11u);
+  EXPECT_EQ(opts.size(), 15u + 12u);
   // Every option of the table is one the parser knows (no "unknown option").
   for (auto &o : opts) {
     bool val = o.back() == '=';
@@ -344,7 +344,7 @@ TEST(Config, MeshOptionsTableIsTheRoutersList) {
                      "mesh-radar-interval=", "mesh-radar-pings=", "mesh-radar-timeout=",
                      "mesh-rtt-threshold=", "mesh-qspn-wait-round=", "mesh-qspn-wait=",
                      "mesh-maxroutes=", "mesh-realm=", "mesh-hook-wait=", "mesh-flood-rate=",
-                     "mesh-verbose"}));
+                     "mesh-gnode-size=", "mesh-verbose"}));
   const char *const *v = umnet::kViewOptions;
   while (*v && std::string(*v) != "mesh-radar-interval=") ++v;
   EXPECT_EQ(v, umnet::kMeshOptions);
@@ -412,7 +412,7 @@ TEST(Config, MeshOptionsAreKeptAsGiven) {
   }
   r = parse(args);
   ASSERT_TRUE(r.ok) << r.err;
-  EXPECT_EQ(r.cfg.mesh_options.size(), 11u);
+  EXPECT_EQ(r.cfg.mesh_options.size(), 12u);
 }
 
 TEST(Config, MeshErrorsAreExact) {

@@ -576,6 +576,36 @@ void Sim::check(Result *r, bool full) {
     r->stretch_mean /= double(stretch.size());
     r->stretch_p99 = stretch[std::min(stretch.size() - 1, size_t(double(stretch.size()) * 0.99))];
   }
+  // NTK_SIM_DEBUG=split: gnodes whose nodes are not one connected part inside the gnode.
+  if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "split") == 0) {
+    std::map<uint32_t, std::vector<uint32_t>> by;
+    for (uint32_t i : live) by[n_[i]->node()->gnode()].push_back(i);
+    for (auto &[g, v] : by) {
+      std::vector<char> seen(n_.size(), 0);
+      int parts = 0;
+      std::string sizes;
+      for (uint32_t a : v) {
+        if (seen[a]) continue;
+        ++parts;
+        size_t k = 0;
+        std::vector<uint32_t> q{a};
+        seen[a] = 1;
+        while (!q.empty()) {
+          uint32_t x = q.back();
+          q.pop_back();
+          ++k;
+          for (auto [y, e] : adj_[x])
+            if (!seen[y] && n_[y]->alive && n_[y]->node()->gnode() == g) seen[y] = 1, q.push_back(y);
+        }
+        sizes += " " + std::to_string(k);
+      }
+      if (parts > 1) std::fprintf(stderr, "split gnode %x: %d parts of%s\n", g, parts, sizes.c_str());
+    }
+  }
+  if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "unhooked") == 0)
+    for (uint32_t i : live)
+      if (!n_[i]->node()->hooked())
+        std::fprintf(stderr, "unhooked n%u: %s\n", i, n_[i]->node()->status_json().c_str());
   if (std::getenv("NTK_SIM_DEBUG")) {
     uint64_t founded = 0, fusion = 0, dup = 0, hooks = 0;
     for (uint32_t i : live) {
