@@ -181,6 +181,11 @@ uint32_t Node::best_cost(uint8_t pos) const {
   return d.used && !d.routes.empty() ? d.routes.front().cost_us : UINT32_MAX;
 }
 
+uint32_t Node::holder_tag(uint8_t pos) const {
+  const Dest& d = map_[pos];
+  return d.used && !d.routes.empty() ? d.tag : 0;
+}
+
 }  // namespace ntk
 
 namespace ntk {

@@ -85,6 +85,7 @@ class Node {
   size_t destinations() const;
   // Best known cost to a position of the gnode (UINT32_MAX: none).
   uint32_t best_cost(uint8_t pos) const;
+  uint32_t holder_tag(uint8_t pos) const;  // the tag routes to pos lead to (0: none)
   size_t alive_neighbours() const;
   uint32_t ext_best_cost(uint8_t gnode) const;  // level 1 (UINT32_MAX: none)
   size_t ext_destinations() const;

@@ -56,6 +56,8 @@ void expect_converged_exact(const ntksim::Result &r) {
   EXPECT_LE(r.packets_per_flood_max, r.packets_per_flood_bound);
   EXPECT_LE(r.map_bytes_per_node_max, 144u * 1024);
   EXPECT_EQ(r.dropped_malformed, 0u);
+  EXPECT_GE(r.reconverge_rounds, 0) << "not reconverged within ten rounds of the deaths";
+  EXPECT_LE(r.reconverge_rounds, 1);
 }
 
 }  // namespace
@@ -101,12 +103,14 @@ TEST(NtkMesh, TwoMeshesThatMeetMerge) {
 // 200 nodes (100) a mesh of many gnodes, as a big mesh is of 254-node ones. Every pair is
 // reachable through the stacks' routes (across gnodes: level-1 routes to each gnode's
 // /24), every pair inside a gnode exact, no duplicate survives: the hook's narrowed
-// offers, the newer holder moving, split gnodes losing their smaller part.
+// offers, the newer holder moving, split gnodes losing their smaller part. Then two nodes
+// die: within a round every pair of the living is reachable and exact again, and no map
+// keeps a route to the dead.
 TEST(NtkMesh, ManySmallGnodesRouteEndToEnd) {
 #ifdef NTK_TEST_SANITIZED
-  ntksim::Result r = run("random", 100, 0, 100, 1, {"--mesh-gnode-size", "8"});
+  ntksim::Result r = run("random", 100, 2, 100, 1, {"--mesh-gnode-size", "8"});
 #else
-  ntksim::Result r = run("random", 200, 0, 100, 1, {"--mesh-gnode-size", "16"});
+  ntksim::Result r = run("random", 200, 2, 100, 1, {"--mesh-gnode-size", "16"});
 #endif
   EXPECT_TRUE(r.converged);
   EXPECT_EQ(r.unhooked, 0u);
@@ -120,4 +124,6 @@ TEST(NtkMesh, ManySmallGnodesRouteEndToEnd) {
   EXPECT_GE(r.stretch_mean, 1.0);
   EXPECT_LE(r.max_routes_per_destination, 10u);
   EXPECT_EQ(r.dropped_malformed, 0u);
+  EXPECT_GE(r.reconverge_rounds, 0) << "not reconverged within ten rounds of the deaths";
+  EXPECT_LE(r.reconverge_rounds, 1);
 }

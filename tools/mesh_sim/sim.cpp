@@ -700,12 +700,12 @@ void Sim::kill(uint32_t k, Result *r) {
   for (const std::string &s : cfg_.router_args) argv.push_back(s.c_str());
   ntk::parse_options(int(argv.size()), argv.data(), &o, &e);
   SplitMix pick(cfg_.seed ^ 0xdead);
-  std::vector<uint32_t> dead;
+  std::vector<std::pair<uint32_t, uint32_t>> dead;  // (address, tag)
   for (uint32_t n = 0; n < k && n + 2 < g_.nodes; ++n) {
     uint32_t i;
     do i = uint32_t(pick.below(g_.nodes)); while (!n_[i]->alive);
     SimNode &s = *n_[i];
-    dead.push_back(s.address());
+    dead.push_back({s.address(), uint32_t(s.node()->nid())});
     s.alive = false;
     r_->destroy(s.self);
     s.self = nullptr;
@@ -724,8 +724,13 @@ void Sim::kill(uint32_t k, Result *r) {
     bool gone = true;
     for (const auto &s : n_)
       if (s->alive)
-        for (uint32_t a : dead)
-          if (s->node()->gnode() == (a >> 8) && s->node()->best_cost(uint8_t(a)) != UINT32_MAX) gone = false;
+        for (auto [a, tag] : dead)  // routes to the dead node itself (its position may be taken again)
+          if (s->node()->gnode() == (a >> 8) && s->node()->holder_tag(uint8_t(a)) == tag) gone = false;
+    if (const char *dbg = std::getenv("NTK_SIM_DEBUG"); dbg && std::strcmp(dbg, "kill") == 0)
+      std::fprintf(stderr, "t=%.0f after the kill: gone %d reachable %llu/%llu exact %llu/%llu\n",
+                   double(now_) / 1e9, int(gone), (unsigned long long)t.reachable_ok,
+                   (unsigned long long)t.reachable_checked, (unsigned long long)t.exact_ok,
+                   (unsigned long long)t.exact_checked);
     if (gone && t.reachable_ok == t.reachable_checked && t.exact_ok == t.exact_checked) {
       r->reconverge_rounds = int(max_round() - r0);
       return;
