@@ -114,6 +114,34 @@ struct NodeFixture : ::testing::Test {
       feed(d);
     }
   }
+  // The node asked by `to` (nid, address) for a position: this hook reply, free[0] = bits.
+  void hook_reply(uint64_t to_asker, uint64_t from, uint32_t addr, uint8_t free0) {
+    ntk::HookReply rep;
+    rep.free[0] = free0;
+    ntk::Header h;
+    h.type = ntk::Type::HookReply;
+    h.src_nid = from;
+    h.dst_nid = to_asker;
+    h.src_addr = addr;
+    std::vector<uint8_t> d;
+    ntk::encode(d, h, rep);
+    feed(d);
+  }
+  // A new node whose one neighbour (nid 0xb1 at 10.7.8.1, a gnode of two) offers
+  // position 2: it hooks at 10.7.8.2, its map not complete yet.
+  void join_one_neighbour() {
+    make();
+    r->start(self);
+    advance(100'000);
+    answer_echoes(0xb1, 0x0a070801, 2);
+    host.now += 1'000'000;
+    advance(1'100'000'000);
+    auto asks = host.of(ntk::Type::HookRequest);
+    ASSERT_EQ(asks.size(), 1u);
+    hook_reply(asks[0].h.src_nid, 0xb1, 0x0a070801, 0x04);
+    ASSERT_TRUE(r->hooked(self));
+    ASSERT_EQ(node().address(), 0x0a070802u);
+  }
 };
 
 }  // namespace
@@ -196,16 +224,7 @@ TEST_F(NodeFixture, ItTakesAFreePositionAndNotANeighboursOne) {
   auto asks = host.of(ntk::Type::HookRequest);
   ASSERT_EQ(asks.size(), 1u);
   auto reply = [&](uint64_t from, uint8_t free0) {
-    ntk::HookReply rep;
-    rep.free[0] = free0;
-    ntk::Header h;
-    h.type = ntk::Type::HookReply;
-    h.src_nid = from;
-    h.dst_nid = asks[0].h.src_nid;
-    h.src_addr = from == 0xb1 ? 0x0a070801 : 0x0a070803;
-    std::vector<uint8_t> d;
-    ntk::encode(d, h, rep);
-    feed(d);
+    hook_reply(asks[0].h.src_nid, from, from == 0xb1 ? 0x0a070801 : 0x0a070803, free0);
   };
   uint64_t first = asks[0].h.dst_nid, second = first == 0xb1 ? 0xb2 : 0xb1;
   reply(first, 0x3e);  // 1..5 "free" by the first replier's map; 1 and 3 are neighbours'
@@ -231,16 +250,8 @@ TEST_F(NodeFixture, ASilentNeighbourDoesNotHoldUpTheHook) {
   advance(1'100'000'000);
   auto asks = host.of(ntk::Type::HookRequest);
   ASSERT_EQ(asks.size(), 1u);
-  ntk::HookReply rep;
-  rep.free[0] = 0x04;  // position 2
-  ntk::Header h;
-  h.type = ntk::Type::HookReply;
-  h.src_nid = asks[0].h.dst_nid;
-  h.dst_nid = asks[0].h.src_nid;
-  h.src_addr = h.src_nid == 0xb1 ? 0x0a070801 : 0x0a070803;
-  std::vector<uint8_t> d;
-  ntk::encode(d, h, rep);
-  feed(d);
+  uint64_t first = asks[0].h.dst_nid;
+  hook_reply(asks[0].h.src_nid, first, first == 0xb1 ? 0x0a070801 : 0x0a070803, 0x04);  // position 2
   EXPECT_FALSE(r->hooked(self));
   advance(1'100'000'000);  // hook_wait (1 s)
   ASSERT_TRUE(r->hooked(self));
@@ -252,25 +263,10 @@ TEST_F(NodeFixture, ASilentNeighbourDoesNotHoldUpTheHook) {
 // position (its hook reply and headers say busy) until a neighbour whose own map was
 // complete sent it a whole map. At 1,000 nodes such nodes handed out taken positions.
 TEST_F(NodeFixture, JustJoinedItAnswersBusyUntilAWholeMapCame) {
-  make();
-  r->start(self);
-  advance(100'000);
-  answer_echoes(0xb1, 0x0a070801, 2);
-  host.now += 1'000'000;
-  advance(1'100'000'000);
-  auto asks = host.of(ntk::Type::HookRequest);
-  ASSERT_EQ(asks.size(), 1u);
+  join_one_neighbour();
+  if (HasFatalFailure()) return;
   ntk::HookReply rep;
-  rep.free[0] = 0x04;  // position 2
-  ntk::Header h;
-  h.type = ntk::Type::HookReply;
-  h.src_nid = 0xb1;
-  h.dst_nid = asks[0].h.src_nid;
-  h.src_addr = 0x0a070801;
   std::vector<uint8_t> d;
-  ntk::encode(d, h, rep);
-  feed(d);
-  ASSERT_TRUE(r->hooked(self));
   auto ask_it = [&] {  // a newcomer (a stranger to its radar) asks for free positions
     host.sent.clear();
     ntk::Header q;
@@ -387,26 +383,10 @@ TEST_F(NodeFixture, SettledItGivesTheNewerHolderAGraceToMove) {
 // A node that has just joined took its position from an offer that did not know it was
 // held: it moves for the holder, even one with a smaller tag.
 TEST_F(NodeFixture, JustJoinedItMovesForTheHolderWhateverTheTags) {
-  make();
-  r->start(self);
-  advance(100'000);
-  answer_echoes(0xb1, 0x0a070801, 2);
-  host.now += 1'000'000;
-  advance(1'100'000'000);
-  auto asks = host.of(ntk::Type::HookRequest);
-  ASSERT_EQ(asks.size(), 1u);
+  join_one_neighbour();
+  if (HasFatalFailure()) return;
   ntk::HookReply rep;
-  rep.free[0] = 0x04;  // position 2
-  ntk::Header h;
-  h.type = ntk::Type::HookReply;
-  h.src_nid = 0xb1;
-  h.dst_nid = asks[0].h.src_nid;
-  h.src_addr = 0x0a070801;
   std::vector<uint8_t> d;
-  ntk::encode(d, h, rep);
-  feed(d);
-  ASSERT_TRUE(r->hooked(self));
-  ASSERT_EQ(node().address(), 0x0a070802u);
   ntk::Header mh;
   mh.type = ntk::Type::MapReply;
   mh.src_nid = 0xb1;
