@@ -7,7 +7,7 @@
 namespace ntk {
 
 namespace {
-constexpr uint8_t kFirstPos = 1, kLastPos = 254;  // .0 and .255 are never a node
+constexpr uint8_t kFirstPos = 1;  // .0 and .255 are never a node; the last is gnode_size
 bool is_free(const HookReply& r, unsigned p) { return r.free[p / 8] >> (p % 8) & 1; }
 }  // namespace
 
